@@ -1,0 +1,124 @@
+"""The ``highseas`` command line: a thin layer over :mod:`engine.api`.
+
+Exit codes (documented in docs/cli.md):
+
+* 0 - success, everything valid / all tests passed
+* 1 - rule or test failures: invalid rulesets, failing cases, rejected rows
+* 2 - invalid input or usage: missing files, bad options, unreadable data
+* 3 - internal error (a bug in highseas; please report it)
+
+Errors become messages in one place: :class:`HighseasGroup.invoke`.
+Subcommands live in sibling modules and are imported only when used, so
+``highseas validate`` never imports duckdb or durable-rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from engine.errors import HighseasError
+
+#: command name -> "module:attribute" of the click command.
+COMMANDS: dict[str, str] = {
+    "validate": "engine.cli.validate_cmd:validate",
+    "schema": "engine.cli.validate_cmd:schema",
+    "db": "engine.cli.facts_cmd:db",
+    "load": "engine.cli.facts_cmd:load",
+    "fixtures": "engine.cli.facts_cmd:fixtures",
+    "import": "engine.cli.facts_cmd:import_",
+    "compile": "engine.cli.run_cmd:compile_",
+    "run": "engine.cli.run_cmd:run",
+    "explain": "engine.cli.run_cmd:explain",
+    "claim": "engine.cli.run_cmd:claim",
+    "demo": "engine.cli.run_cmd:demo",
+    "test": "engine.cli.test_cmd:test",
+    "init": "engine.cli.test_cmd:init",
+    "simulate": "engine.cli.simulate_cmd:simulate",
+    "advise": "engine.cli.simulate_cmd:advise",
+}
+
+EXIT_OK = 0
+EXIT_FAILURES = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+def report_error(error: HighseasError) -> None:
+    """Print every diagnostic of ``error`` to stderr, one per line."""
+    for diagnostic in error.diagnostics:
+        click.echo(diagnostic.format_text(), err=True)
+
+
+class HighseasGroup(click.Group):
+    """Loads subcommands lazily and maps errors to messages and exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    def _load(self, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:
+                return None  # command not built yet
+            raise
+        command = getattr(module, attribute, None)
+        return command if isinstance(command, click.Command) else None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            from engine.suggestions import did_you_mean
+
+            hint = did_you_mean(name, self.list_commands(ctx))
+            raise click.UsageError(f"No such command {name!r}.{(' ' + hint) if hint else ''}")
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HighseasError as error:
+            report_error(error)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was written", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except OSError as error:
+            where = f" {error.filename}" if getattr(error, "filename", None) else ""
+            click.echo(f"error HS002 cannot access{where}: {error.strerror or error}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except Exception as error:  # a bug: say so briefly, full trace only on request
+            if os.environ.get("HIGHSEAS_DEBUG"):
+                raise
+            click.echo(
+                f"internal error HS999 {type(error).__name__}: {error} "
+                "(this is a bug in highseas; rerun with HIGHSEAS_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=HighseasGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="highseas", prog_name="highseas")
+def main() -> None:
+    """highseas: declarative rules for a sales team's customer pools."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

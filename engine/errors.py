@@ -1,0 +1,175 @@
+"""One error type for everything a user can get wrong.
+
+Every problem highseas reports, in a ruleset, a test file, a facts file or on
+the command line, is a :class:`Diagnostic`: a stable code, a message, a hint
+and as much location as is known (file, line, column, JSON path, row number).
+Stages collect diagnostics and return them; stages that must stop raise
+:class:`HighseasError`, which carries one or more diagnostics. The CLI turns
+both into messages and exit codes in one place (``engine.cli``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+
+class Severity(str, Enum):
+    """How bad a diagnostic is. Warnings fail only under ``--strict``."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem, with its location.
+
+    ``line`` and ``column`` are 1-based; 0 means unknown. ``json_path`` uses
+    the ``$.a.b[0]`` form. ``row`` is the 1-based data row of a facts file.
+    """
+
+    code: str
+    message: str
+    file: str = ""
+    line: int = 0
+    column: int = 0
+    json_path: str = ""
+    hint: str = ""
+    severity: Severity = Severity.ERROR
+    row: int = 0
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def with_file(self, file: str) -> Diagnostic:
+        return replace(self, file=file)
+
+    def location(self) -> str:
+        """``file:line:col`` (or as much of it as is known)."""
+        parts = [self.file or "<input>"]
+        if self.line:
+            parts.append(str(self.line))
+            parts.append(str(self.column or 1))
+        elif self.row:
+            parts.append(f"row {self.row}")
+        return ":".join(parts)
+
+    def format_text(self) -> str:
+        """``FILE:LINE:COL: error HS123 message (hint)``."""
+        text = f"{self.location()}: {self.severity.value} {self.code} {self.message}"
+        if self.json_path and self.json_path != "$":
+            text += f" [at {self.json_path}]"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "json_path": self.json_path,
+            "row": self.row,
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class HighseasError(Exception):
+    """Base class of every error highseas raises on purpose.
+
+    ``exit_code`` follows the CLI contract: 1 for rule or test failures and
+    rejected data, 2 for invalid input or usage.
+    """
+
+    exit_code: int = 2
+
+    def __init__(
+        self,
+        message: str | Diagnostic | Sequence[Diagnostic],
+        *,
+        code: str = "HS000",
+        file: str = "",
+        line: int = 0,
+        column: int = 0,
+        json_path: str = "",
+        hint: str = "",
+        row: int = 0,
+        exit_code: int | None = None,
+    ) -> None:
+        if isinstance(message, Diagnostic):
+            diagnostics: list[Diagnostic] = [message]
+        elif isinstance(message, str):
+            diagnostics = [
+                Diagnostic(
+                    code=code,
+                    message=message,
+                    file=file,
+                    line=line,
+                    column=column,
+                    json_path=json_path,
+                    hint=hint,
+                    row=row,
+                )
+            ]
+        else:
+            diagnostics = list(message)
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        if exit_code is not None:
+            self.exit_code = exit_code
+        super().__init__("; ".join(d.format_text() for d in self.diagnostics))
+
+    @property
+    def first(self) -> Diagnostic:
+        return self.diagnostics[0]
+
+
+class InvalidInputError(HighseasError):
+    """A file, option or value that highseas cannot accept (exit 2)."""
+
+    exit_code = 2
+
+
+class RejectedDataError(HighseasError):
+    """Facts rejected row by row; nothing was written (exit 1)."""
+
+    exit_code = 1
+
+
+class BusyError(HighseasError):
+    """Another process holds the database (exit 2)."""
+
+    exit_code = 2
+
+
+class EngineError(HighseasError):
+    """An internal invariant broke (a customer without a verdict, an action
+    that raised inside durable-rules). Never silenced (exit 3)."""
+
+    exit_code = 3
+
+
+def errors_only(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return [d for d in diagnostics if d.is_error]
+
+
+@dataclass
+class DiagnosticCollector:
+    """Accumulates diagnostics across stages and files."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        self.items.append(diagnostic)
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.items.extend(diagnostics)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.items)

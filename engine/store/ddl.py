@@ -1,0 +1,148 @@
+"""The facts store's tables: the documented contract (docs/data-model.md).
+
+Migrations are an ordered list; ``schema_version`` records the highest one
+applied. ``engine.store.db`` applies them and refuses files newer than this
+code knows.
+"""
+
+from __future__ import annotations
+
+#: Version 1: the whole first data model.
+MIGRATION_1 = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER NOT NULL PRIMARY KEY,
+    applied_at  TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS reps (
+    company_id  VARCHAR NOT NULL,
+    rep_id      VARCHAR NOT NULL,
+    name        VARCHAR NOT NULL,
+    hired_on    DATE NOT NULL,
+    tier        VARCHAR,                 -- explicit tier attribute (optional)
+    regions     VARCHAR[] NOT NULL DEFAULT [],
+    team        VARCHAR,
+    active      BOOLEAN NOT NULL DEFAULT TRUE,
+    away_from   DATE,
+    away_until  DATE,                    -- inclusive
+    weight      INTEGER,                 -- optional per-person allocation weight
+    PRIMARY KEY (company_id, rep_id)
+);
+
+CREATE TABLE IF NOT EXISTS customers (
+    company_id    VARCHAR NOT NULL,
+    customer_id   VARCHAR NOT NULL,
+    name          VARCHAR NOT NULL,
+    country       VARCHAR,               -- ISO 3166 alpha-2
+    region        VARCHAR,               -- explicit region code (optional)
+    source        VARCHAR,
+    stage         VARCHAR,
+    tags          VARCHAR[] NOT NULL DEFAULT [],
+    level         INTEGER,
+    attributes    JSON,                  -- custom attributes declared by the ruleset
+    created_at    TIMESTAMP NOT NULL,
+    owner_rep_id  VARCHAR,               -- NULL: in the high seas
+    pool_id       VARCHAR,               -- for high-seas customers
+    owned_since   TIMESTAMP,
+    PRIMARY KEY (company_id, customer_id)
+);
+
+CREATE TABLE IF NOT EXISTS activities (
+    company_id   VARCHAR NOT NULL,
+    activity_id  VARCHAR,
+    customer_id  VARCHAR NOT NULL,
+    rep_id       VARCHAR,
+    kind         VARCHAR NOT NULL,
+    at           TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS orders (
+    company_id   VARCHAR NOT NULL,
+    order_id     VARCHAR,
+    customer_id  VARCHAR NOT NULL,
+    rep_id       VARCHAR,
+    placed_at    TIMESTAMP NOT NULL,
+    amount       DECIMAL(18, 2),
+    status       VARCHAR NOT NULL        -- open / won / lost
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    company_id    VARCHAR NOT NULL,
+    run_id        VARCHAR NOT NULL,
+    ruleset_id    VARCHAR NOT NULL,
+    ruleset_hash  VARCHAR NOT NULL,
+    as_of         DATE NOT NULL,
+    mode          VARCHAR NOT NULL,      -- plan / apply / simulate
+    started_at    TIMESTAMP NOT NULL,
+    finished_at   TIMESTAMP,
+    status        VARCHAR NOT NULL,      -- ok / failed
+    counts        JSON,
+    PRIMARY KEY (company_id, run_id)
+);
+
+CREATE TABLE IF NOT EXISTS ownership_events (
+    company_id    VARCHAR NOT NULL,
+    event_id      VARCHAR NOT NULL,
+    run_id        VARCHAR,
+    customer_id   VARCHAR NOT NULL,
+    from_rep_id   VARCHAR,
+    to_rep_id     VARCHAR,
+    from_pool_id  VARCHAR,
+    to_pool_id    VARCHAR,
+    action        VARCHAR NOT NULL,      -- release, trim, assign, claim, relay, relay_end
+    rule_id       VARCHAR,
+    ruleset_hash  VARCHAR,
+    reason        VARCHAR NOT NULL,
+    at            TIMESTAMP NOT NULL,
+    as_of         DATE,
+    PRIMARY KEY (company_id, event_id)
+);
+
+CREATE TABLE IF NOT EXISTS notifications (
+    company_id    VARCHAR NOT NULL,
+    notification_id VARCHAR NOT NULL,
+    run_id        VARCHAR NOT NULL,
+    rep_id        VARCHAR,
+    customer_id   VARCHAR NOT NULL,
+    rule_id       VARCHAR NOT NULL,
+    kind          VARCHAR NOT NULL,      -- remind
+    due_on        DATE,                  -- the day the release would happen
+    days_left     INTEGER,
+    message       VARCHAR NOT NULL,
+    created_at    TIMESTAMP NOT NULL,
+    as_of         DATE NOT NULL,
+    PRIMARY KEY (company_id, notification_id)
+);
+
+-- Engine state carried across runs ------------------------------------------
+
+-- Round-robin position per allocation and pool: the last rep served.
+CREATE TABLE IF NOT EXISTS rotation_state (
+    company_id     VARCHAR NOT NULL,
+    allocation_id  VARCHAR NOT NULL,
+    pool_id        VARCHAR NOT NULL,
+    last_rep_id    VARCHAR,
+    updated_as_of  DATE NOT NULL,
+    PRIMARY KEY (company_id, allocation_id, pool_id)
+);
+
+-- Activation relays in progress (one row per customer in a relay).
+CREATE TABLE IF NOT EXISTS relay_state (
+    company_id    VARCHAR NOT NULL,
+    customer_id   VARCHAR NOT NULL,
+    relay_id      VARCHAR NOT NULL,
+    round         INTEGER NOT NULL,      -- 1-based
+    rep_id        VARCHAR NOT NULL,      -- holder of the current round
+    started_on    DATE NOT NULL,
+    deadline      DATE NOT NULL,         -- contact must happen before this day
+    reps_tried    VARCHAR[] NOT NULL,
+    PRIMARY KEY (company_id, customer_id)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1,)
+#: The schema version this code reads and writes.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+#: Tables a run reads and writes, scoped by company_id.
+FACT_TABLES = ("reps", "customers", "activities", "orders")
