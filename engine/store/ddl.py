@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS activities (
     customer_id  VARCHAR NOT NULL,
     rep_id       VARCHAR,
     kind         VARCHAR NOT NULL,
-    at           TIMESTAMP NOT NULL
+    "at"         TIMESTAMP NOT NULL     -- quoted: AT is a keyword in DuckDB 2; write "at" in SQL
 );
 
 CREATE TABLE IF NOT EXISTS orders (
@@ -93,7 +93,7 @@ CREATE TABLE IF NOT EXISTS ownership_events (
     rule_id       VARCHAR,
     ruleset_hash  VARCHAR,
     reason        VARCHAR NOT NULL,
-    at            TIMESTAMP NOT NULL,
+    "at"          TIMESTAMP NOT NULL,    -- quoted: AT is a keyword in DuckDB 2
     as_of         DATE,
     PRIMARY KEY (company_id, event_id)
 );
