@@ -1,0 +1,667 @@
+"""Loading facts files (CSV, Parquet, JSON) into the store, row-checked.
+
+The file is read with DuckDB's own readers, every column as text, into a
+temporary table; each check is one set-based SQL query that yields rejects
+``(row, column, value, code, reason)``. Nothing is parsed row by row in
+Python, so a million customers load in seconds. The whole load is one
+transaction: with rejects (and no ``skip_bad_rows``) or on any error or
+Ctrl-C, the table is left exactly as it was.
+
+Rows are numbered 1, 2, ... in file order, the header not counted (in a CSV
+file without line breaks inside quoted values, row N is on line N+1).
+The reject codes are documented in docs/data-model.md.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from engine.errors import Diagnostic, InvalidInputError, RejectedDataError
+from engine.store.countries import ISO_ALPHA2
+from engine.store.db import PathLike, open_db, scalar
+from engine.suggestions import did_you_mean
+
+Kind = Literal[
+    "text", "date", "timestamp", "bool", "int", "decimal", "list", "json", "country", "status"
+]
+
+#: Reject codes and their meaning (also in docs/data-model.md).
+REJECT_CODES: dict[str, str] = {
+    "HS420": "required value missing",
+    "HS421": "not a valid integer, number or boolean",
+    "HS422": "not a valid date or timestamp",
+    "HS423": "date more than a day in the future",
+    "HS424": "id repeated within the file",
+    "HS425": "id already in the database",
+    "HS426": "unknown rep",
+    "HS427": "unknown customer",
+    "HS428": "not an ISO 3166-1 alpha-2 country code",
+    "HS429": "value not allowed",
+    "HS430": "malformed list",
+    "HS431": "attributes are not a JSON object",
+    "HS432": "inconsistent values in the row",
+    "HS433": "malformed CSV line",
+    "HS434": "company_id differs from the company being loaded",
+    "HS435": "number out of range",
+}
+
+#: How many rejects a :class:`LoadReport` keeps in memory (the file has all).
+MAX_REPORTED_REJECTS = 1000
+
+ORDER_STATUSES = ("open", "won", "lost")
+_TRUE = ("true", "t", "1", "yes", "y")
+_FALSE = ("false", "f", "0", "no", "n")
+_DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TS_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
+_INT_RE = r"[+-]?[0-9]+"
+_DEC_RE = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
+
+
+@dataclass(frozen=True)
+class Col:
+    """One loadable column: how it is checked and typed."""
+
+    name: str
+    kind: Kind = "text"
+    required: bool = False
+    ref: Literal["reps", "customers"] | None = None
+    past: bool = False  # must not be more than a day in the future
+    key: bool = False  # unique within the file and the table (when given)
+    minimum: float | None = None  # numbers: smallest allowed value
+    min_exclusive: bool = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The loadable columns of a fact table."""
+
+    name: str
+    columns: tuple[Col, ...]
+
+    @property
+    def key(self) -> Col | None:
+        return next((c for c in self.columns if c.key), None)
+
+
+TABLES: dict[str, TableSpec] = {
+    "reps": TableSpec(
+        "reps",
+        (
+            Col("rep_id", required=True, key=True),
+            Col("name", required=True),
+            Col("hired_on", "date", required=True, past=True),
+            Col("tier"),
+            Col("regions", "list"),
+            Col("team"),
+            Col("active", "bool"),
+            Col("away_from", "date"),
+            Col("away_until", "date"),
+            Col("weight", "int", minimum=0, min_exclusive=True),
+        ),
+    ),
+    "customers": TableSpec(
+        "customers",
+        (
+            Col("customer_id", required=True, key=True),
+            Col("name", required=True),
+            Col("country", "country"),
+            Col("region"),
+            Col("source"),
+            Col("stage"),
+            Col("tags", "list"),
+            Col("level", "int"),
+            Col("attributes", "json"),
+            Col("created_at", "timestamp", required=True, past=True),
+            Col("owner_rep_id", ref="reps"),
+            Col("pool_id"),
+            Col("owned_since", "timestamp", past=True),
+        ),
+    ),
+    "activities": TableSpec(
+        "activities",
+        (
+            Col("activity_id", key=True),
+            Col("customer_id", required=True, ref="customers"),
+            Col("rep_id", ref="reps"),
+            Col("kind", required=True),
+            Col("at", "timestamp", required=True, past=True),
+        ),
+    ),
+    "orders": TableSpec(
+        "orders",
+        (
+            Col("order_id", key=True),
+            Col("customer_id", required=True, ref="customers"),
+            Col("rep_id", ref="reps"),
+            Col("placed_at", "timestamp", required=True, past=True),
+            Col("amount", "decimal", minimum=0),
+            Col("status", "status", required=True),
+        ),
+    ),
+}
+
+LOADABLE_TABLES = tuple(TABLES)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One problem with one value of one row."""
+
+    row: int
+    column: str
+    value: str | None
+    code: str
+    reason: str
+
+    def to_diagnostic(self, file: str) -> Diagnostic:
+        shown = "" if self.value is None else f" (value {self.value!r})"
+        return Diagnostic(
+            code=self.code, message=f"{self.column}: {self.reason}{shown}", file=file, row=self.row
+        )
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a load did. ``rejects`` holds at most MAX_REPORTED_REJECTS items;
+    ``reject_count`` counts them all; ``rows_rejected`` counts distinct rows."""
+
+    table: str
+    file: str
+    company_id: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    reject_count: int
+    rejects: tuple[Reject, ...] = field(default_factory=tuple)
+    rejects_path: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.reject_count == 0
+
+    def diagnostics(self, limit: int = 20) -> list[Diagnostic]:
+        """Up to ``limit`` rejects as diagnostics, then a summary line."""
+        items = [r.to_diagnostic(self.file) for r in self.rejects[:limit]]
+        if self.reject_count > limit:
+            where = f" in {self.rejects_path}" if self.rejects_path else ""
+            items.append(
+                Diagnostic(
+                    code="HS440",
+                    message=f"... and {self.reject_count - limit} more problems{where}",
+                    file=self.file,
+                )
+            )
+        return items
+
+    def summary(self) -> str:
+        """One human line: rows read, loaded, rejected."""
+        text = (
+            f"{self.table}: read {self.rows_read} rows from {self.file}, "
+            f"loaded {self.rows_loaded}, rejected {self.rows_rejected}"
+        )
+        if self.rejects_path:
+            text += f" (rejects in {self.rejects_path})"
+        return text + f" in {self.seconds:.2f}s"
+
+
+def _q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _file_format(path: Path) -> Literal["csv", "parquet", "json"]:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".json", ".ndjson", ".jsonl"):
+        return "json"
+    raise InvalidInputError(
+        f"cannot tell the format of {path} from its extension {suffix or '(none)'}",
+        code="HS411",
+        file=str(path),
+        hint="use .csv, .parquet or .json",
+    )
+
+
+def _read_source(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """Read ``path`` into temp table ``_src`` (all VARCHAR, file order) and any
+    malformed CSV lines into ``_bad_lines(_row)``; return the column names."""
+    fmt = _file_format(path)
+    name = _lit(str(path))
+    con.execute("CREATE TEMP TABLE _bad_lines (_row BIGINT, line VARCHAR, message VARCHAR)")
+    try:
+        if fmt == "csv":
+            con.execute(
+                f"CREATE TEMP TABLE _src AS SELECT * FROM read_csv({name}, all_varchar = true, "
+                "header = true, store_rejects = true, rejects_table = '_csv_rejects', "
+                "rejects_scan = '_csv_scans')"
+            )
+            con.execute(
+                "INSERT INTO _bad_lines SELECT line - 1, "
+                "arg_min(csv_line, coalesce(column_idx, 0)), "
+                "arg_min(error_message, coalesce(column_idx, 0)) "
+                "FROM _csv_rejects GROUP BY line"
+            )
+        elif fmt == "parquet":
+            con.execute(f"CREATE TEMP TABLE _src AS SELECT * FROM read_parquet({name})")
+        else:
+            described = con.execute(f"DESCRIBE SELECT * FROM read_json({name})").fetchall()
+            cols = ", ".join(f"{_lit(str(r[0]))}: 'VARCHAR'" for r in described)
+            con.execute(
+                f"CREATE TEMP TABLE _src AS SELECT * FROM read_json({name}, columns = {{{cols}}})"
+            )
+    except duckdb.Error as error:
+        raise InvalidInputError(
+            f"cannot read {path} as {fmt.upper()}: {str(error).splitlines()[0]}",
+            code="HS411",
+            file=str(path),
+        ) from None
+    rows = con.execute("DESCRIBE _src").fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _stage_rows(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, file_columns: list[str], path: Path
+) -> bool:
+    """Build ``_raw(_row, <spec columns...>, company_id)``: trimmed text, blank
+    as NULL, file row numbers. Returns whether the file has company_id."""
+    by_lower: dict[str, str] = {}
+    for column in file_columns:
+        by_lower.setdefault(column.strip().lower(), column)
+    known = {c.name for c in spec.columns} | {"company_id"}
+    unknown = [c for c in by_lower if c not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown column {unknown[0]!r} for table {spec.name}",
+            code="HS413",
+            file=str(path),
+            hint=did_you_mean(unknown[0], sorted(known))
+            or f"columns of {spec.name}: {', '.join(c.name for c in spec.columns)}",
+        )
+    missing = [c.name for c in spec.columns if c.required and c.name not in by_lower]
+    if missing:
+        raise InvalidInputError(
+            f"required column(s) missing from {spec.name} file: {', '.join(missing)}",
+            code="HS412",
+            file=str(path),
+        )
+    # Rows rejected by the CSV reader are missing from _src: number the good
+    # rows around them. thresholds t_j = r_j - j; row(g) = g + #{j: t_j < g}.
+    con.execute(
+        "CREATE TEMP TABLE _thr AS SELECT _row - row_number() OVER (ORDER BY _row) AS t "
+        "FROM _bad_lines"
+    )
+    has_bad = bool(scalar(con, "SELECT count(*) FROM _thr"))
+    row_expr = "_g + (SELECT count(*) FROM _thr WHERE t < _g)" if has_bad else "_g"
+    selects = [f"{row_expr} AS _row"]
+    for name in [c.name for c in spec.columns] + ["company_id"]:
+        source = by_lower.get(name)
+        if source is None:
+            selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
+        else:
+            selects.append(f"NULLIF(trim(CAST({_q(source)} AS VARCHAR)), '') AS {_q(name)}")
+    con.execute(
+        f"CREATE TEMP TABLE _raw AS SELECT {', '.join(selects)} "
+        "FROM (SELECT *, row_number() OVER (ORDER BY rowid) AS _g FROM _src)"
+    )
+    return "company_id" in by_lower
+
+
+def _reject(column: str, code: str, reason_sql: str, where: str, value: str = "") -> str:
+    value_sql = value or _q(column)
+    return (
+        f"SELECT _row, {_lit(column)}, CAST({value_sql} AS VARCHAR), {_lit(code)}, "
+        f"{reason_sql} FROM _raw WHERE {where}"
+    )
+
+
+def _valid(col: Col) -> str:
+    """SQL that is true when the (non-NULL) value of ``col`` is well formed."""
+    v = _q(col.name)
+    if col.kind == "date":
+        return f"(regexp_full_match({v}, '{_DATE_RE}') AND try_cast({v} AS DATE) IS NOT NULL)"
+    if col.kind == "timestamp":
+        return f"(regexp_full_match({v}, '{_TS_RE}') AND try_cast({v} AS TIMESTAMP) IS NOT NULL)"
+    if col.kind == "int":
+        return f"(regexp_full_match({v}, '{_INT_RE}') AND try_cast({v} AS INTEGER) IS NOT NULL)"
+    if col.kind == "decimal":
+        return (
+            f"(regexp_full_match({v}, '{_DEC_RE}') AND try_cast({v} AS DECIMAL(18, 2)) IS NOT NULL)"
+        )
+    if col.kind == "bool":
+        return f"lower({v}) IN ({', '.join(_lit(x) for x in _TRUE + _FALSE)})"
+    return "TRUE"
+
+
+def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool) -> list[str]:
+    """One SQL query per check; each yields (row, column, value, code, reason)."""
+    queries: list[str] = []
+    for col in spec.columns:
+        v = _q(col.name)
+        if col.required:
+            queries.append(
+                _reject(col.name, "HS420", "'required value is missing'", f"{v} IS NULL")
+            )
+        valid = _valid(col)
+        if col.kind in ("date", "timestamp"):
+            shape = (
+                "write YYYY-MM-DD"
+                if col.kind == "date"
+                else "write YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS], local time without zone"
+            )
+            queries.append(
+                _reject(
+                    col.name,
+                    "HS422",
+                    _lit(f"not a valid {col.kind}: {shape}"),
+                    f"{v} IS NOT NULL AND NOT {valid}",
+                )
+            )
+            if col.past:
+                queries.append(
+                    _reject(
+                        col.name,
+                        "HS423",
+                        f"'in the future (later than ' || CAST({limit_sql} AS VARCHAR) || ')'",
+                        f"{v} IS NOT NULL AND {valid} AND CAST({v} AS TIMESTAMP) > {limit_sql}",
+                    )
+                )
+        elif col.kind in ("int", "decimal", "bool"):
+            what = {"int": "an integer", "decimal": "a number", "bool": "a boolean (true/false)"}
+            queries.append(
+                _reject(
+                    col.name,
+                    "HS421",
+                    _lit(f"not {what[col.kind]}"),
+                    f"{v} IS NOT NULL AND NOT {valid}",
+                )
+            )
+            if col.minimum is not None:
+                op = "<=" if col.min_exclusive else "<"
+                bound = f"must be {'above' if col.min_exclusive else 'at least'} {col.minimum:g}"
+                cast = "INTEGER" if col.kind == "int" else "DECIMAL(18, 2)"
+                queries.append(
+                    _reject(
+                        col.name,
+                        "HS435",
+                        _lit(bound),
+                        f"{v} IS NOT NULL AND {valid} AND CAST({v} AS {cast}) {op} {col.minimum:g}",
+                    )
+                )
+        elif col.kind == "country":
+            queries.append(
+                _reject(
+                    col.name,
+                    "HS428",
+                    "'not an ISO 3166-1 alpha-2 country code'",
+                    f"{v} IS NOT NULL AND upper({v}) NOT IN (SELECT code FROM _countries)",
+                )
+            )
+        elif col.kind == "status":
+            allowed = ", ".join(_lit(s) for s in ORDER_STATUSES)
+            queries.append(
+                _reject(
+                    col.name,
+                    "HS429",
+                    _lit(f"must be one of {', '.join(ORDER_STATUSES)}"),
+                    f"{v} IS NOT NULL AND lower({v}) NOT IN ({allowed})",
+                )
+            )
+        elif col.kind == "list":
+            queries.append(
+                _reject(
+                    col.name,
+                    "HS430",
+                    "'a list is a;b;c, a|b|c or [a, b, c]'",
+                    f"{v} IS NOT NULL AND (starts_with({v}, '[') <> ends_with({v}, ']'))",
+                )
+            )
+        elif col.kind == "json":
+            queries.append(
+                _reject(
+                    col.name,
+                    "HS431",
+                    "'not a JSON object'",
+                    f"{v} IS NOT NULL AND (NOT json_valid({v}) "
+                    f"OR json_type(CAST({v} AS JSON)) <> 'OBJECT')",
+                )
+            )
+        if col.ref == "reps":
+            queries.append(
+                _reject(
+                    col.name,
+                    "HS426",
+                    "'no such rep in this company'",
+                    f"{v} IS NOT NULL AND {v} NOT IN "
+                    f"(SELECT rep_id FROM reps WHERE company_id = {company_sql})",
+                )
+            )
+        elif col.ref == "customers":
+            queries.append(
+                _reject(
+                    col.name,
+                    "HS427",
+                    "'no such customer in this company'",
+                    f"{v} IS NOT NULL AND {v} NOT IN "
+                    f"(SELECT customer_id FROM customers WHERE company_id = {company_sql})",
+                )
+            )
+        if col.key:
+            queries.append(
+                f"SELECT _row, {_lit(col.name)}, {v}, 'HS424', "
+                f"'appears ' || n || ' times in the file (rows ' || rows || ')' FROM ("
+                f"SELECT _row, {v}, count(*) OVER w AS n, "
+                f"array_to_string(list(_row) OVER w, ', ') AS rows "
+                f"FROM _raw WHERE {v} IS NOT NULL "
+                f"WINDOW w AS (PARTITION BY {v} ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING "
+                f"AND UNBOUNDED FOLLOWING)) WHERE n > 1"
+            )
+            queries.append(
+                _reject(
+                    col.name,
+                    "HS425",
+                    f"'already in table {spec.name}'",
+                    f"{v} IN (SELECT {v} FROM {spec.name} WHERE company_id = {company_sql})",
+                )
+            )
+    if has_company:
+        queries.append(
+            _reject(
+                "company_id",
+                "HS434",
+                f"'the load is for company ' || {company_sql}",
+                f"company_id IS NOT NULL AND company_id <> {company_sql}",
+            )
+        )
+    if spec.name == "reps":
+        queries.append(
+            _reject(
+                "away_until",
+                "HS432",
+                "'away_until is before away_from'",
+                "try_cast(away_until AS DATE) < try_cast(away_from AS DATE)",
+            )
+        )
+    if spec.name == "customers":
+        queries.append(
+            _reject(
+                "owned_since",
+                "HS432",
+                "'owned_since given but owner_rep_id is blank'",
+                "owned_since IS NOT NULL AND owner_rep_id IS NULL",
+            )
+        )
+    return queries
+
+
+def _typed(col: Col) -> str:
+    """SQL converting the checked text of ``col`` to its table type."""
+    v = _q(col.name)
+    if col.kind == "date":
+        return f"CAST({v} AS DATE)"
+    if col.kind == "timestamp":
+        if col.name == "owned_since":
+            return (
+                "COALESCE(CAST(owned_since AS TIMESTAMP), CASE WHEN owner_rep_id IS NOT NULL "
+                "THEN CAST(created_at AS TIMESTAMP) END)"
+            )
+        return f"CAST({v} AS TIMESTAMP)"
+    if col.kind == "int":
+        return f"CAST({v} AS INTEGER)"
+    if col.kind == "decimal":
+        return f"CAST({v} AS DECIMAL(18, 2))"
+    if col.kind == "bool":
+        truthy = ", ".join(_lit(x) for x in _TRUE)
+        return f"COALESCE(lower({v}) IN ({truthy}), TRUE)"
+    if col.kind == "country":
+        return f"upper({v})"
+    if col.kind == "status":
+        return f"lower({v})"
+    if col.kind == "json":
+        return f"CAST({v} AS JSON)"
+    if col.kind == "list":
+        return (
+            f"CASE WHEN {v} IS NULL THEN CAST([] AS VARCHAR[]) "
+            f"WHEN starts_with({v}, '[') THEN list_filter(list_transform("
+            f"string_split({v}[2:-2], ','), lambda x: trim(trim(x), '\"''')), lambda x: x <> '') "
+            f"ELSE list_filter(list_transform(regexp_split_to_array({v}, '[;|]'), "
+            f"lambda x: trim(x)), lambda x: x <> '') END"
+        )
+    return v
+
+
+def load_file(
+    db_path: PathLike,
+    table: str,
+    file: PathLike,
+    company_id: str,
+    rejects_path: PathLike | None = None,
+    skip_bad_rows: bool = False,
+    *,
+    now: datetime | None = None,
+) -> LoadReport:
+    """Check every row of ``file`` and append it to ``table`` for ``company_id``.
+
+    ``now`` (default: the local clock) bounds dates: a date more than one day
+    after it is rejected. With rejects, nothing is loaded and
+    :class:`RejectedDataError` (exit 1) is raised, unless ``skip_bad_rows``:
+    then the good rows are loaded and the report lists the bad ones. The
+    rejects file (CSV: row, column, value, code, reason) is written whenever
+    ``rejects_path`` is given, even when empty.
+    """
+    started = time.perf_counter()
+    spec = TABLES.get(table)
+    if spec is None:
+        raise InvalidInputError(
+            f"cannot load table {table!r}",
+            code="HS410",
+            hint=did_you_mean(table, LOADABLE_TABLES)
+            or f"loadable tables: {', '.join(LOADABLE_TABLES)}",
+        )
+    if not company_id:
+        raise InvalidInputError("a company id is required to load facts", code="HS405")
+    path = Path(file)
+    if not path.is_file():
+        raise InvalidInputError(f"no such file: {path}", code="HS411", file=str(path))
+    limit = (now or datetime.now()).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
+    limit_sql = f"TIMESTAMP {_lit(limit.isoformat(sep=' '))}"
+    company_sql = _lit(company_id)
+
+    with open_db(db_path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            columns = _read_source(con, path)
+            has_company = _stage_rows(con, spec, columns, path)
+            codes = ", ".join(f"({_lit(c)})" for c in sorted(ISO_ALPHA2))
+            con.execute(f"CREATE TEMP TABLE _countries AS SELECT * FROM (VALUES {codes}) t(code)")
+            checks = _checks(spec, company_sql, limit_sql, has_company)
+            checks.append(
+                "SELECT _row, '*', line, 'HS433', 'malformed CSV line: ' || message FROM _bad_lines"
+            )
+            con.execute(
+                'CREATE TEMP TABLE _rejects (row BIGINT, "column" VARCHAR, value VARCHAR, '
+                "code VARCHAR, reason VARCHAR)"
+            )
+            con.execute("INSERT INTO _rejects " + " UNION ALL ".join(checks))
+            rows_read, reject_count, rows_rejected = con.execute(
+                "SELECT (SELECT count(*) FROM _raw) + (SELECT count(*) FROM _bad_lines), "
+                "count(*), count(DISTINCT row) FROM _rejects"
+            ).fetchall()[0]
+            rejects = tuple(
+                Reject(int(r[0]), str(r[1]), r[2], str(r[3]), str(r[4]))
+                for r in con.execute(
+                    'SELECT * FROM _rejects ORDER BY row, "column", code LIMIT ?',
+                    [MAX_REPORTED_REJECTS],
+                ).fetchall()
+            )
+            if rejects_path is not None:
+                con.execute(
+                    'COPY (SELECT row, "column", value, code, reason FROM _rejects '
+                    f'ORDER BY row, "column", code) TO {_lit(str(rejects_path))} '
+                    "(FORMAT csv, HEADER true)"
+                )
+            loaded = 0
+            if reject_count and not skip_bad_rows:
+                con.execute("ROLLBACK")
+            else:
+                names = [c.name for c in spec.columns]
+                con.execute(
+                    f"INSERT INTO {spec.name} (company_id, {', '.join(_q(n) for n in names)}) "
+                    f"SELECT {company_sql}, {', '.join(_typed(c) for c in spec.columns)} "
+                    "FROM _raw WHERE _row NOT IN (SELECT row FROM _rejects) ORDER BY _row"
+                )
+                loaded = int(
+                    scalar(
+                        con,
+                        "SELECT count(*) FROM _raw WHERE _row NOT IN (SELECT row FROM _rejects)",
+                    )
+                )
+                con.execute("COMMIT")
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # already rolled back
+            raise
+    report = LoadReport(
+        table=spec.name,
+        file=str(path),
+        company_id=company_id,
+        rows_read=int(rows_read),
+        rows_loaded=loaded,
+        rows_rejected=int(rows_rejected),
+        reject_count=int(reject_count),
+        rejects=rejects,
+        rejects_path=None if rejects_path is None else str(rejects_path),
+        seconds=time.perf_counter() - started,
+    )
+    if reject_count and not skip_bad_rows:
+        error = RejectedDataError(
+            [
+                *report.diagnostics(),
+                Diagnostic(
+                    code="HS440",
+                    message=f"{rows_rejected} of {rows_read} rows rejected; nothing was loaded "
+                    f"into {spec.name}",
+                    file=str(path),
+                    hint="fix the rows, or load the good ones with --skip-bad-rows",
+                ),
+            ]
+        )
+        error.report = report  # type: ignore[attr-defined]
+        raise error
+    return report
