@@ -1,0 +1,215 @@
+"""Applying a plan: one DuckDB transaction, all or nothing, with an audit trail.
+
+Everything a run writes (ownership changes, one ``ownership_events`` row per
+change, reminders into ``notifications``, rotation pointers, relay state and
+the ``runs`` row) is written inside one transaction. A crash or a kill at
+any moment leaves either the whole run or none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import InvalidInputError
+from engine.plan_model import Plan
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    run_id: str
+    applied: bool
+    ownership_changes: int
+    notifications: int
+    message: str = ""
+
+
+def run_id_for(plan: Plan, mode: str) -> str:
+    """A stable id for the run of one company, ruleset and as-of date."""
+    digest = hashlib.sha256(
+        f"{plan.company_id}|{plan.ruleset_hash}|{plan.as_of.isoformat()}|{mode}".encode()
+    ).hexdigest()[:16]
+    return f"{plan.as_of.isoformat()}-{mode}-{digest}"
+
+
+def last_applied(con: duckdb.DuckDBPyConnection, company_id: str) -> date | None:
+    row = con.execute(
+        "SELECT max(as_of) FROM runs WHERE company_id = ? AND mode = 'apply' AND status = 'ok'",
+        [company_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def check_can_apply(con: duckdb.DuckDBPyConnection, company_id: str, as_of: date,
+                    force: bool) -> str | None:
+    """None when a run for ``as_of`` may be applied; else why it is a no-op.
+
+    Raises when the date is before the last applied one (unless ``force``).
+    """
+    last = last_applied(con, company_id)
+    if last is None:
+        return None
+    if as_of == last:
+        return f"a run for {as_of.isoformat()} was already applied; nothing to do"
+    if as_of < last and not force:
+        raise InvalidInputError(
+            f"the last applied run is for {last.isoformat()}; refusing to apply an earlier "
+            f"date ({as_of.isoformat()})",
+            code="HS510",
+            hint="use --force to apply it anyway",
+        )
+    return None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def apply_plan(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    *,
+    force: bool = False,
+    mode: str = "apply",
+    started_at: datetime | None = None,
+    timestamp: datetime | None = None,
+) -> ApplyResult:
+    """Write ``plan`` in one transaction. ``timestamp`` (default: now) is the
+    ``at`` of events and notifications; the simulator passes the simulated day."""
+    company = plan.company_id
+    run_id = run_id_for(plan, mode)
+    started = started_at or _now()
+    at = timestamp or _now()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if mode == "apply":
+            skip = check_can_apply(con, company, plan.as_of, force)
+            if skip:
+                con.execute("ROLLBACK")
+                return ApplyResult(run_id, False, 0, 0, skip)
+            if force:
+                con.execute(
+                    "DELETE FROM runs WHERE company_id = ? AND run_id = ?", [company, run_id]
+                )
+        changes = plan.ownership_changes()
+        _apply_ownership(con, plan, run_id, at, changes)
+        notifications = _insert_notifications(con, plan, run_id, at)
+        _write_engine_state(con, plan)
+        counts = plan.counts()
+        con.execute(
+            "INSERT INTO runs (company_id, run_id, ruleset_id, ruleset_hash, as_of, mode, "
+            "started_at, finished_at, status, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)",
+            [company, run_id, plan.ruleset_id, plan.ruleset_hash, plan.as_of, mode, started,
+             _now() if mode == "apply" else at, json.dumps(counts, sort_keys=True)],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return ApplyResult(run_id, True, len(changes), notifications,
+                       f"applied {len(changes)} ownership changes")
+
+
+def _apply_ownership(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: str, at: datetime,
+                     changes: list[Any]) -> None:
+    if not changes:
+        return
+    rows = []
+    for index, decision in enumerate(changes):
+        event_id = f"{run_id}-{index:07d}"
+        rows.append(
+            (
+                plan.company_id, event_id, run_id, decision.customer_id, decision.from_rep_id,
+                decision.to_rep_id, decision.from_pool_id, decision.to_pool_id, decision.action,
+                decision.rule_id, plan.ruleset_hash, decision.reason, at, plan.as_of,
+            )
+        )
+    _bulk_insert(
+        con,
+        "ownership_events",
+        ("company_id", "event_id", "run_id", "customer_id", "from_rep_id", "to_rep_id",
+         "from_pool_id", "to_pool_id", "action", "rule_id", "ruleset_hash", "reason", "at",
+         "as_of"),
+        rows,
+    )
+    # New owners from this run's events: the audit trail is the source of the update.
+    con.execute(
+        """
+        UPDATE customers AS c SET
+            owner_rep_id = e.to_rep_id,
+            pool_id = CASE WHEN e.to_rep_id IS NULL THEN e.to_pool_id END,
+            owned_since = CASE WHEN e.to_rep_id IS NULL THEN NULL
+                               WHEN e.to_rep_id = c.owner_rep_id THEN c.owned_since
+                               ELSE CAST(? AS TIMESTAMP) END
+        FROM ownership_events AS e
+        WHERE e.company_id = ? AND e.run_id = ? AND c.company_id = e.company_id
+          AND c.customer_id = e.customer_id
+        """,
+        [plan.as_of, plan.company_id, run_id],
+    )
+
+
+def _insert_notifications(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: str,
+                          at: datetime) -> int:
+    rows = []
+    for decision in plan.by_action("remind"):
+        notification_id = f"{run_id}-{decision.customer_id}-{decision.rule_id}"
+        rows.append(
+            (
+                plan.company_id, notification_id, run_id, decision.to_rep_id,
+                decision.customer_id, decision.rule_id, f"remind:{decision.reminder_offset}",
+                decision.due_on, decision.days_left, decision.reason, at, plan.as_of,
+            )
+        )
+    _bulk_insert(
+        con,
+        "notifications",
+        ("company_id", "notification_id", "run_id", "rep_id", "customer_id", "rule_id", "kind",
+         "due_on", "days_left", "message", "created_at", "as_of"),
+        rows,
+    )
+    return len(rows)
+
+
+def _write_engine_state(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
+    company = plan.company_id
+    for allocation_id, pool_id, rep_id in plan.rotation:
+        con.execute(
+            "INSERT OR REPLACE INTO rotation_state VALUES (?, ?, ?, ?, ?)",
+            [company, allocation_id, pool_id, rep_id, plan.as_of],
+        )
+    if plan.relay_deletes:
+        con.execute(
+            "DELETE FROM relay_state WHERE company_id = ? "
+            "AND customer_id IN (SELECT unnest(?::VARCHAR[]))",
+            [company, list(plan.relay_deletes)],
+        )
+    for row in plan.relay_upserts:
+        con.execute(
+            "INSERT OR REPLACE INTO relay_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [company, row.customer_id, row.relay_id, row.round, row.rep_id, row.started_on,
+             row.deadline, list(row.reps_tried)],
+        )
+
+
+def _bulk_insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...],
+                 rows: list[tuple[Any, ...]]) -> None:
+    """Insert many rows at once through an Arrow table (fast for 100k+ rows)."""
+    if not rows:
+        return
+    import pyarrow as pa
+
+    arrays = {name: [row[i] for row in rows] for i, name in enumerate(columns)}
+    table_data = pa.table(arrays)
+    con.register("hs_bulk_rows", table_data)
+    try:
+        column_list = ", ".join(columns)
+        con.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM hs_bulk_rows")
+    finally:
+        con.unregister("hs_bulk_rows")

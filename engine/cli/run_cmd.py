@@ -1,0 +1,128 @@
+"""``highseas compile | run | explain | claim | demo``: the nightly run's commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+
+from engine import api
+
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class DateType(click.ParamType):
+    """An ISO date (YYYY-MM-DD)."""
+
+    name = "DATE"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD", param, ctx)
+
+
+DATE = DateType()
+as_of_option = click.option(
+    "--as-of", type=DATE, default=None,
+    help="The date to run for (default: today in the company's time zone).",
+)
+ruleset_option = click.option(
+    "--ruleset", "-r", "ruleset_path", type=EXISTING_FILE, required=True,
+    help="The company's ruleset (YAML).",
+)
+db_option = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="The DuckDB facts database.",
+)
+
+
+@click.command("compile")
+@click.argument("ruleset_path", type=EXISTING_FILE)
+@as_of_option
+def compile_(ruleset_path: Path, as_of: date | None) -> None:
+    """Print the durable-rules definition RULESET compiles to (for an as-of date:
+    duration thresholds become dates)."""
+    definition = api.compile_definition(ruleset_path, as_of)
+    click.echo(json.dumps(definition, indent=2, sort_keys=True))
+
+
+@click.command("run")
+@ruleset_option
+@db_option
+@as_of_option
+@click.option("--apply", "do_apply", is_flag=True,
+              help="Write the plan (ownership, audit trail, notifications) in one transaction.")
+@click.option("--force", is_flag=True, help="Apply a date earlier than the last applied run.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the decisions to plan.json, plan.csv or plan.parquet.")
+def run(ruleset_path: Path, db_path: Path, as_of: date | None, do_apply: bool, force: bool,
+        output: Path | None) -> None:
+    """Plan the nightly run (and with --apply, apply it) and print a summary."""
+    from engine.summary import format_summary, write_plan
+
+    result = api.run(ruleset_path, db_path, as_of, apply=do_apply, force=force)
+    click.echo(format_summary(result.plan))
+    if output is not None:
+        write_plan(result.plan, output)
+        click.echo(f"decisions written to {output}")
+    if result.applied is not None:
+        click.echo(result.applied.message if not result.applied.applied else
+                   f"applied run {result.applied.run_id}: {result.applied.ownership_changes} "
+                   f"ownership changes, {result.applied.notifications} reminders")
+    elif not do_apply:
+        click.echo("plan only: nothing was written (use --apply to apply it)")
+
+
+@click.command("explain")
+@ruleset_option
+@db_option
+@click.argument("customer_id")
+@as_of_option
+def explain(ruleset_path: Path, db_path: Path, customer_id: str, as_of: date | None) -> None:
+    """Why CUSTOMER_ID is (or is not) released, reminded, trimmed or assigned."""
+    explanation = api.explain(ruleset_path, db_path, customer_id, as_of)
+    click.echo(explanation.format_text())
+
+
+@click.command("claim")
+@ruleset_option
+@db_option
+@click.option("--rep", "rep_id", required=True, help="The salesperson who wants to claim.")
+@click.option("--customer", "customer_id", required=True, help="The high-seas customer.")
+@as_of_option
+@click.option("--apply", "do_apply", is_flag=True, help="Record the claim when allowed.")
+def claim(ruleset_path: Path, db_path: Path, rep_id: str, customer_id: str,
+          as_of: date | None, do_apply: bool) -> None:
+    """May REP claim CUSTOMER? Prints allowed or refused with every reason;
+    exit 1 when refused."""
+    verdict = api.claim(ruleset_path, db_path, rep_id, customer_id, as_of, apply=do_apply)
+    click.echo(verdict.sentence())
+    if verdict.allowed and do_apply:
+        click.echo(f"claim recorded: {customer_id} now belongs to {rep_id}")
+    if not verdict.allowed:
+        raise SystemExit(1)
+
+
+@click.command("demo")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("demo/regional-trading.duckdb"), show_default=True,
+              help="Where the demo database lives (created from the fixture generator if absent).")
+@click.option("--apply", "do_apply", is_flag=True, help="Also apply the plan to the demo database.")
+def demo(db_path: Path, do_apply: bool) -> None:
+    """Create the demo database if absent and run the nightly job on it with
+    rulesets/regional-trading.yaml, printing the summary."""
+    from engine.demo import run_demo
+    from engine.summary import format_summary
+
+    result = run_demo(db_path, apply=do_apply)
+    click.echo(f"demo database: {db_path} (as of {result.plan.as_of.isoformat()})")
+    click.echo(format_summary(result.plan))
+    if result.applied is not None:
+        click.echo(result.applied.message)

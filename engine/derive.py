@@ -1,0 +1,369 @@
+"""Derived facts, as of a date, computed set-based in DuckDB.
+
+One row per customer of the company (the fact shape the compiled conditions
+read; see docs/compiler.md) and one snapshot per salesperson. Only facts
+recorded up to the end of the as-of day count: an activity at 23:59 on the
+as-of date counts, one the next morning does not. This is what lets the
+simulator replay history day by day with the same code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import EngineError
+from engine.model import Ruleset
+
+if TYPE_CHECKING:
+    import duckdb
+
+_SAFE_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_DUCK_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+}
+#: The base columns every customer fact row has (custom fields follow as cf_<name>).
+FACT_COLUMNS = (
+    "k",
+    "customer_id",
+    "owner_rep_id",
+    "pool_id",
+    "last_touch_day",
+    "last_order_touch_day",
+    "owned_since_day",
+    "created_day",
+    "contacted",
+    "open_orders",
+    "country",
+    "region",
+    "source",
+    "stage",
+    "name",
+    "level",
+    "tags",
+)
+
+
+def custom_column(name: str) -> str:
+    """The fact column of custom field ``name`` (validated, safe to quote)."""
+    if not _SAFE_IDENTIFIER.match(name):
+        raise EngineError(
+            f"custom field name {name!r} is not a safe identifier", code="HS501"
+        )
+    return f"cf_{name}"
+
+
+def _region_values(ruleset: Ruleset) -> tuple[str, list[str]]:
+    """A VALUES list mapping (kind, key) -> region id, with bound parameters."""
+    rows: list[str] = []
+    params: list[str] = []
+    for region in ruleset.regions:
+        for country in region.countries:
+            rows.append("(?, ?, ?)")
+            params += ["country", country, region.id]
+        for code in (*region.codes, region.id):
+            rows.append("(?, ?, ?)")
+            params += ["code", code, region.id]
+    if not rows:
+        return "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS key, NULL::VARCHAR AS region_id WHERE false", []
+    return (
+        "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS t(kind, key, region_id)",
+        params,
+    )
+
+
+def customer_facts_sql(ruleset: Ruleset, as_of: date, company_id: str) -> tuple[str, list[Any]]:
+    """The SQL (and parameters) of the derived customer facts as of ``as_of``."""
+    end = as_of + timedelta(days=1)  # exclusive end of the as-of day
+    region_sql, region_params = _region_values(ruleset)
+    custom_selects = []
+    custom_params: list[Any] = []
+    for custom in ruleset.custom_fields:
+        column = custom_column(custom.name)
+        duck_type = _DUCK_TYPES[custom.type]
+        expr = f"TRY_CAST(json_extract_string(c.attributes, ?) AS {duck_type})"
+        custom_params.append(f"$.{custom.name}")
+        if custom.type == "date":
+            expr = f"(date_diff('day', DATE '0001-01-01', {expr}) + 1)"
+        custom_selects.append(f', {expr} AS "{column}"')
+    sql = f"""
+WITH
+region_map AS ({region_sql}),
+cust AS (
+    SELECT * FROM customers WHERE company_id = ? AND created_at < ?
+),
+owner_touch AS (
+    SELECT a.customer_id, max(a.at) AS last_at
+    FROM activities a JOIN cust c ON a.customer_id = c.customer_id
+    WHERE a.company_id = ? AND a.at < ? AND c.owner_rep_id IS NOT NULL
+      AND a.rep_id = c.owner_rep_id AND a.at >= c.owned_since
+    GROUP BY a.customer_id
+),
+any_touch AS (
+    SELECT DISTINCT customer_id FROM activities WHERE company_id = ? AND at < ?
+),
+order_facts AS (
+    SELECT customer_id, max(placed_at) AS last_at,
+           count(*) FILTER (WHERE status = 'open') AS open_orders
+    FROM orders WHERE company_id = ? AND placed_at < ?
+    GROUP BY customer_id
+)
+SELECT
+    (row_number() OVER (ORDER BY c.customer_id) - 1)::BIGINT AS k,
+    c.customer_id,
+    c.owner_rep_id,
+    c.pool_id,
+    CASE WHEN c.owner_rep_id IS NOT NULL THEN
+        date_diff('day', DATE '0001-01-01',
+                  greatest(c.owned_since, coalesce(ot.last_at, c.owned_since))::DATE) + 1
+    END AS last_touch_day,
+    CASE WHEN c.owner_rep_id IS NOT NULL THEN
+        date_diff('day', DATE '0001-01-01',
+                  greatest(c.owned_since, coalesce(o.last_at, c.owned_since))::DATE) + 1
+    END AS last_order_touch_day,
+    CASE WHEN c.owner_rep_id IS NOT NULL THEN
+        date_diff('day', DATE '0001-01-01', c.owned_since::DATE) + 1
+    END AS owned_since_day,
+    date_diff('day', DATE '0001-01-01', c.created_at::DATE) + 1 AS created_day,
+    (t.customer_id IS NOT NULL) AS contacted,
+    coalesce(o.open_orders, 0)::BIGINT AS open_orders,
+    c.country,
+    coalesce(rc.region_id, rk.region_id) AS region,
+    c.source,
+    c.stage,
+    c.name,
+    c.level::BIGINT AS level,
+    coalesce(c.tags, []::VARCHAR[]) AS tags
+    {''.join(custom_selects)}
+FROM cust c
+LEFT JOIN owner_touch ot ON ot.customer_id = c.customer_id
+LEFT JOIN any_touch t ON t.customer_id = c.customer_id
+LEFT JOIN order_facts o ON o.customer_id = c.customer_id
+LEFT JOIN region_map rc ON rc.kind = 'code' AND rc.key = c.region
+LEFT JOIN region_map rk ON rk.kind = 'country' AND rk.key = upper(c.country)
+ORDER BY c.customer_id
+"""
+    params: list[Any] = [
+        *region_params,
+        company_id,
+        end,
+        company_id,
+        end,
+        company_id,
+        end,
+        company_id,
+        end,
+        *custom_params,
+    ]
+    # Custom-field parameters appear in the SELECT, before the FROM's CTEs are
+    # referenced but after them textually: reorder to match placeholder order.
+    return sql, params
+
+
+def materialize_customer_facts(
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, company_id: str
+) -> str:
+    """Create (or replace) the temp table ``hs_facts`` and return its name."""
+    sql, params = customer_facts_sql(ruleset, as_of, company_id)
+    con.execute("CREATE OR REPLACE TEMP TABLE hs_facts AS " + sql, params)
+    return "hs_facts"
+
+
+def fetch_fact_rows(
+    con: duckdb.DuckDBPyConnection, table: str, where_sql: str = "", params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    """Rows of the facts table as dicts (NULLs kept as None)."""
+    query = f"SELECT * FROM {table}"
+    if where_sql:
+        query += f" WHERE {where_sql}"
+    query += " ORDER BY k"
+    cursor = con.execute(query, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class RepFacts:
+    """A salesperson as the planner sees them on the as-of date."""
+
+    rep_id: str
+    name: str
+    hired_on: date
+    tier: str | None
+    regions: tuple[str, ...]
+    active: bool
+    away: bool
+    away_until: date | None
+    weight: int | None
+    private_count: int
+    claims_today: int
+    claims_week: int
+    claims_month: int
+    assigned_last_30d: int
+
+
+def resolve_tier(ruleset: Ruleset, explicit: str | None, hired_on: date, as_of: date) -> str | None:
+    """The one tier of a salesperson: an explicit attribute naming a tier wins;
+    otherwise the first tier (in ruleset order) whose tenure range holds and
+    that needs no attribute."""
+    if explicit:
+        for tier in ruleset.tiers:
+            if tier.attribute == explicit or (tier.attribute is None and tier.id == explicit):
+                if _tenure_ok(tier.tenure_at_least, tier.tenure_less_than, hired_on, as_of):
+                    return tier.id
+    for tier in ruleset.tiers:
+        if tier.attribute is not None:
+            continue
+        if tier.tenure_at_least is None and tier.tenure_less_than is None:
+            continue
+        if _tenure_ok(tier.tenure_at_least, tier.tenure_less_than, hired_on, as_of):
+            return tier.id
+    return None
+
+
+def _tenure_ok(at_least: Any, less_than: Any, hired_on: date, as_of: date) -> bool:
+    if at_least is not None and at_least.add_to(hired_on) > as_of:
+        return False
+    if less_than is not None and less_than.add_to(hired_on) <= as_of:
+        return False
+    return True
+
+
+#: Ownership-event actions that count against a salesperson's claim caps.
+RECEIVING_ACTIONS = ("claim", "assign", "trim", "relay")
+
+
+def rep_facts(
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, company_id: str
+) -> list[RepFacts]:
+    """Every salesperson of the company with tier, load and claim counters."""
+    end = as_of + timedelta(days=1)
+    week_start = as_of - timedelta(days=as_of.weekday())
+    month_start = as_of.replace(day=1)
+    region_ids = {r.id for r in ruleset.regions}
+    code_to_region: dict[str, str] = {}
+    for region in ruleset.regions:
+        for code in (*region.codes, *region.countries):
+            code_to_region.setdefault(code, region.id)
+    placeholders = ", ".join("?" for _ in RECEIVING_ACTIONS)
+    rows = con.execute(
+        f"""
+        WITH owned AS (
+            SELECT owner_rep_id AS rep_id, count(*) AS n FROM customers
+            WHERE company_id = ? AND owner_rep_id IS NOT NULL GROUP BY 1
+        ),
+        received AS (
+            SELECT to_rep_id AS rep_id,
+                count(*) FILTER (WHERE as_of = ?) AS today,
+                count(*) FILTER (WHERE as_of >= ? AND as_of <= ?) AS week,
+                count(*) FILTER (WHERE as_of >= ? AND as_of <= ?) AS month,
+                count(*) FILTER (WHERE as_of > ? AND as_of <= ?) AS last30
+            FROM ownership_events
+            WHERE company_id = ? AND to_rep_id IS NOT NULL AND action IN ({placeholders})
+              AND at < ?
+            GROUP BY 1
+        )
+        SELECT r.rep_id, r.name, r.hired_on, r.tier, r.regions, r.active,
+               (r.away_from IS NOT NULL AND r.away_from <= ?
+                AND (r.away_until IS NULL OR r.away_until >= ?)) AS away,
+               r.away_until, r.weight,
+               coalesce(o.n, 0), coalesce(x.today, 0), coalesce(x.week, 0),
+               coalesce(x.month, 0), coalesce(x.last30, 0)
+        FROM reps r
+        LEFT JOIN owned o ON o.rep_id = r.rep_id
+        LEFT JOIN received x ON x.rep_id = r.rep_id
+        WHERE r.company_id = ? AND r.hired_on <= ?
+        ORDER BY r.rep_id
+        """,
+        [
+            company_id,
+            as_of,
+            week_start,
+            as_of,
+            month_start,
+            as_of,
+            as_of - timedelta(days=30),
+            as_of,
+            company_id,
+            *RECEIVING_ACTIONS,
+            end,
+            as_of,
+            as_of,
+            company_id,
+            as_of,
+        ],
+    ).fetchall()
+    result = []
+    for row in rows:
+        (rep_id, name, hired_on, explicit, regions, active, away, away_until, weight,
+         owned, today, week, month, last30) = row
+        resolved = []
+        for code in regions or []:
+            region_id = code if code in region_ids else code_to_region.get(code)
+            if region_id and region_id not in resolved:
+                resolved.append(region_id)
+        result.append(
+            RepFacts(
+                rep_id=rep_id,
+                name=name,
+                hired_on=hired_on,
+                tier=resolve_tier(ruleset, explicit, hired_on, as_of),
+                regions=tuple(resolved),
+                active=bool(active),
+                away=bool(away),
+                away_until=away_until,
+                weight=weight,
+                private_count=int(owned),
+                claims_today=int(today),
+                claims_week=int(week),
+                claims_month=int(month),
+                assigned_last_30d=int(last30),
+            )
+        )
+    return result
+
+
+def cooldowns(
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, company_id: str
+) -> dict[str, dict[str, date]]:
+    """customer_id -> {rep_id: cooldown end date (exclusive)} for reps who lost
+    the customer within the ruleset's cooldown."""
+    cooldown = ruleset.caps.cooldown
+    if cooldown is None:
+        return {}
+    since = cooldown.subtract_from(as_of)
+    rows = con.execute(
+        """
+        SELECT customer_id, from_rep_id, max(as_of) FROM ownership_events
+        WHERE company_id = ? AND from_rep_id IS NOT NULL AND as_of > ? AND as_of <= ?
+          AND coalesce(to_rep_id, '') <> from_rep_id
+        GROUP BY 1, 2
+        """,
+        [company_id, since, as_of],
+    ).fetchall()
+    result: dict[str, dict[str, date]] = {}
+    for customer_id, rep_id, lost_on in rows:
+        result.setdefault(customer_id, {})[rep_id] = cooldown.add_to(lost_on)
+    return result
+
+
+def pool_of_region(ruleset: Ruleset, region: str | None) -> str:
+    """The pool a customer of ``region`` is released to (default pool if none covers it)."""
+    for pool in ruleset.pools:
+        if region is not None and region in pool.regions:
+            return pool.id
+    for pool in ruleset.pools:
+        if pool.all_regions and not pool.default:
+            return pool.id
+    return ruleset.default_pool.id
+
+
+def as_mapping(rows: Sequence[Mapping[str, Any]], key: str) -> dict[Any, Mapping[str, Any]]:
+    return {row[key]: row for row in rows}

@@ -1,0 +1,691 @@
+"""The nightly run's decisions: from derived facts and rule verdicts to a Plan.
+
+Precedence (docs/nightly-run.md), one ownership change per customer per run:
+
+1. Relays in progress: a contact by the holder ends the relay (the customer
+   stays); a missed deadline passes the customer to the next salesperson, or
+   after the last round to the relay's pool.
+2. New relays: dormant customers matching a relay start round 1.
+3. Release rules, in ruleset order: the first rule that matches (its ``when``
+   holds and its ``unless`` exemption does not) releases the customer.
+   Exemptions beat everything for their rule; customers in a relay are not
+   released by release rules.
+4. Reminders, for customers not changed in this run: the first rule (in
+   order) that would release the customer within one of its reminder
+   offsets reminds the owner once per offset and release date.
+5. Private caps: salespeople above their tier's cap lose the excess.
+6. Allocation: customers that were in the high seas when the run started are
+   assigned by each allocation scheduled for the as-of weekday, in order.
+   Customers released in this run wait for the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from engine import derive
+from engine.allocate import AllocationResult, AssignRequest, RepSnapshot, allocate
+from engine.errors import InvalidInputError
+from engine.model import Allocation, PoolTarget, Ruleset
+from engine.plan_model import Decision, Plan, RelayStateRow, Skip, Unassigned
+
+if TYPE_CHECKING:
+    import duckdb
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass
+class _Load:
+    """Running counters of one salesperson during planning."""
+
+    private: int
+    today: int
+    week: int
+    month: int
+    last30: int
+    received_this_run: int = 0
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    as_of: date,
+    *,
+    company_id: str | None = None,
+) -> Plan:
+    """Decide everything the nightly run does for ``as_of``; writes nothing
+    but temporary tables."""
+    from engine.evaluate import evaluate_ruleset
+
+    company = company_id or ruleset.company.id
+    facts_table = derive.materialize_customer_facts(con, ruleset, as_of, company)
+    evaluation = evaluate_ruleset(con, ruleset, as_of, facts_table)
+    planner = _Planner(con, ruleset, as_of, company, facts_table, evaluation)
+    return planner.run()
+
+
+class _Planner:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        ruleset: Ruleset,
+        as_of: date,
+        company_id: str,
+        facts_table: str,
+        evaluation: Any,
+    ) -> None:
+        self.con = con
+        self.ruleset = ruleset
+        self.as_of = as_of
+        self.company_id = company_id
+        self.facts_table = facts_table
+        self.evaluation = evaluation
+        self.decisions: list[Decision] = []
+        self.unassigned: list[Unassigned] = []
+        self.skipped: dict[str, list[Skip]] = {}
+        self.changed: set[str] = set()
+        self.relay_upserts: list[RelayStateRow] = []
+        self.relay_deletes: list[str] = []
+        self.reps = derive.rep_facts(con, ruleset, as_of, company_id)
+        self.rep_by_id = {rep.rep_id: rep for rep in self.reps}
+        self.loads = {
+            rep.rep_id: _Load(
+                rep.private_count,
+                rep.claims_today,
+                rep.claims_week,
+                rep.claims_month,
+                rep.assigned_last_30d,
+            )
+            for rep in self.reps
+        }
+        self.cooldowns = derive.cooldowns(con, ruleset, as_of, company_id)
+        self.rotation: dict[tuple[str, str], str | None] = self._load_rotation()
+
+    # ------------------------------------------------------------------
+    def run(self) -> Plan:
+        relay_customers = self._relays_in_progress()
+        self._new_relays(relay_customers)
+        self._releases(relay_customers)
+        self._reminders(relay_customers)
+        self._trims(relay_customers)
+        self._allocations()
+        decisions = tuple(sorted(self.decisions, key=Decision.sort_key))
+        return Plan(
+            company_id=self.company_id,
+            ruleset_id=self.ruleset.company.id,
+            ruleset_hash=self.ruleset.content_hash,
+            as_of=self.as_of,
+            decisions=decisions,
+            unassigned=tuple(sorted(self.unassigned, key=lambda u: (u.customer_id, u.rule_id))),
+            skipped=tuple(
+                (cid, tuple(skips)) for cid, skips in sorted(self.skipped.items()) if skips
+            ),
+            rotation=tuple(
+                (alloc, pool, rep) for (alloc, pool), rep in sorted(self.rotation.items())
+            ),
+            relay_upserts=tuple(sorted(self.relay_upserts, key=lambda r: r.customer_id)),
+            relay_deletes=tuple(sorted(set(self.relay_deletes))),
+            evaluated_customers=self.evaluation.customer_count,
+        )
+
+    # ------------------------------------------------------------------
+    # helpers
+    def _rows(self, where: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return derive.fetch_fact_rows(self.con, self.facts_table, where, params)
+
+    def _rows_for_keys(self, keys: Iterable[int]) -> list[dict[str, Any]]:
+        key_list = sorted(set(keys))
+        if not key_list:
+            return []
+        return self._rows("k IN (SELECT unnest(?::BIGINT[]))", [key_list])
+
+    def _load_rotation(self) -> dict[tuple[str, str], str | None]:
+        rows = self.con.execute(
+            "SELECT allocation_id, pool_id, last_rep_id FROM rotation_state WHERE company_id = ?",
+            [self.company_id],
+        ).fetchall()
+        return {(a, p): r for a, p, r in rows}
+
+    def _pool_for(self, target: PoolTarget, region: str | None) -> str:
+        if target.by_region or target.pool is None:
+            return derive.pool_of_region(self.ruleset, region)
+        return target.pool
+
+    def _record_ownership(self, decision: Decision) -> None:
+        self.decisions.append(decision)
+        self.changed.add(decision.customer_id)
+        if decision.from_rep_id and decision.from_rep_id in self.loads:
+            self.loads[decision.from_rep_id].private -= 1
+        if decision.to_rep_id and decision.to_rep_id in self.loads:
+            load = self.loads[decision.to_rep_id]
+            load.private += 1
+            load.today += 1
+            load.week += 1
+            load.month += 1
+            load.last30 += 1
+            load.received_this_run += 1
+
+    def _snapshots(self) -> list[RepSnapshot]:
+        private_caps = {cap.tier: cap.max for cap in self.ruleset.caps.private}
+        claim_caps = {cap.tier: cap for cap in self.ruleset.caps.claims}
+        snapshots = []
+        for rep in self.reps:
+            load = self.loads[rep.rep_id]
+            claim = claim_caps.get(rep.tier or "")
+            snapshots.append(
+                RepSnapshot(
+                    rep_id=rep.rep_id,
+                    tier=rep.tier,
+                    regions=rep.regions,
+                    active=rep.active,
+                    away=rep.away,
+                    private_count=load.private,
+                    private_cap=private_caps.get(rep.tier or ""),
+                    claims_today=load.today,
+                    claims_week=load.week,
+                    claims_month=load.month,
+                    claim_cap_day=claim.per_day if claim else None,
+                    claim_cap_week=claim.per_week if claim else None,
+                    claim_cap_month=claim.per_month if claim else None,
+                    assigned_last_30d=load.last30,
+                    weight=rep.weight,
+                )
+            )
+        return snapshots
+
+    def _cooldown_reps(self, customer_id: str) -> frozenset[str]:
+        ends = self.cooldowns.get(customer_id, {})
+        return frozenset(rep for rep, until in ends.items() if until > self.as_of)
+
+    def _allocate(
+        self,
+        requests: list[AssignRequest],
+        allocation: Allocation,
+        positions: Mapping[str, str | None],
+    ) -> AllocationResult:
+        result = allocate(requests, self._snapshots(), allocation, self.ruleset.regions, positions)
+        for customer_id, skips in result.skipped.items():
+            self.skipped.setdefault(customer_id, []).extend(Skip(r, why) for r, why in skips)
+        return result
+
+    # ------------------------------------------------------------------
+    # 1. relays in progress
+    def _relays_in_progress(self) -> set[str]:
+        rows = self.con.execute(
+            """
+            SELECT s.customer_id, s.relay_id, s.round, s.rep_id, s.started_on, s.deadline,
+                   s.reps_tried, c.owner_rep_id, c.name, c.country, c.region,
+                   EXISTS (SELECT 1 FROM activities a WHERE a.company_id = s.company_id
+                           AND a.customer_id = s.customer_id AND a.rep_id = s.rep_id
+                           AND a.at >= s.started_on AND a.at < ?) AS contacted
+            FROM relay_state s JOIN customers c
+              ON c.company_id = s.company_id AND c.customer_id = s.customer_id
+            WHERE s.company_id = ?
+            ORDER BY s.customer_id
+            """,
+            [self.as_of + timedelta(days=1), self.company_id],
+        ).fetchall()
+        relays = {relay.id: relay for relay in self.ruleset.relays}
+        in_relay: set[str] = set()
+        facts = {
+            row["customer_id"]: row
+            for row in self._rows(
+                "customer_id IN (SELECT customer_id FROM relay_state WHERE company_id = ?)",
+                [self.company_id],
+            )
+        }
+        pending: dict[str, list[_RelayItem]] = {}
+        for (customer_id, relay_id, round_, rep_id, _started, deadline, tried, owner,
+             name, _country, _region, contacted) in rows:
+            relay = relays.get(relay_id)
+            fact = facts.get(customer_id, {})
+            region = fact.get("region")
+            if relay is None or owner != rep_id:
+                # The relay was removed from the ruleset, or someone else took the
+                # customer in between (a claim, a manual change): the relay is over.
+                self.relay_deletes.append(customer_id)
+                continue
+            in_relay.add(customer_id)
+            if contacted:
+                self.decisions.append(
+                    Decision(
+                        customer_id=customer_id,
+                        action="relay_end",
+                        rule_id=relay.id,
+                        from_rep_id=rep_id,
+                        to_rep_id=rep_id,
+                        customer_name=name,
+                        relay_round=round_,
+                        reason=f"{rep_id} contacted {name} in relay round {round_}: "
+                        "the customer stays with them",
+                    )
+                )
+                self.relay_deletes.append(customer_id)
+                self.changed.add(customer_id)
+                continue
+            if self.as_of < deadline:
+                continue
+            tried_tuple = tuple(tried or ())
+            if round_ >= relay.rounds:
+                self._relay_to_pool(customer_id, name, rep_id, relay, region, round_)
+                continue
+            request = AssignRequest(
+                customer_id=customer_id,
+                pool_id=derive.pool_of_region(self.ruleset, region),
+                region=region,
+                cooldown_reps=self._cooldown_reps(customer_id),
+                exclude_reps=frozenset(tried_tuple),
+                reason=f"relay round {round_ + 1}",
+            )
+            pending.setdefault(relay.id, []).append(
+                _RelayItem(request, name, round_ + 1, tried_tuple, rep_id)
+            )
+        for relay_id, items in sorted(pending.items()):
+            relay = relays[relay_id]
+            self._assign_relay_round(relay, items)
+        return in_relay
+
+    def _relay_to_pool(
+        self, customer_id: str, name: str, rep_id: str | None, relay: Any, region: str | None,
+        round_: int,
+    ) -> None:
+        pool = self._pool_for(relay.after_last_round, region)
+        self._record_ownership(
+            Decision(
+                customer_id=customer_id,
+                action="release",
+                rule_id=relay.id,
+                from_rep_id=rep_id,
+                to_pool_id=pool,
+                customer_name=name,
+                relay_round=round_,
+                reason=f"nobody contacted {name} in {round_} relay round"
+                f"{'s' if round_ != 1 else ''} of {relay.id}: it goes to {pool}",
+            )
+        )
+        self.relay_deletes.append(customer_id)
+
+    def _relay_allocation(self, relay: Any) -> Allocation:
+        return Allocation(
+            id=relay.id, tiers=relay.tiers, strategy="round_robin", region_fallback="any_region"
+        )
+
+    def _assign_relay_round(self, relay: Any, items: list[_RelayItem]) -> None:
+        allocation = self._relay_allocation(relay)
+        key = (relay.id, "*relay*")
+        result = self._allocate(
+            [item.request for item in items], allocation, {"*relay*": self.rotation.get(key)}
+        )
+        positions = result.positions
+        if positions:
+            # One rotation pointer per relay, whatever the pool.
+            last = [rep for rep in positions.values() if rep]
+            if last:
+                self.rotation[key] = last[-1]
+        assigned = {a.customer_id: a for a in result.assignments}
+        for item in items:
+            request, name, round_, tried = item.request, item.name, item.round, item.tried
+            customer_id = request.customer_id
+            holder = item.previous_owner
+            assignment = assigned.get(customer_id)
+            if assignment is None:
+                if round_ == 1:
+                    reason = next(
+                        (u.reason for u in result.unassigned if u.customer_id == customer_id),
+                        "no eligible salesperson",
+                    )
+                    self.unassigned.append(
+                        Unassigned(customer_id, request.pool_id, reason, relay.id)
+                    )
+                else:
+                    self._relay_to_pool(customer_id, name, holder, relay, request.region,
+                                        round_ - 1)
+                continue
+            deadline = relay.contact_window.add_to(self.as_of)
+            self._record_ownership(
+                Decision(
+                    customer_id=customer_id,
+                    action="relay",
+                    rule_id=relay.id,
+                    from_rep_id=holder,
+                    to_rep_id=assignment.rep_id,
+                    customer_name=name,
+                    relay_round=round_,
+                    due_on=deadline,
+                    reason=(
+                        f"relay round {round_} of {relay.rounds}: {assignment.rep_id} has until "
+                        f"{deadline.isoformat()} to contact {name}"
+                        + (f" ({holder} did not)" if round_ > 1 and holder else "")
+                    ),
+                )
+            )
+            self.relay_upserts.append(
+                RelayStateRow(
+                    customer_id=customer_id,
+                    relay_id=relay.id,
+                    round=round_,
+                    rep_id=assignment.rep_id,
+                    started_on=self.as_of,
+                    deadline=deadline,
+                    reps_tried=(*tried, assignment.rep_id),
+                )
+            )
+
+    # ------------------------------------------------------------------
+    # 2. new relays
+    def _new_relays(self, in_relay: set[str]) -> None:
+        if not self.ruleset.relays:
+            return
+        done = {
+            row[0]
+            for row in self.con.execute(
+                "SELECT DISTINCT customer_id FROM ownership_events WHERE company_id = ? "
+                "AND rule_id IN (SELECT unnest(?::VARCHAR[]))",
+                [self.company_id, [r.id for r in self.ruleset.relays]],
+            ).fetchall()
+        }
+        for relay in self.ruleset.relays:
+            keys = self.evaluation.matched(f"relay:{relay.id}")
+            rows = [
+                row
+                for row in self._rows_for_keys(keys)
+                if row["customer_id"] not in in_relay
+                and row["customer_id"] not in self.changed
+                and row["customer_id"] not in done
+            ]
+            items = []
+            for row in rows:
+                owner = row["owner_rep_id"]
+                request = AssignRequest(
+                    customer_id=row["customer_id"],
+                    pool_id=row["pool_id"] or derive.pool_of_region(self.ruleset, row["region"]),
+                    region=row["region"],
+                    cooldown_reps=self._cooldown_reps(row["customer_id"]),
+                    exclude_reps=frozenset({owner}) if owner else frozenset(),
+                    reason="relay round 1",
+                )
+                items.append(_RelayItem(request, row["name"], 1, (), owner))
+            self._assign_relay_round(relay, items)
+            in_relay.update(u.customer_id for u in self.relay_upserts)
+
+    # ------------------------------------------------------------------
+    # 3. release rules
+    def _releases(self, in_relay: set[str]) -> None:
+        for rule in self.ruleset.release_rules:
+            keys = self.evaluation.matched(f"release:{rule.id}")
+            for row in self._rows_for_keys(keys):
+                customer_id = row["customer_id"]
+                if customer_id in self.changed or customer_id in in_relay:
+                    continue
+                if row["owner_rep_id"] is None:
+                    continue
+                pool = self._pool_for(rule.target, row["region"])
+                self._record_ownership(
+                    Decision(
+                        customer_id=customer_id,
+                        action="release",
+                        rule_id=rule.id,
+                        from_rep_id=row["owner_rep_id"],
+                        to_pool_id=pool,
+                        customer_name=row["name"],
+                        reason=self.evaluation.describe(f"release:{rule.id}", row)
+                        + f": {row['name']} returns to {pool}",
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # 4. reminders
+    def _reminders(self, in_relay: set[str]) -> None:
+        already = {
+            (cid, rule, due, kind)
+            for cid, rule, due, kind in self.con.execute(
+                "SELECT customer_id, rule_id, due_on, kind FROM notifications "
+                "WHERE company_id = ?",
+                [self.company_id],
+            ).fetchall()
+        }
+        reminded: set[str] = set()
+        for rule in self.ruleset.release_rules:
+            offsets = sorted(rule.remind_before, key=lambda d: d.approx_days())
+            if not offsets:
+                continue
+            # smallest offset first: a customer due tomorrow gets the 1-day reminder
+            matched_by_offset = [
+                (offset, self.evaluation.matched(f"remind:{rule.id}:{offset}"))
+                for offset in offsets
+            ]
+            all_keys: set[int] = set()
+            for _, keys in matched_by_offset:
+                all_keys |= set(keys)
+            for row in self._rows_for_keys(all_keys):
+                customer_id = row["customer_id"]
+                if (
+                    customer_id in self.changed
+                    or customer_id in in_relay
+                    or customer_id in reminded
+                    or row["owner_rep_id"] is None
+                ):
+                    continue
+                offset = next(o for o, keys in matched_by_offset if row["k"] in keys)
+                due_on = self.evaluation.release_date(rule, row, offset)
+                if due_on is None:
+                    continue
+                kind = f"remind:{offset}"
+                if (customer_id, rule.id, due_on, kind) in already:
+                    continue
+                days_left = (due_on - self.as_of).days
+                pool = self._pool_for(rule.target, row["region"])
+                reminded.add(customer_id)
+                self.decisions.append(
+                    Decision(
+                        customer_id=customer_id,
+                        action="remind",
+                        rule_id=rule.id,
+                        from_rep_id=row["owner_rep_id"],
+                        to_rep_id=row["owner_rep_id"],
+                        to_pool_id=pool,
+                        customer_name=row["name"],
+                        days_left=days_left,
+                        due_on=due_on,
+                        reminder_offset=str(offset),
+                        reason=f"{row['name']} returns to the {pool} pool in {days_left} "
+                        f"day{'s' if days_left != 1 else ''} unless you follow up "
+                        f"(rule {rule.id})",
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # 5. private caps
+    def _trims(self, in_relay: set[str]) -> None:
+        order_sql = {
+            "least_recently_followed_up": "last_touch_day ASC, customer_id ASC",
+            "oldest_owned": "owned_since_day ASC, customer_id ASC",
+            "newest_owned": "owned_since_day DESC, customer_id ASC",
+            "lowest_level": "level ASC NULLS FIRST, customer_id ASC",
+        }
+        for cap in self.ruleset.caps.private:
+            over = {
+                rep.rep_id: self.loads[rep.rep_id].private - cap.max
+                for rep in self.reps
+                if rep.tier == cap.tier and self.loads[rep.rep_id].private > cap.max
+            }
+            if not over:
+                continue
+            protected = set(self.evaluation.matched(f"protect:{cap.tier}")) if cap.protect else set()
+            rows = self._rows(
+                "owner_rep_id IN (SELECT unnest(?::VARCHAR[])) AND open_orders = 0",
+                [sorted(over)],
+            )
+            key = order_sql[cap.excess_order]
+            rows = _sort_rows(rows, key)
+            trimmed: list[dict[str, Any]] = []
+            taken: dict[str, int] = {rep: 0 for rep in over}
+            for row in rows:
+                owner = row["owner_rep_id"]
+                customer_id = row["customer_id"]
+                if taken[owner] >= over[owner]:
+                    continue
+                if customer_id in self.changed or customer_id in in_relay:
+                    continue
+                if row["k"] in protected:
+                    continue
+                taken[owner] += 1
+                trimmed.append(row)
+            rule_id = f"caps.private.{cap.tier}"
+            if cap.excess_to_tier:
+                self._trim_to_tier(cap, rule_id, trimmed)
+            else:
+                for row in trimmed:
+                    self._trim_to_pool(cap, rule_id, row)
+
+    def _trim_reason(self, cap: Any, row: Mapping[str, Any]) -> str:
+        owner = row["owner_rep_id"]
+        return (
+            f"{owner} holds more than the {cap.tier} cap of {cap.max} private customers; "
+            f"{row['name']} is among the {cap.excess_order.replace('_', ' ')}"
+        )
+
+    def _trim_to_pool(self, cap: Any, rule_id: str, row: Mapping[str, Any]) -> None:
+        pool = self._pool_for(cap.excess_to_pool, row["region"])
+        self._record_ownership(
+            Decision(
+                customer_id=row["customer_id"],
+                action="trim",
+                rule_id=rule_id,
+                from_rep_id=row["owner_rep_id"],
+                to_pool_id=pool,
+                customer_name=row["name"],
+                reason=self._trim_reason(cap, row) + f"; it goes to {pool}",
+            )
+        )
+
+    def _trim_to_tier(self, cap: Any, rule_id: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        allocation = Allocation(
+            id=rule_id, tiers=(cap.excess_to_tier,), strategy="least_loaded",
+            region_fallback="any_region",
+        )
+        requests = [
+            AssignRequest(
+                customer_id=row["customer_id"],
+                pool_id="*trim*",
+                region=row["region"],
+                cooldown_reps=self._cooldown_reps(row["customer_id"]),
+                exclude_reps=frozenset({row["owner_rep_id"]}),
+                reason="trim",
+            )
+            for row in rows
+        ]
+        result = self._allocate(requests, allocation, {})
+        assigned = {a.customer_id: a.rep_id for a in result.assignments}
+        for row in rows:
+            to_rep = assigned.get(row["customer_id"])
+            if to_rep is None:
+                self._trim_to_pool(cap, rule_id, row)
+                continue
+            self._record_ownership(
+                Decision(
+                    customer_id=row["customer_id"],
+                    action="trim",
+                    rule_id=rule_id,
+                    from_rep_id=row["owner_rep_id"],
+                    to_rep_id=to_rep,
+                    customer_name=row["name"],
+                    reason=self._trim_reason(cap, row)
+                    + f"; it goes to {to_rep} ({cap.excess_to_tier})",
+                )
+            )
+
+    # ------------------------------------------------------------------
+    # 6. allocation
+    def _allocations(self) -> None:
+        weekday = WEEKDAYS[self.as_of.weekday()]
+        for allocation in self.ruleset.allocations:
+            if allocation.weekdays and weekday not in allocation.weekdays:
+                continue
+            pools = list(allocation.pools) or [p.id for p in self.ruleset.pools]
+            rows = self._rows(
+                "owner_rep_id IS NULL AND pool_id IN (SELECT unnest(?::VARCHAR[]))", [pools]
+            )
+            requests = [
+                AssignRequest(
+                    customer_id=row["customer_id"],
+                    pool_id=row["pool_id"],
+                    region=row["region"],
+                    cooldown_reps=self._cooldown_reps(row["customer_id"]),
+                    reason="rotation",
+                )
+                for row in rows
+                if row["customer_id"] not in self.changed
+            ]
+            if not requests:
+                continue
+            names = {row["customer_id"]: row["name"] for row in rows}
+            positions = {pool: self.rotation.get((allocation.id, pool)) for pool in pools}
+            result = self._allocate(requests, allocation, positions)
+            for pool, rep in result.positions.items():
+                if rep is not None:
+                    self.rotation[(allocation.id, pool)] = rep
+            for assignment in result.assignments:
+                name = names[assignment.customer_id]
+                self._record_ownership(
+                    Decision(
+                        customer_id=assignment.customer_id,
+                        action="assign",
+                        rule_id=allocation.id,
+                        from_pool_id=assignment.pool_id,
+                        to_rep_id=assignment.rep_id,
+                        customer_name=name,
+                        reason=f"{name} assigned from {assignment.pool_id} to "
+                        f"{assignment.rep_id} by {allocation.strategy.replace('_', ' ')}"
+                        + (f" ({assignment.note})" if assignment.note else ""),
+                    )
+                )
+            for item in result.unassigned:
+                self.unassigned.append(
+                    Unassigned(item.customer_id, _pool_of(requests, item.customer_id),
+                               item.reason, allocation.id)
+                )
+
+
+@dataclass(frozen=True)
+class _RelayItem:
+    """A customer about to enter a relay round."""
+
+    request: AssignRequest
+    name: str
+    round: int
+    tried: tuple[str, ...]
+    previous_owner: str | None
+
+
+def _pool_of(requests: Sequence[AssignRequest], customer_id: str) -> str | None:
+    for request in requests:
+        if request.customer_id == customer_id:
+            return request.pool_id
+    return None
+
+
+def _sort_rows(rows: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
+    """Sort fact rows by an ``a ASC, b DESC NULLS FIRST`` spec (deterministic)."""
+    result = list(rows)
+    for part in reversed([p.strip() for p in order.split(",")]):
+        words = part.split()
+        column = words[0]
+        descending = len(words) > 1 and words[1] == "DESC"
+        present = [r for r in result if r[column] is not None]
+        missing = [r for r in result if r[column] is None]
+        present.sort(key=lambda r: r[column], reverse=descending)
+        result = missing + present
+    return result
+
+
+def check_as_of(as_of: date) -> None:
+    if as_of.year < 1900 or as_of.year > 2200:
+        raise InvalidInputError(f"as-of date {as_of} is out of range", code="HS502")
+
