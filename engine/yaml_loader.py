@@ -280,9 +280,7 @@ class _Walker:
                 raise _LoadProblem(
                     "HS101", "'<<' merges only mappings", *_pos(merged), "", path
                 )
-            self.stack.discard(id(node))
             value = self.walk(merged, path, _pos(merged))
-            self.stack.add(id(node))
             for key, item in value.items():
                 if key not in result:
                     result[key] = item
