@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import InvalidInputError
@@ -68,7 +68,7 @@ def check_can_apply(con: duckdb.DuckDBPyConnection, company_id: str, as_of: date
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def apply_plan(
@@ -209,7 +209,7 @@ def _bulk_insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str,
     table_data = pa.table(arrays)
     con.register("hs_bulk_rows", table_data)
     try:
-        column_list = ", ".join(columns)
+        column_list = ", ".join(f'"{c}"' for c in columns)
         con.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM hs_bulk_rows")
     finally:
         con.unregister("hs_bulk_rows")

@@ -111,10 +111,12 @@ def record_claim(
                 f"{verdict.customer_id} was taken in the meantime", code="HS523"
             )
         con.execute(
-            "INSERT INTO ownership_events (company_id, event_id, run_id, customer_id, "
-            "from_rep_id, to_rep_id, from_pool_id, to_pool_id, action, rule_id, ruleset_hash, "
-            "reason, at, as_of) VALUES (?, ?, NULL, ?, NULL, ?, ?, NULL, 'claim', 'claim', ?, ?, "
-            "?, ?)",
+            """
+            INSERT INTO ownership_events (company_id, event_id, run_id, customer_id,
+                from_rep_id, to_rep_id, from_pool_id, to_pool_id, action, rule_id,
+                ruleset_hash, reason, "at", as_of)
+            VALUES (?, ?, NULL, ?, NULL, ?, ?, NULL, 'claim', 'claim', ?, ?, ?, ?)
+            """,
             [company, event_id, verdict.customer_id, verdict.rep_id, verdict.pool_id,
              ruleset.content_hash, f"{verdict.rep_id} claimed {verdict.customer_id} from "
              f"{verdict.pool_id}", now, as_of],

@@ -72,7 +72,11 @@ def _region_values(ruleset: Ruleset) -> tuple[str, list[str]]:
             rows.append("(?, ?, ?)")
             params += ["code", code, region.id]
     if not rows:
-        return "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS key, NULL::VARCHAR AS region_id WHERE false", []
+        return (
+            "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS key, "
+            "NULL::VARCHAR AS region_id WHERE false",
+            [],
+        )
     return (
         "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS t(kind, key, region_id)",
         params,
@@ -107,7 +111,7 @@ owner_touch AS (
     GROUP BY a.customer_id
 ),
 any_touch AS (
-    SELECT DISTINCT customer_id FROM activities WHERE company_id = ? AND at < ?
+    SELECT DISTINCT customer_id FROM activities WHERE company_id = ? AND "at" < ?
 ),
 order_facts AS (
     SELECT customer_id, max(placed_at) AS last_at,
@@ -162,8 +166,6 @@ ORDER BY c.customer_id
         end,
         *custom_params,
     ]
-    # Custom-field parameters appear in the SELECT, before the FROM's CTEs are
-    # referenced but after them textually: reorder to match placeholder order.
     return sql, params
 
 
@@ -267,7 +269,7 @@ def rep_facts(
                 count(*) FILTER (WHERE as_of > ? AND as_of <= ?) AS last30
             FROM ownership_events
             WHERE company_id = ? AND to_rep_id IS NOT NULL AND action IN ({placeholders})
-              AND at < ?
+              AND "at" < ?
             GROUP BY 1
         )
         SELECT r.rep_id, r.name, r.hired_on, r.tier, r.regions, r.active,

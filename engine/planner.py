@@ -27,7 +27,13 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine import derive
-from engine.allocate import AllocationResult, AssignRequest, RepSnapshot, allocate
+from engine.allocate import (
+    AllocationResult,
+    AssignRequest,
+    RepSnapshot,
+    allocate,
+    relay_allocation,
+)
 from engine.errors import InvalidInputError
 from engine.model import Allocation, PoolTarget, Ruleset
 from engine.plan_model import Decision, Plan, RelayStateRow, Skip, Unassigned
@@ -193,6 +199,7 @@ class _Planner:
                     claim_cap_month=claim.per_month if claim else None,
                     assigned_last_30d=load.last30,
                     weight=rep.weight,
+                    away_until=rep.away_until,
                 )
             )
         return snapshots
@@ -201,13 +208,15 @@ class _Planner:
         ends = self.cooldowns.get(customer_id, {})
         return frozenset(rep for rep, until in ends.items() if until > self.as_of)
 
-    def _allocate(
-        self,
-        requests: list[AssignRequest],
-        allocation: Allocation,
-        positions: Mapping[str, str | None],
-    ) -> AllocationResult:
+    def _allocate(self, requests: list[AssignRequest], allocation: Allocation) -> AllocationResult:
+        """Run one allocation with the rotation state persisted for its id, and
+        keep the new state and the skip reasons."""
+        positions = {
+            key: rep for (alloc, key), rep in self.rotation.items() if alloc == allocation.id
+        }
         result = allocate(requests, self._snapshots(), allocation, self.ruleset.regions, positions)
+        for key, rep in result.positions.items():
+            self.rotation[(allocation.id, key)] = rep
         for customer_id, skips in result.skipped.items():
             self.skipped.setdefault(customer_id, []).extend(Skip(r, why) for r, why in skips)
         return result
@@ -309,23 +318,8 @@ class _Planner:
         )
         self.relay_deletes.append(customer_id)
 
-    def _relay_allocation(self, relay: Any) -> Allocation:
-        return Allocation(
-            id=relay.id, tiers=relay.tiers, strategy="round_robin", region_fallback="any_region"
-        )
-
     def _assign_relay_round(self, relay: Any, items: list[_RelayItem]) -> None:
-        allocation = self._relay_allocation(relay)
-        key = (relay.id, "*relay*")
-        result = self._allocate(
-            [item.request for item in items], allocation, {"*relay*": self.rotation.get(key)}
-        )
-        positions = result.positions
-        if positions:
-            # One rotation pointer per relay, whatever the pool.
-            last = [rep for rep in positions.values() if rep]
-            if last:
-                self.rotation[key] = last[-1]
+        result = self._allocate([item.request for item in items], relay_allocation(relay))
         assigned = {a.customer_id: a for a in result.assignments}
         for item in items:
             request, name, round_, tried = item.request, item.name, item.round, item.tried
@@ -515,7 +509,9 @@ class _Planner:
             }
             if not over:
                 continue
-            protected = set(self.evaluation.matched(f"protect:{cap.tier}")) if cap.protect else set()
+            protected: set[int] = set()
+            if cap.protect is not None:
+                protected = set(self.evaluation.matched(f"protect:{cap.tier}"))
             rows = self._rows(
                 "owner_rep_id IN (SELECT unnest(?::VARCHAR[])) AND open_orders = 0",
                 [sorted(over)],
@@ -581,7 +577,7 @@ class _Planner:
             )
             for row in rows
         ]
-        result = self._allocate(requests, allocation, {})
+        result = self._allocate(requests, allocation)
         assigned = {a.customer_id: a.rep_id for a in result.assignments}
         for row in rows:
             to_rep = assigned.get(row["customer_id"])
@@ -626,11 +622,7 @@ class _Planner:
             if not requests:
                 continue
             names = {row["customer_id"]: row["name"] for row in rows}
-            positions = {pool: self.rotation.get((allocation.id, pool)) for pool in pools}
-            result = self._allocate(requests, allocation, positions)
-            for pool, rep in result.positions.items():
-                if rep is not None:
-                    self.rotation[(allocation.id, pool)] = rep
+            result = self._allocate(requests, allocation)
             for assignment in result.assignments:
                 name = names[assignment.customer_id]
                 self._record_ownership(
@@ -648,8 +640,7 @@ class _Planner:
                 )
             for item in result.unassigned:
                 self.unassigned.append(
-                    Unassigned(item.customer_id, _pool_of(requests, item.customer_id),
-                               item.reason, allocation.id)
+                    Unassigned(item.customer_id, item.pool_id or None, item.reason, allocation.id)
                 )
 
 
@@ -662,13 +653,6 @@ class _RelayItem:
     round: int
     tried: tuple[str, ...]
     previous_owner: str | None
-
-
-def _pool_of(requests: Sequence[AssignRequest], customer_id: str) -> str | None:
-    for request in requests:
-        if request.customer_id == customer_id:
-            return request.pool_id
-    return None
 
 
 def _sort_rows(rows: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:

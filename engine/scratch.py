@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from engine.store.ddl import MIGRATIONS
@@ -17,7 +17,7 @@ def memory_db() -> duckdb.DuckDBPyConnection:
     import duckdb
 
     con = duckdb.connect(":memory:")
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     for version, migration in enumerate(MIGRATIONS, start=1):
         con.execute(migration)
         con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, now])
