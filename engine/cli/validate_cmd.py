@@ -1,0 +1,39 @@
+"""``highseas validate`` and ``highseas schema``: thin wrappers.
+
+Imports only the loader, the schema and the reporters (never duckdb or
+durable-rules) so that validating one file starts fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check rulesets (files or folders of *.yaml / *.yml) and report every problem.
+
+    Exit code 0: valid; 1: invalid rulesets (or warnings with --strict);
+    2: a path that does not exist or cannot be read.
+    """
+    from engine.reporters import render
+    from engine.validation import validate_paths
+
+    report = validate_paths(list(paths), strict=strict)
+    output = render(report, fmt)
+    if output:
+        click.echo(output)
+    ctx.exit(report.exit_code)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of rulesets (draft 2020-12)."""
+    from engine.ruleset_schema import schema_text
+
+    click.echo(schema_text(), nl=False)
