@@ -39,9 +39,9 @@ class _Checker:
     def __init__(self, ruleset: m.Ruleset) -> None:
         self.rs = ruleset
         self.found: list[Diagnostic] = []
-        self.tier_ids = [t.id for t in ruleset.tiers]
-        self.region_ids = [r.id for r in ruleset.regions]
-        self.pool_ids = [p.id for p in ruleset.pools]
+        self.tier_ids = list(dict.fromkeys(t.id for t in ruleset.tiers))
+        self.region_ids = list(dict.fromkeys(r.id for r in ruleset.regions))
+        self.pool_ids = list(dict.fromkeys(p.id for p in ruleset.pools))
 
     def report(self, code: str, message: str, path: str, hint: str = "",
                warning: bool = False) -> None:
