@@ -42,8 +42,8 @@ def last_applied(con: duckdb.DuckDBPyConnection, company_id: str) -> date | None
     row = con.execute(
         "SELECT max(as_of) FROM runs WHERE company_id = ? AND mode = 'apply' AND status = 'ok'",
         [company_id],
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return row[0][0] if row else None
 
 
 def check_can_apply(con: duckdb.DuckDBPyConnection, company_id: str, as_of: date,

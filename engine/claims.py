@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from engine import derive
@@ -46,12 +46,12 @@ def check_claim(
         "SELECT owner_rep_id, pool_id, country, region FROM customers "
         "WHERE company_id = ? AND customer_id = ?",
         [company, customer_id],
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not row:
         raise InvalidInputError(
             f"no customer {customer_id!r} in company {company}", code="HS521"
         )
-    owner, pool_id, _country, _region = row
+    owner, pool_id, _country, _region = row[0]
     facts = derive.fetch_fact_rows(
         con, derive.materialize_customer_facts(con, ruleset, as_of, company),
         "customer_id = ?", [customer_id],
@@ -97,7 +97,7 @@ def record_claim(
     if not verdict.allowed:
         raise InvalidInputError("cannot record a refused claim", code="HS522")
     company = ruleset.company.id
-    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     event_id = f"claim-{as_of.isoformat()}-{verdict.rep_id}-{verdict.customer_id}"
     con.execute("BEGIN TRANSACTION")
     try:

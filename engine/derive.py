@@ -83,10 +83,26 @@ def _region_values(ruleset: Ruleset) -> tuple[str, list[str]]:
     )
 
 
+def _pool_values(ruleset: Ruleset) -> tuple[str, list[str]]:
+    """A VALUES list mapping region id -> the pool its released customers go to."""
+    rows: list[str] = []
+    params: list[str] = []
+    for region in ruleset.regions:
+        rows.append("(?, ?)")
+        params += [region.id, pool_of_region(ruleset, region.id)]
+    if not rows:
+        return "SELECT NULL::VARCHAR AS region_id, NULL::VARCHAR AS pool_id WHERE false", []
+    return "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS t(region_id, pool_id)", params
+
+
 def customer_facts_sql(ruleset: Ruleset, as_of: date, company_id: str) -> tuple[str, list[Any]]:
-    """The SQL (and parameters) of the derived customer facts as of ``as_of``."""
+    """The SQL (and parameters) of the derived customer facts as of ``as_of``.
+
+    A high-seas customer without a recorded pool is in the pool of its region
+    (the default pool when no pool covers the region)."""
     end = as_of + timedelta(days=1)  # exclusive end of the as-of day
     region_sql, region_params = _region_values(ruleset)
+    pool_sql, pool_params = _pool_values(ruleset)
     custom_selects = []
     custom_params: list[Any] = []
     for custom in ruleset.custom_fields:
@@ -100,6 +116,7 @@ def customer_facts_sql(ruleset: Ruleset, as_of: date, company_id: str) -> tuple[
     sql = f"""
 WITH
 region_map AS ({region_sql}),
+pool_map AS ({pool_sql}),
 cust AS (
     SELECT * FROM customers WHERE company_id = ? AND created_at < ?
 ),
@@ -123,7 +140,9 @@ SELECT
     (row_number() OVER (ORDER BY c.customer_id) - 1)::BIGINT AS k,
     c.customer_id,
     c.owner_rep_id,
-    c.pool_id,
+    CASE WHEN c.owner_rep_id IS NULL THEN
+        coalesce(c.pool_id, pm.pool_id, ?)
+    END AS pool_id,
     CASE WHEN c.owner_rep_id IS NOT NULL THEN
         date_diff('day', DATE '0001-01-01',
                   greatest(c.owned_since, coalesce(ot.last_at, c.owned_since))::DATE) + 1
@@ -152,10 +171,12 @@ LEFT JOIN any_touch t ON t.customer_id = c.customer_id
 LEFT JOIN order_facts o ON o.customer_id = c.customer_id
 LEFT JOIN region_map rc ON rc.kind = 'code' AND rc.key = c.region
 LEFT JOIN region_map rk ON rk.kind = 'country' AND rk.key = upper(c.country)
+LEFT JOIN pool_map pm ON pm.region_id = coalesce(rc.region_id, rk.region_id)
 ORDER BY c.customer_id
 """
     params: list[Any] = [
         *region_params,
+        *pool_params,
         company_id,
         end,
         company_id,
@@ -164,6 +185,7 @@ ORDER BY c.customer_id
         end,
         company_id,
         end,
+        ruleset.default_pool.id,
         *custom_params,
     ]
     return sql, params

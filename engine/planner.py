@@ -486,7 +486,7 @@ class _Planner:
                         days_left=days_left,
                         due_on=due_on,
                         reminder_offset=str(offset),
-                        reason=f"{row['name']} returns to the {pool} pool in {days_left} "
+                        reason=f"{row['name']} returns to {pool} in {days_left} "
                         f"day{'s' if days_left != 1 else ''} unless you follow up "
                         f"(rule {rule.id})",
                     )
