@@ -1,0 +1,220 @@
+"""Day-by-day replay of recorded history under one ruleset, on a copy.
+
+The replay never opens the company's database for writing: it copies the
+file (and its write-ahead log, if any) into a scratch folder and works on
+the copy. For each day from ``start`` to ``end`` it
+
+1. turns the recorded activities of that day by a salesperson who lost the
+   customer *in this simulation* into a claim back (when the rules allow it:
+   :func:`engine.claims.check_claim`) or a lost touch (when they do not, or
+   when someone else owns the customer now);
+2. plans the nightly run for that day with :func:`engine.planner.plan` and
+   writes it with :func:`engine.apply.apply_plan` in ``simulate`` mode, at the
+   end of the simulated day.
+
+The planner counts only facts recorded up to the end of its as-of day
+(:mod:`engine.derive`), so the activities and orders of later days, already
+in the copied tables, become visible day by day. Assumptions are documented
+in docs/simulation.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import InvalidInputError
+from engine.model import Ruleset
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from engine.plan_model import Plan
+
+#: The time of day the simulated nightly run writes its events.
+RUN_TIME = time(23, 59, 59)
+
+#: One event row the metrics read: (day, action, customer_id, rule_id,
+#: from_rep_id, to_rep_id, from_pool_id, to_pool_id, relay_round).
+EVENT_COLUMNS = ("day", "action", "customer_id", "rule_id", "from_rep_id", "to_rep_id",
+                 "from_pool_id", "to_pool_id", "relay_round")
+
+
+@dataclass
+class DayState:
+    """What one simulated day did, and the pools after it."""
+
+    day: date
+    counts: dict[str, int]
+    high_seas: int
+    private: int
+    pools: dict[str, int]
+    claims_back: int = 0
+    lost_touches: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class ReplayLog:
+    """Everything one scenario's replay recorded, for the metrics."""
+
+    days: list[DayState] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+
+
+def day_range(start: date, end: date) -> list[date]:
+    """Every day from ``start`` to ``end`` inclusive (HS705 if reversed)."""
+    if end < start:
+        raise InvalidInputError(
+            f"--to {end.isoformat()} is before --from {start.isoformat()}", code="HS705",
+            file="<command line>", hint="give the first day with --from and the last with --to",
+        )
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def copy_database(source: Path, folder: Path, name: str) -> Path:
+    """Copy the database file (and its WAL) into ``folder``; the original is only read."""
+    if not source.exists():
+        raise InvalidInputError(f"database {source} does not exist", code="HS400",
+                                file=str(source), hint="create it with: highseas db init DB")
+    target = folder / f"{name}.duckdb"
+    shutil.copyfile(source, target)
+    wal = source.with_name(source.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+    return target
+
+
+def _run_timestamp(day: date) -> datetime:
+    return datetime.combine(day, RUN_TIME)
+
+
+def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
+                 sim_runs: set[str], log: ReplayLog) -> tuple[int, int]:
+    """Recorded touches of ``day`` by salespeople who lost the customer in this
+    simulation: a claim back when allowed, else a lost touch."""
+    from engine.claims import check_claim, record_claim
+
+    if not sim_runs:
+        return 0, 0
+    company = ruleset.company.id
+    rows = con.execute(
+        """
+        SELECT a.customer_id, a.rep_id, min(a."at") AS first_at
+        FROM activities a
+        WHERE a.company_id = ? AND a."at" >= ? AND a."at" < ? AND a.rep_id IS NOT NULL
+          AND EXISTS (
+              SELECT 1 FROM ownership_events e
+              WHERE e.company_id = a.company_id AND e.customer_id = a.customer_id
+                AND e.from_rep_id = a.rep_id AND e.as_of < ?
+                AND e.run_id IN (SELECT unnest(?::VARCHAR[])))
+        GROUP BY 1, 2
+        ORDER BY first_at, 1, 2
+        """,
+        [company, day, day + timedelta(days=1), day, sorted(sim_runs)],
+    ).fetchall()
+    claimed = lost = 0
+    for customer_id, rep_id, first_at in rows:
+        owner_row = con.execute(
+            "SELECT owner_rep_id, pool_id FROM customers WHERE company_id = ? AND customer_id = ?",
+            [company, customer_id],
+        ).fetchall()
+        owner, pool = owner_row[0] if owner_row else (None, None)
+        if owner == rep_id:
+            continue  # already back with them (an earlier touch the same day)
+        if owner is None:
+            verdict = check_claim(con, ruleset, day, rep_id, customer_id)
+            if verdict.allowed:
+                record_claim(con, ruleset, day, verdict)
+                # record_claim stamps the wall clock; the replay needs the touch's time
+                # so that the claim counts against the day's claim caps.
+                con.execute(
+                    "UPDATE ownership_events SET \"at\" = ? WHERE company_id = ? "
+                    "AND event_id = ?",
+                    [first_at, company, f"claim-{day.isoformat()}-{rep_id}-{customer_id}"],
+                )
+                claimed += 1
+                log.events.append((day, "claim_back", customer_id, "claim", None, rep_id,
+                                   pool, None, None))
+                continue
+        lost += 1
+        log.events.append((day, "lost_touch", customer_id, None, rep_id, owner, pool, None,
+                           None))
+    return claimed, lost
+
+
+def _pool_sizes(con: duckdb.DuckDBPyConnection, company: str, day: date
+                ) -> tuple[int, int, dict[str, int]]:
+    rows = con.execute(
+        """
+        SELECT owner_rep_id IS NULL AS high_seas, coalesce(pool_id, ''), count(*)
+        FROM customers WHERE company_id = ? AND created_at < ?
+        GROUP BY 1, 2
+        """,
+        [company, day + timedelta(days=1)],
+    ).fetchall()
+    high_seas = private = 0
+    pools: dict[str, int] = {}
+    for is_high_seas, pool, count in rows:
+        if is_high_seas:
+            high_seas += int(count)
+            pools[pool or "(none)"] = pools.get(pool or "(none)", 0) + int(count)
+        else:
+            private += int(count)
+    return high_seas, private, pools
+
+
+def replay(
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    days: list[date],
+    *,
+    claim_back: bool = True,
+    keep_plans: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayLog:
+    """Replay ``days`` on the open copy ``con`` under ``ruleset``."""
+    import time as clock
+
+    from engine.apply import apply_plan
+    from engine.planner import plan as make_plan
+
+    company = ruleset.company.id
+    log = ReplayLog()
+    sim_runs: set[str] = set()
+    for day in days:
+        started = clock.perf_counter()
+        claimed = lost = 0
+        if claim_back:
+            claimed, lost = _claim_backs(con, ruleset, day, sim_runs, log)
+        the_plan = make_plan(con, ruleset, day)
+        result = apply_plan(con, the_plan, mode="simulate", timestamp=_run_timestamp(day))
+        sim_runs.add(result.run_id)
+        for decision in the_plan.decisions:
+            log.events.append((day, decision.action, decision.customer_id, decision.rule_id,
+                               decision.from_rep_id, decision.to_rep_id,
+                               decision.from_pool_id, decision.to_pool_id,
+                               decision.relay_round))
+        high_seas, private, pools = _pool_sizes(con, company, day)
+        log.days.append(DayState(day, the_plan.counts(), high_seas, private, pools, claimed,
+                                 lost, clock.perf_counter() - started))
+        if keep_plans:
+            log.plans.append(the_plan)
+        if progress is not None:
+            progress(1)
+    return log
+
+
+def later_runs(con: duckdb.DuckDBPyConnection, company: str, start: date) -> int:
+    """Ownership changes the database already records on or after ``start``
+    (the replay starts from the stored state, which includes them)."""
+    rows = con.execute(
+        "SELECT count(*) FROM ownership_events WHERE company_id = ? AND as_of >= ?",
+        [company, start],
+    ).fetchall()
+    return int(rows[0][0])
