@@ -247,11 +247,17 @@ def _check_inputs(
     seen: set[str] = set()
     for rep in reps:
         if rep.rep_id in seen:
-            raise _fail("HS563", f"salesperson {rep.rep_id!r} appears twice", allocation)
+            raise _fail(
+                "HS563",
+                f"allocation {allocation.id!r}: salesperson {rep.rep_id!r} appears twice",
+                allocation,
+            )
         seen.add(rep.rep_id)
         if rep.weight is not None and rep.weight < 0:
             raise _fail(
-                "HS562", f"salesperson {rep.rep_id!r} has a negative weight {rep.weight}",
+                "HS562",
+                f"allocation {allocation.id!r}: salesperson {rep.rep_id!r} has a negative "
+                f"weight {rep.weight}",
                 allocation,
             )
     seen.clear()
@@ -259,7 +265,8 @@ def _check_inputs(
         if request.customer_id in seen:
             raise _fail(
                 "HS564",
-                f"customer {request.customer_id!r} is requested twice in one allocation",
+                f"allocation {allocation.id!r}: customer {request.customer_id!r} "
+                "is requested twice",
                 allocation,
                 "one ownership change per customer per run",
             )
@@ -303,13 +310,15 @@ class _HeapRotation:
     ``(key, rep_id, index)`` and the dead ones sorted the same way (for the
     skip explanations)."""
 
-    __slots__ = ("replist", "heap", "dead", "passes", "vt", "key")
+    __slots__ = ("replist", "heap", "dead", "passes", "strides", "scale", "vt", "key")
 
     def __init__(self, replist: _RepList, key: Callable[[int], int]) -> None:
         self.replist = replist
         self.heap: list[tuple[int, str, int]] = []
         self.dead: list[tuple[int, str, int]] = []
         self.passes: dict[int, int] = {}
+        self.strides: dict[int, int] = {}
+        self.scale = 1
         self.vt = 0
         self.key = key
 
@@ -381,12 +390,8 @@ class _Allocator:
                 self.memberships[i].append((replist, pos))
         self.heap_rotations: dict[str, _HeapRotation] = {}
         self.rep_rotations: list[list[_HeapRotation]] = [[] for _ in range(n)]
-        self.scale = 1
         self.deaths = 0  # bumped on every death, for caches
         self.wrong_region_cache: dict[tuple[str, ...], tuple[int, list[int]]] = {}
-        if self.strategy == "weighted":
-            positive = {self.weights[i] for i in all_idx if self.weights[i] > 0}
-            self.scale = math.lcm(*positive) if positive else 1
         for i in all_idx:
             reason = static_skip_reason(ordered[i], allocation) or self._dynamic_reason(i)
             if reason is None and self.strategy == "weighted" and self.weights[i] == 0:
@@ -508,19 +513,32 @@ class _Allocator:
             last30 = self.last30
             rotation = _HeapRotation(replist, last30.__getitem__)
         else:
-            passes: dict[int, int] = {}
-            strides = [self.scale // w if w > 0 else 0 for w in self.weights]
+            # Stride scheduling in exact integers: pass values are multiples of
+            # 1 / scale, scale = lcm of the weights and of the stored lags'
+            # denominators, so a stored state is read back exactly.
+            weights = self.weights
+            lags = _load_lags(self.positions.get(key))
+            members = [i for i in replist.idx if weights[i] > 0]
+            scale = math.lcm(
+                1,
+                *{weights[i] for i in members},
+                *{lags[self.ids[i]].denominator for i in members if self.ids[i] in lags},
+            )
+            passes: dict[int, int] = dict.fromkeys(replist.idx, 0)
+            strides: dict[int, int] = dict.fromkeys(replist.idx, 0)
+            for i in members:
+                strides[i] = scale // weights[i]
+                lag = lags.get(self.ids[i])
+                value = int(lag * scale) if lag is not None else 0
+                passes[i] = max(value, -strides[i])
 
             def finish(i: int) -> int:
                 return passes[i] + strides[i]
 
             rotation = _HeapRotation(replist, finish)
             rotation.passes = passes
-            lags = _load_lags(self.positions.get(key))
-            for i in replist.idx:
-                lag = lags.get(self.ids[i])
-                value = math.floor(lag * self.scale) if lag is not None else 0
-                passes[i] = max(value, -strides[i])
+            rotation.strides = strides
+            rotation.scale = scale
         for i in replist.idx:
             entry = (rotation.key(i), self.ids[i], i)
             (rotation.heap if self.alive[i] else rotation.dead).append(entry)
@@ -555,7 +573,7 @@ class _Allocator:
             if check and self._excluded(entry[1], request) is not None:
                 aside.append(heapq.heappop(heap))
                 continue
-            chosen = entry
+            chosen = heapq.heappop(heap)  # re-pushed with its new key after the assignment
             break
         for entry in aside:
             heapq.heappush(heap, entry)
@@ -572,7 +590,6 @@ class _Allocator:
             omitted = 0
         if chosen is None:
             return None, omitted
-        heapq.heappop(heap)  # the chosen entry is on top; re-pushed after the assignment
         i = chosen[2]
         if self.strategy == "weighted":
             rotation.passes[i] = chosen[0]
@@ -693,13 +710,13 @@ class _Allocator:
         for key, rotation in self.heap_rotations.items():
             if self.strategy != "weighted":
                 continue
-            strides = {i: self.scale // self.weights[i] if self.weights[i] > 0 else 0
-                       for i in rotation.replist.idx}
             lags: dict[str, str] = {}
             for i in rotation.replist.idx:
-                lag = max(rotation.passes[i] - rotation.vt, -strides[i])
+                if self.weights[i] <= 0:
+                    continue
+                lag = max(rotation.passes[i] - rotation.vt, -rotation.strides[i])
                 if lag:
-                    lags[self.ids[i]] = str(Fraction(lag, self.scale))
+                    lags[self.ids[i]] = str(Fraction(lag, rotation.scale))
             self.positions[key] = json.dumps(
                 {"v": 1, "lag": lags}, sort_keys=True, separators=(",", ":")
             )
