@@ -143,7 +143,8 @@ class _Checker:
             for i, (tier, low, high) in enumerate(members):
                 for other, other_low, other_high in members[:i]:
                     if low < other_high and other_low < high:
-                        why = (f"both select attribute {attribute!r} " if attribute else "")
+                        why = (f"both select attribute {attribute!r} and their " if attribute
+                               else "their ")
                         self.report("HS307", f"tiers {other.id!r} and {tier.id!r} overlap: "
                                     f"{why}tenure ranges intersect", tier.json_path,
                                     "a salesperson must be in exactly one tier; make the "
@@ -513,7 +514,8 @@ def _contradiction(parts: list[m.Condition]) -> str:
             return "it requires a condition and its negation"
         if isinstance(part, m.NeverContacted | m.HasOpenOrder):
             if (type(part).__name__, not part.value) in keys:
-                return f"it requires both {type(part).__name__} true and false"
+                name = "never_contacted" if isinstance(part, m.NeverContacted) else "has_open_order"
+                return f"it requires {name} to be both true and false"
     compares: dict[str, list[m.Compare]] = {}
     for part in parts:
         if isinstance(part, m.Compare):
