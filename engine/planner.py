@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from engine import derive
+from engine import coverage, derive, ir
 from engine.allocate import (
     AllocationResult,
     AssignRequest,
@@ -71,7 +71,9 @@ def plan(
     facts_table = derive.materialize_customer_facts(con, ruleset, as_of, company)
     evaluation = evaluate_ruleset(con, ruleset, as_of, facts_table)
     planner = _Planner(con, ruleset, as_of, company, facts_table, evaluation)
-    return planner.run()
+    result = planner.run()
+    result.extra["evaluation"] = evaluation
+    return result
 
 
 class _Planner:
@@ -94,6 +96,7 @@ class _Planner:
         self.unassigned: list[Unassigned] = []
         self.skipped: dict[str, list[Skip]] = {}
         self.changed: set[str] = set()
+        self.exercised: set[str] = set()
         self.relay_upserts: list[RelayStateRow] = []
         self.relay_deletes: list[str] = []
         self.reps = derive.rep_facts(con, ruleset, as_of, company_id)
@@ -136,6 +139,7 @@ class _Planner:
             relay_upserts=tuple(sorted(self.relay_upserts, key=lambda r: r.customer_id)),
             relay_deletes=tuple(sorted(set(self.relay_deletes))),
             evaluated_customers=self.evaluation.customer_count,
+            exercised=frozenset(self.exercised),
         )
 
     # ------------------------------------------------------------------
@@ -219,6 +223,13 @@ class _Planner:
             self.rotation[(allocation.id, key)] = rep
         for customer_id, skips in result.skipped.items():
             self.skipped.setdefault(customer_id, []).extend(Skip(r, why) for r, why in skips)
+            for rep_id, why in skips:
+                if "cooldown" in why:
+                    self.exercised.add(coverage.COOLDOWN_POINT)
+                elif "claim cap" in why:
+                    tier = self.rep_by_id[rep_id].tier if rep_id in self.rep_by_id else None
+                    if tier:
+                        self.exercised.add(coverage.claim_cap_point(tier))
         return result
 
     # ------------------------------------------------------------------
@@ -275,6 +286,7 @@ class _Planner:
                 )
                 self.relay_deletes.append(customer_id)
                 self.changed.add(customer_id)
+                self.exercised.add(coverage.relay_contact_point(relay.id))
                 continue
             if self.as_of < deadline:
                 continue
@@ -303,6 +315,7 @@ class _Planner:
         round_: int,
     ) -> None:
         pool = self._pool_for(relay.after_last_round, region)
+        self.exercised.add(coverage.relay_after_last_point(relay.id))
         self._record_ownership(
             Decision(
                 customer_id=customer_id,
@@ -340,6 +353,10 @@ class _Planner:
                                         round_ - 1)
                 continue
             deadline = relay.contact_window.add_to(self.as_of)
+            self.exercised.add(
+                coverage.relay_point(relay.id) if round_ == 1
+                else coverage.relay_next_round_point(relay.id)
+            )
             self._record_ownership(
                 Decision(
                     customer_id=customer_id,
@@ -410,6 +427,7 @@ class _Planner:
     # 3. release rules
     def _releases(self, in_relay: set[str]) -> None:
         for rule in self.ruleset.release_rules:
+            self._note_exemptions(rule)
             keys = self.evaluation.matched(f"release:{rule.id}")
             for row in self._rows_for_keys(keys):
                 customer_id = row["customer_id"]
@@ -418,6 +436,7 @@ class _Planner:
                 if row["owner_rep_id"] is None:
                     continue
                 pool = self._pool_for(rule.target, row["region"])
+                self.exercised.add(coverage.release_point(rule.id))
                 self._record_ownership(
                     Decision(
                         customer_id=customer_id,
@@ -430,6 +449,20 @@ class _Planner:
                         + f": {row['name']} returns to {pool}",
                     )
                 )
+
+    def _note_exemptions(self, rule: Any) -> None:
+        """Coverage: did an exemption stop this rule for an owned customer?"""
+        if rule.unless is None:
+            return
+        keys = self.evaluation.matched(f"exempt:{rule.id}")
+        if not keys:
+            return
+        when = ir.lower(rule.when, self.as_of, self.ruleset)
+        compiled = self.evaluation.compiled
+        for row in self._rows_for_keys(keys):
+            if row["owner_rep_id"] is not None and ir.evaluate(when, compiled.normalize(row)):
+                self.exercised.add(coverage.exemption_point(rule.id))
+                return
 
     # ------------------------------------------------------------------
     # 4. reminders
@@ -474,6 +507,7 @@ class _Planner:
                 days_left = (due_on - self.as_of).days
                 pool = self._pool_for(rule.target, row["region"])
                 reminded.add(customer_id)
+                self.exercised.add(coverage.reminder_point(rule.id, offset))
                 self.decisions.append(
                     Decision(
                         customer_id=customer_id,
@@ -532,6 +566,8 @@ class _Planner:
                 taken[owner] += 1
                 trimmed.append(row)
             rule_id = f"caps.private.{cap.tier}"
+            if trimmed:
+                self.exercised.add(coverage.private_cap_point(cap.tier))
             if cap.excess_to_tier:
                 self._trim_to_tier(cap, rule_id, trimmed)
             else:
@@ -623,7 +659,11 @@ class _Planner:
                 continue
             names = {row["customer_id"]: row["name"] for row in rows}
             result = self._allocate(requests, allocation)
+            regions = {r.customer_id: r.region for r in requests}
             for assignment in result.assignments:
+                self.exercised.add(coverage.allocation_point(allocation.id))
+                if assignment.region_used != regions[assignment.customer_id]:
+                    self.exercised.add(coverage.allocation_fallback_point(allocation.id))
                 name = names[assignment.customer_id]
                 self._record_ownership(
                     Decision(
