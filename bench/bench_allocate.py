@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 
 from engine.allocate import AssignRequest, RepSnapshot, allocate
 from engine.model import Allocation, Region
@@ -14,7 +15,9 @@ from engine.model import Allocation, Region
 REGIONS = [f"r{k}" for k in range(8)]
 
 
-def make(n_reps: int, n_requests: int, seed: int = 1) -> tuple[list[RepSnapshot], list[AssignRequest]]:
+def make(
+    n_reps: int, n_requests: int, seed: int = 1
+) -> tuple[list[RepSnapshot], list[AssignRequest]]:
     rng = random.Random(seed)
     reps = [
         RepSnapshot(
@@ -58,6 +61,25 @@ def main() -> None:
         elapsed = time.perf_counter() - t0
         print(f"{strategy:13s} {elapsed:6.2f} s  assigned {len(result.assignments):6d}  "
               f"unassigned {len(result.unassigned):6d}")
+    # Worst cases for the skip explanations: most salespeople fill up during the
+    # run (tight per-run limit), and customers of a region nobody covers stay.
+    for strategy in ("round_robin", "least_loaded"):
+        allocation = Allocation(
+            id="a", tiers=("new",), strategy=strategy,  # type: ignore[arg-type]
+            max_per_rep_per_run=20,
+        )
+        t0 = time.perf_counter()
+        result = allocate(requests, reps, allocation, regions, {})
+        elapsed = time.perf_counter() - t0
+        print(f"{strategy:13s} {elapsed:6.2f} s  tight limit: assigned "
+              f"{len(result.assignments):6d}  unassigned {len(result.unassigned):6d}")
+    nowhere = [replace(q, region="nowhere") for q in requests]
+    allocation = Allocation(id="a", tiers=("new",), region_fallback="stay")
+    t0 = time.perf_counter()
+    result = allocate(nowhere, reps, allocation, regions, {})
+    elapsed = time.perf_counter() - t0
+    print(f"{'stay':13s} {elapsed:6.2f} s  region nobody covers: unassigned "
+          f"{len(result.unassigned):6d}")
 
 
 if __name__ == "__main__":

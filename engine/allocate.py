@@ -389,6 +389,9 @@ class _Allocator:
             for pos, i in enumerate(replist.idx):
                 self.memberships[i].append((replist, pos))
         self.heap_rotations: dict[str, _HeapRotation] = {}
+        self.rotation_cache: dict[tuple[str, str | None], _HeapRotation] = {}
+        self.notes: dict[tuple[str | None, str | None, bool], str] = {}
+        self.label = self.strategy.replace("_", " ")
         self.rep_rotations: list[list[_HeapRotation]] = [[] for _ in range(n)]
         self.deaths = 0  # bumped on every death, for caches
         self.wrong_region_cache: dict[tuple[str, ...], tuple[int, list[int]]] = {}
@@ -501,11 +504,11 @@ class _Allocator:
 
     # -- heap strategies -----------------------------------------------------------
     def _rotation(self, replist: _RepList, pool_id: str) -> _HeapRotation:
-        weighted = self.strategy == "weighted"
-        key = rotation_key(pool_id, replist.region, weighted)
-        rotation = self.heap_rotations.get(key)
+        rotation = self.rotation_cache.get((pool_id, replist.region))
         if rotation is not None:
             return rotation
+        weighted = self.strategy == "weighted"
+        key = rotation_key(pool_id, replist.region, weighted)
         if self.strategy == "least_loaded":
             private = self.private
             rotation = _HeapRotation(replist, private.__getitem__)
@@ -546,14 +549,12 @@ class _Allocator:
         heapq.heapify(rotation.heap)
         rotation.dead.sort()
         self.heap_rotations[key] = rotation
+        self.rotation_cache[(pool_id, replist.region)] = rotation
         return rotation
 
     def _pick_heap(
-        self, replist: _RepList, request: AssignRequest, skips: list[tuple[str, str]]
+        self, rotation: _HeapRotation, request: AssignRequest, skips: list[tuple[str, str]]
     ) -> tuple[int | None, int]:
-        if replist.n == 0:
-            return None, 0
-        rotation = self._rotation(replist, request.pool_id)
         heap = rotation.heap
         keyf = rotation.key
         alive = self.alive
@@ -580,7 +581,9 @@ class _Allocator:
         dead = rotation.dead
         ahead = len(dead) if chosen is None else bisect_left(dead, chosen)
         if ahead or aside:
-            passed = sorted(dead[: min(ahead, SKIP_LIMIT)] + aside)[:SKIP_LIMIT]
+            passed = dead[: min(ahead, SKIP_LIMIT)]
+            if aside:
+                passed = sorted(passed + aside)[:SKIP_LIMIT]
             for _key, rep_id, i in passed:
                 death = self.death[i]
                 skips.append(death if death is not None else
@@ -595,11 +598,6 @@ class _Allocator:
             rotation.passes[i] = chosen[0]
             rotation.vt = chosen[0]
         return i, omitted
-
-    def _after_heap_assign(self, replist: _RepList, pool_id: str, i: int) -> None:
-        rotation = self._rotation(replist, pool_id)
-        if self.alive[i]:
-            heapq.heappush(rotation.heap, (rotation.key(i), self.ids[i], i))
 
     # -- wrong region explanations -----------------------------------------------
     def _wrong_region(self, searched: tuple[str, ...], request: AssignRequest) -> list[int]:
@@ -620,6 +618,24 @@ class _Allocator:
                 steps += 1
             self.wrong_region_cache[searched] = (self.deaths, found)
         return [i for i in found if self._excluded(self.ids[i], request) is None]
+
+    def _note(self, home: str | None, region: str | None, fallback: bool) -> str:
+        key = (home, region, fallback)
+        note = self.notes.get(key)
+        if note is None:
+            label = self.label
+            if region is None:
+                note = (
+                    f"{label}, any region (no eligible salesperson in {home})"
+                    if home is not None
+                    else f"{label} among all regions (customer has no region)"
+                )
+            elif fallback:
+                note = f"{label}, fallback from {home} to {region}"
+            else:
+                note = f"{label} in {region}"
+            self.notes[key] = note
+        return note
 
     # -- one request ------------------------------------------------------------
     def place(
@@ -644,35 +660,32 @@ class _Allocator:
             plan = [home, None]
         else:
             plan = [home]
-        label = self.strategy.replace("_", " ")
         tried: list[str] = []
+        marked = 0
         for step, region in enumerate(plan):
             if region is not None and region in tried:
                 continue
+            if step == 1:
+                marked = len(skips)
             replist = self.lists.get(region)
-            if replist is None:
-                replist = _RepList(region, [], [])
-            if self.strategy == "round_robin":
+            rotation = None
+            if replist is None or replist.n == 0:
+                i, more = None, 0
+            elif self.strategy == "round_robin":
                 i, more = self._pick_round_robin(
                     replist, rotation_key(request.pool_id, region), request, skips
                 )
             else:
-                i, more = self._pick_heap(replist, request, skips)
+                rotation = self._rotation(replist, request.pool_id)
+                i, more = self._pick_heap(rotation, request, skips)
             omitted += more
             if i is not None:
                 self._assign(i)
-                if self.strategy != "round_robin":
-                    self._after_heap_assign(replist, request.pool_id, i)
-                if region is None:
-                    note = (
-                        f"{label}, any region (no eligible salesperson in {home})"
-                        if home is not None
-                        else f"{label} among all regions (customer has no region)"
-                    )
-                elif step == 0:
-                    note = f"{label} in {region}"
-                else:
-                    note = f"{label}, fallback from {home} to {region}"
+                if rotation is not None and self.alive[i]:
+                    heapq.heappush(rotation.heap, (rotation.key(i), self.ids[i], i))
+                note = self._note(home, region, step > 0)
+                if step > 0 and len(skips) > marked:
+                    skips = _first_per_rep(skips)
                 assignment = Assignment(
                     request.customer_id, self.ids[i], request.pool_id, region, note,
                     request.reason,
@@ -682,6 +695,8 @@ class _Allocator:
                 tried.append(region)
         # Nobody: explain with off-tier reps of the home region and eligible reps
         # elsewhere.
+        if len(plan) > 1:
+            skips = _first_per_rep(skips)
         for rep_id in self.off_tier.get(home, ()):
             skips.append((rep_id, "not in eligible tiers"))
         if home is not None and None not in plan:
@@ -721,6 +736,17 @@ class _Allocator:
                 {"v": 1, "lag": lags}, sort_keys=True, separators=(",", ":")
             )
         return dict(sorted(self.positions.items()))
+
+
+def _first_per_rep(skips: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each salesperson once (the first reason), when several lists were tried."""
+    seen: set[str] = set()
+    unique = []
+    for item in skips:
+        if item[0] not in seen:
+            seen.add(item[0])
+            unique.append(item)
+    return unique
 
 
 def _load_lags(value: str | None) -> dict[str, Fraction]:
