@@ -31,7 +31,7 @@ _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` with DuckDB's IO errors turned into highseas errors."""
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as error:
         text = str(error)
         if "Could not set lock" in text or "Conflicting lock" in text:
@@ -54,6 +54,8 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise InvalidInputError(
             f"cannot open database {path}: {text}", code="HS400", file=str(path)
         ) from None
+    con.execute("SET enable_progress_bar = false")  # never draw on a command's stdout
+    return con
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
