@@ -268,7 +268,6 @@ def rep_facts(
     con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, company_id: str
 ) -> list[RepFacts]:
     """Every salesperson of the company with tier, load and claim counters."""
-    end = as_of + timedelta(days=1)
     week_start = as_of - timedelta(days=as_of.weekday())
     month_start = as_of.replace(day=1)
     region_ids = {r.id for r in ruleset.regions}
@@ -291,7 +290,6 @@ def rep_facts(
                 count(*) FILTER (WHERE as_of > ? AND as_of <= ?) AS last30
             FROM ownership_events
             WHERE company_id = ? AND to_rep_id IS NOT NULL AND action IN ({placeholders})
-              AND "at" < ?
             GROUP BY 1
         )
         SELECT r.rep_id, r.name, r.hired_on, r.tier, r.regions, r.active,
@@ -317,7 +315,6 @@ def rep_facts(
             as_of,
             company_id,
             *RECEIVING_ACTIONS,
-            end,
             as_of,
             as_of,
             company_id,
@@ -362,7 +359,8 @@ def cooldowns(
     cooldown = ruleset.caps.cooldown
     if cooldown is None:
         return {}
-    since = cooldown.subtract_from(as_of)
+    # a generous lower bound; the exact end (lost_on + cooldown) is computed below
+    since = cooldown.subtract_from(as_of) - timedelta(days=4)
     rows = con.execute(
         """
         SELECT customer_id, from_rep_id, max(as_of) FROM ownership_events
@@ -374,7 +372,9 @@ def cooldowns(
     ).fetchall()
     result: dict[str, dict[str, date]] = {}
     for customer_id, rep_id, lost_on in rows:
-        result.setdefault(customer_id, {})[rep_id] = cooldown.add_to(lost_on)
+        until = cooldown.add_to(lost_on)
+        if until > as_of:
+            result.setdefault(customer_id, {})[rep_id] = until
     return result
 
 

@@ -66,6 +66,21 @@ class Duration:
         """``day`` plus this duration (month ends clamp)."""
         return _shift(day, self, +1)
 
+    def latest_start(self, day: date) -> date:
+        """The latest date ``t`` with ``t + self <= day``.
+
+        Thresholds use this, not :meth:`subtract_from`, so that a period that
+        starts on 31 January and lasts ``1mo`` is over on 28/29 February: the
+        release date is always ``start + duration``. (31 March minus a month
+        is 29 February, but 30 and 31 January plus a month are 29 February too.)
+        """
+        from datetime import timedelta
+
+        start = self.subtract_from(day)
+        while self.add_to(start + timedelta(days=1)) <= day:
+            start += timedelta(days=1)
+        return start
+
     def subtract_from(self, day: date) -> date:
         """``day`` minus this duration (month ends clamp)."""
         return _shift(day, self, -1)

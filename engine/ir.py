@@ -255,7 +255,7 @@ def lower(condition: model.Condition, as_of: date, ruleset: model.Ruleset) -> No
     if isinstance(condition, model.IdleFor | model.NoOrderFor | model.OwnedFor
                   | model.CreatedBefore):
         kind, column, words = _TIME_KINDS[type(condition)]
-        threshold = condition.duration.subtract_from(as_of).toordinal()
+        threshold = condition.duration.latest_start(as_of).toordinal()
         described = condition.duration.describe()
         label = (
             f"created at least {described} ago"
