@@ -396,9 +396,11 @@ class _Allocator:
         self.deaths = 0  # bumped on every death, for caches
         self.wrong_region_cache: dict[tuple[str, ...], tuple[int, list[int]]] = {}
         for i in all_idx:
-            reason = static_skip_reason(ordered[i], allocation) or self._dynamic_reason(i)
+            reason = static_skip_reason(ordered[i], allocation)
             if reason is None and self.strategy == "weighted" and self.weights[i] == 0:
                 reason = "weight 0"
+            if reason is None:
+                reason = self._dynamic_reason(i)
             if reason is None:
                 self.alive[i] = True
             else:
