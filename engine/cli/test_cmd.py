@@ -1,0 +1,156 @@
+"""``highseas test`` and ``highseas init``: expected-outcome tests of rulesets.
+
+Exit codes of ``test``: 0 every selected case passed (and coverage is at
+least ``--min-coverage``); 1 some case failed or coverage is too low; 2 an
+invalid test file, case data the engine refused, or no test files; 3 an
+engine error. Reference: docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+from pathlib import Path
+
+import click
+
+from engine.errors import Diagnostic, InvalidInputError
+
+ARCHETYPES = ("quick-order", "large-project", "regional-trading")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_SCHEMA_URL = "https://highseas.dev/schemas/"
+
+
+def _default_paths() -> list[Path]:
+    rulesets = Path("rulesets")
+    return [rulesets if rulesets.is_dir() else Path(".")]
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-k", "patterns", multiple=True, metavar="PATTERN",
+              help="Run only cases whose name (or file::name) contains PATTERN "
+              "(case-insensitive; *, ? and [] make it a glob). Repeat for several.")
+@click.option("--junit-xml", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write a JUnit XML report to FILE (for CI).")
+@click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="Fail (exit 1) when a ruleset's rule coverage is below PCT percent.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print each case's description.")
+@click.pass_context
+def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
+         junit_path: Path | None, min_coverage: float | None, verbose: bool) -> None:
+    """Run the expected-outcome tests (*.tests.yaml) under PATHS (default:
+    ./rulesets), one line per case, a diff for each failure, then rule
+    coverage per ruleset."""
+    from engine.testing_report import format_coverage, format_file, summary_line
+    from engine.testing_run import FileResult, run_paths
+
+    def on_file(result: FileResult) -> None:
+        for line in format_file(result, verbose=verbose):
+            click.echo(line)
+
+    session = run_paths(list(paths) or _default_paths(), patterns, min_coverage=min_coverage,
+                        on_file=on_file)
+    for diagnostic in session.diagnostics:
+        click.echo(diagnostic.format_text(), err=True)
+    for coverage in session.coverage:
+        for line in format_coverage(coverage, min_coverage):
+            click.echo(line)
+    click.echo(summary_line(session))
+    if junit_path is not None:
+        from engine.testing_report import junit_xml
+
+        junit_path.parent.mkdir(parents=True, exist_ok=True)
+        junit_path.write_text(junit_xml(session), encoding="utf-8")
+    if session.below_coverage and session.exit_code == 1:
+        names = ", ".join(f"{c.ruleset_id} {c.percent:.1f}%" for c in session.below_coverage)
+        click.echo(f"error HS622 rule coverage below {min_coverage:g}%: {names}", err=True)
+    ctx.exit(session.exit_code)
+
+
+# --------------------------------------------------------------------------
+# init
+# --------------------------------------------------------------------------
+
+
+def _template(name: str) -> str:
+    resource = files("engine.rulesets").joinpath(name)
+    if not resource.is_file():
+        raise InvalidInputError(
+            f"the template {name} is not in this installation of highseas", code="HS630",
+            hint="reinstall highseas, or pick another --archetype",
+        )
+    return resource.read_text(encoding="utf-8")
+
+
+def _set_company(text: str, company: str, name: str) -> str:
+    """Replace the id and name of the ``company:`` block of a ruleset text."""
+    lines = text.splitlines(keepends=True)
+    inside = done_id = done_name = False
+    for index, line in enumerate(lines):
+        if line.startswith("company:"):
+            inside = True
+            continue
+        if inside and line.strip() and not line[0].isspace() and not line.startswith("#"):
+            break
+        if not inside:
+            continue
+        match = re.match(r"^(\s+)(id|name):(\s*)(.*?)(\s*)$", line)
+        if match is None:
+            continue
+        indent, key, space, _, _ = match.groups()
+        if key == "id" and not done_id:
+            lines[index] = f"{indent}id:{space or ' '}{company}\n"
+            done_id = True
+        elif key == "name" and not done_name:
+            quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            lines[index] = f"{indent}name:{space or ' '}{quoted}\n"
+            done_name = True
+    if not done_id:
+        raise InvalidInputError("the template has no company id to replace", code="HS630")
+    return "".join(lines)
+
+
+def _schema_modeline(text: str) -> str:
+    """Point the editor's ``$schema`` comment at the published schema URL."""
+    return re.sub(r"(\$schema=)\S*/schemas/", r"\1" + _SCHEMA_URL, text, count=1)
+
+
+@click.command("init")
+@click.option("--archetype", type=click.Choice(ARCHETYPES), required=True,
+              help="The kind of company the starting ruleset is made for.")
+@click.option("--company", "company", required=True, metavar="ID",
+              help="The company id (lower-case letters, digits, '-' and '_').")
+@click.option("--name", "company_name", default=None,
+              help="The company's display name (default: the id).")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(archetype: str, company: str, company_name: str | None, force: bool,
+         directory: Path) -> None:
+    """Scaffold a company in DIRECTORY: a commented ruleset (ID.yaml) and a test
+    file with passing cases (ID.tests.yaml), ready to edit."""
+    if not _ID.match(company):
+        raise InvalidInputError(
+            f"{company!r} is not a valid company id", code="HS631",
+            hint="use lower-case letters, digits, '-' and '_' (at most 64 characters), "
+            "e.g. acme-trading",
+        )
+    ruleset_file = directory / f"{company}.yaml"
+    tests_file = directory / f"{company}.tests.yaml"
+    existing = [p for p in (ruleset_file, tests_file) if p.exists()]
+    if existing and not force:
+        raise InvalidInputError([
+            Diagnostic(code="HS632", message="already exists; nothing was written",
+                       file=str(p), hint="choose another directory or pass --force")
+            for p in existing
+        ])
+    ruleset_text = _schema_modeline(
+        _set_company(_template(f"{archetype}.yaml"), company, company_name or company))
+    tests_text = _schema_modeline(_template(f"{archetype}.tests.yaml"))
+    tests_text = re.sub(r"(?m)^ruleset:.*$", f"ruleset: {company}.yaml", tests_text, count=1)
+    directory.mkdir(parents=True, exist_ok=True)
+    ruleset_file.write_text(ruleset_text, encoding="utf-8")
+    tests_file.write_text(tests_text, encoding="utf-8")
+    click.echo(f"created {ruleset_file} (the {archetype} ruleset for {company})")
+    click.echo(f"created {tests_file} (cases that pass; edit them with the rules)")
+    click.echo(f"next: highseas validate {directory} && highseas test {directory}")
