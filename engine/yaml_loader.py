@@ -132,30 +132,16 @@ _Resolver.add_implicit_resolver(
 _Resolver.add_implicit_resolver(_TAG + "merge", re.compile(r"^(?:<<)$"), ["<"])
 
 
-class _Loader(
-    yaml.reader.Reader,
-    yaml.scanner.Scanner,
-    yaml.parser.Parser,
-    yaml.composer.Composer,
-    yaml.constructor.SafeConstructor,
-    _Resolver,
-):
-    """Composes nodes only; our own walker turns them into data."""
+class _Composing:
+    """Composes nodes only (our own walker turns them into data), counting aliases."""
 
-    def __init__(self, stream: str) -> None:
-        yaml.reader.Reader.__init__(self, stream)
-        yaml.scanner.Scanner.__init__(self)
-        yaml.parser.Parser.__init__(self)
-        yaml.composer.Composer.__init__(self)
-        yaml.constructor.SafeConstructor.__init__(self)
-        _Resolver.__init__(self)
-        self.alias_count = 0
+    alias_count = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
-        if self.check_event(yaml.events.AliasEvent):
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        if self.check_event(yaml.events.AliasEvent):  # type: ignore[attr-defined]
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
-                event = self.peek_event()
+                event = self.peek_event()  # type: ignore[attr-defined]
                 raise _LoadProblem(
                     "HS110",
                     f"more than {MAX_ALIASES} aliases in one file",
@@ -164,7 +150,50 @@ class _Loader(
                     "aliases are bounded so that an alias bomb cannot exhaust memory; "
                     "write the values out",
                 )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)  # type: ignore[misc,no-any-return]
+
+
+class _Loader(
+    _Composing,
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    yaml.composer.Composer,
+    yaml.constructor.SafeConstructor,
+    _Resolver,
+):
+    """Pure-Python parsing (used when PyYAML was built without libyaml)."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        _Resolver.__init__(self)
+
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _CLoader(  # type: ignore[misc]
+        _Composing,
+        CParser,
+        yaml.composer.Composer,
+        yaml.constructor.SafeConstructor,
+        _Resolver,
+    ):
+        """libyaml scans and parses (about ten times faster); Python composes."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            _Resolver.__init__(self)
+
+    _PARSER: type = _CLoader
+else:  # pragma: no cover - depends on how PyYAML was built
+    _PARSER = _Loader
 
 
 class _LoadProblem(Exception):
@@ -337,7 +366,7 @@ def _decode(raw: bytes) -> str:
 
 
 def _compose(text: str) -> Node | None:
-    loader = _Loader(text)
+    loader = _PARSER(text)
     try:
         loader.get_event()  # stream start
         if loader.check_event(yaml.events.StreamEndEvent):
