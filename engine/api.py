@@ -51,12 +51,16 @@ def _ruleset(ruleset: Ruleset | PathLike) -> Ruleset:
 
 
 def compile_definition(ruleset: Ruleset | PathLike, as_of: date | None = None) -> dict[str, Any]:
-    """The durable-rules definition the ruleset compiles to for ``as_of``."""
+    """The durable-rules definitions the ruleset compiles to for ``as_of``, with
+    the decision point each one decides and the field -> property mapping."""
+    import json
+
     from engine.compiler import compile_ruleset
 
     rules = _ruleset(ruleset)
     compiled = compile_ruleset(rules, as_of or today_in(rules))
-    return compiled.durable_definition()
+    document: dict[str, Any] = json.loads(compiled.durable_json())
+    return document
 
 
 def _existing_db(db: PathLike) -> Path:

@@ -35,9 +35,9 @@ def ruleset_with(name: str, change: Callable[[dict[str, Any]], None] | None = No
 class Facts:
     """An in-memory store for one company, filled row by row."""
 
-    def __init__(self, company_id: str) -> None:
+    def __init__(self, company_id: str, con: Any = None) -> None:
         self.company = company_id
-        self.con = memory_db()
+        self.con = con if con is not None else memory_db()
 
     def reps(self, rows: Iterable[Mapping[str, Any]]) -> Facts:
         for row in rows:

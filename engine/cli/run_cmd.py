@@ -50,7 +50,7 @@ def compile_(ruleset_path: Path, as_of: date | None) -> None:
     """Print the durable-rules definition RULESET compiles to (for an as-of date:
     duration thresholds become dates)."""
     definition = api.compile_definition(ruleset_path, as_of)
-    click.echo(json.dumps(definition, indent=2, sort_keys=True))
+    click.echo(json.dumps(definition, indent=2, ensure_ascii=False))
 
 
 @click.command("run")
