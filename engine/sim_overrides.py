@@ -69,7 +69,9 @@ class Scenario:
         return not self.overrides
 
 
-def _error(code: str, message: str, hint: str = "", file: str = "<command line>") -> InvalidInputError:
+def _error(
+    code: str, message: str, hint: str = "", file: str = "<command line>"
+) -> InvalidInputError:
     return InvalidInputError(message, code=code, hint=hint, file=file)
 
 

@@ -98,6 +98,7 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
                  sim_runs: set[str], log: ReplayLog) -> tuple[int, int]:
     """Recorded touches of ``day`` by salespeople who lost the customer in this
     simulation: a claim back when allowed, else a lost touch."""
+    from engine import derive
     from engine.claims import check_claim, record_claim
 
     if not sim_runs:
@@ -119,6 +120,9 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
         [company, day, day + timedelta(days=1), day, sorted(sim_runs)],
     ).fetchall()
     claimed = lost = 0
+    # A salesperson in cooldown for the customer is refused whatever else holds
+    # (check_claim lists it among its reasons); skip the full check for them.
+    cooling = derive.cooldowns(con, ruleset, day, company) if rows else {}
     for customer_id, rep_id, first_at in rows:
         owner_row = con.execute(
             "SELECT owner_rep_id, pool_id FROM customers WHERE company_id = ? AND customer_id = ?",
@@ -127,7 +131,8 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
         owner, pool = owner_row[0] if owner_row else (None, None)
         if owner == rep_id:
             continue  # already back with them (an earlier touch the same day)
-        if owner is None:
+        until = cooling.get(customer_id, {}).get(rep_id)
+        if owner is None and (until is None or until <= day):
             verdict = check_claim(con, ruleset, day, rep_id, customer_id)
             if verdict.allowed:
                 record_claim(con, ruleset, day, verdict)

@@ -1,0 +1,89 @@
+"""``highseas simulate`` and ``highseas advise``: what-if replays and the
+idle-period recommendation (docs/simulation.md)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import click
+
+from engine.cli.run_cmd import DATE, EXISTING_FILE
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A click progress bar on a terminal; nothing otherwise."""
+    if not sys.stdout.isatty() or total < 2:
+        yield None
+        return
+    with click.progressbar(length=total, label="simulating", show_eta=True) as bar:
+        yield bar.update
+
+
+@click.command("simulate")
+@click.option("--ruleset", "-r", "ruleset_path", type=EXISTING_FILE, required=True,
+              help="The company's ruleset (YAML): the baseline.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="The facts database (only read: the replay works on a copy).")
+@click.option("--from", "start", type=DATE, required=True, help="First day to replay.")
+@click.option("--to", "end", type=DATE, required=True, help="Last day to replay (inclusive).")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="Override a ruleset value, e.g. caps.private.veteran.max=200 (repeatable).")
+@click.option("--idle-period", metavar="DURATION",
+              help="Set the idle period of every release rule, e.g. 60d.")
+@click.option("--sweep", "sweeps", multiple=True, metavar="PATH=V1,V2,...",
+              help="One scenario per value, e.g. idle-period=30d,60d,90d,180d.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write CSV and Parquet per metric, PNG charts and report.html here.")
+@click.option("--no-claim-back", is_flag=True,
+              help="Count touches by a salesperson who lost the customer as lost touches "
+              "only, never as claims back.")
+def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tuple[str, ...],
+             idle_period: str | None, sweeps: tuple[str, ...], out: Path | None,
+             no_claim_back: bool) -> None:
+    """Replay the recorded history from --from to --to under the ruleset as
+    written (the baseline) and under each scenario, and compare them."""
+    from engine.sim_replay import day_range
+    from engine.simulate import plan_scenarios
+    from engine.simulate import simulate as run_simulation
+
+    days = len(day_range(start, end))
+    scenarios = plan_scenarios(ruleset_path, sets=sets, idle_period=idle_period, sweeps=sweeps)
+    with _progress(days * len(scenarios)) as progress:
+        result = run_simulation(ruleset_path, db_path, start, end, sets=sets,
+                                idle_period=idle_period, sweeps=sweeps, out=out,
+                                claim_back=not no_claim_back, progress=progress)
+    for warning in result.warnings:
+        click.echo(warning.format_text(), err=True)
+    click.echo(result.format_text())
+    if out is not None:
+        click.echo(f"wrote {len(result.files)} files to {out} (open {out / 'report.html'})")
+
+
+@click.command("advise")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="The facts database (opened read-only).")
+@click.option("--ruleset", "-r", "ruleset_path", type=EXISTING_FILE, default=None,
+              help="Also show what the ruleset's current idle periods would release.")
+@click.option("--company", "company_id", default=None,
+              help="The company, when the database holds several.")
+@click.option("--max-share", type=click.FloatRange(0, 1, max_open=True), default=0.05,
+              show_default=True,
+              help="Largest share of eventual orders the idle period may release.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the curve (CSV, Parquet, PNG) and advice.html here.")
+def advise(db_path: Path, ruleset_path: Path | None, company_id: str | None, max_share: float,
+           out: Path | None) -> None:
+    """Recommend an idle period from the recorded history: gaps between
+    follow-ups, last touch to order, and the release curve."""
+    from engine.simulate import advise as run_advise
+
+    advice = run_advise(db_path, ruleset_path, company_id=company_id, max_share=max_share,
+                        out=out)
+    click.echo(advice.format_text())
+    if out is not None:
+        click.echo(f"wrote the curve and advice.html to {out}")

@@ -1,0 +1,228 @@
+"""What-if simulation and idle-period advice: the Python API.
+
+``simulate`` replays the recorded history day by day under the ruleset as
+written (the baseline) and under each scenario (``--set``, ``--idle-period``,
+``--sweep``), each on its own copy of the database, and returns metric
+tables side by side. ``advise`` recommends an idle period from the recorded
+history. Both are what ``highseas simulate`` / ``highseas advise`` call, and
+what a notebook calls::
+
+    from engine.simulate import simulate
+    result = simulate("rulesets/quick-order.yaml", "facts.duckdb",
+                      date(2026, 1, 1), date(2026, 6, 30),
+                      sweeps=["idle-period=14d,30d,60d"])
+    result.table("summary").to_pylist()      # or .to_pandas()
+
+See docs/simulation.md for override paths, assumptions and metrics.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.errors import Diagnostic, Severity
+from engine.sim_metrics import Row
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from engine.sim_advise import Advice
+    from engine.sim_overrides import Scenario
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class SimulationResult:
+    """The metric tables of every scenario, and how the run went."""
+
+    company_id: str
+    start: date
+    end: date
+    scenarios: tuple[str, ...]
+    overrides: dict[str, tuple[str, ...]]
+    tables: dict[str, list[Row]]
+    warnings: tuple[Diagnostic, ...] = ()
+    seconds: float = 0.0
+    files: tuple[Path, ...] = field(default_factory=tuple)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def table(self, name: str) -> pa.Table:
+        """Metric table ``name`` as a ``pyarrow.Table`` (``.to_pandas()``, ``.to_pylist()``)."""
+        from engine.sim_metrics import to_arrow
+
+        if name == "comparison":
+            return to_arrow(self.side_by_side())
+        return to_arrow(self.tables[name], name)
+
+    def value(self, scenario: str, metric: str) -> object:
+        """One summary value, e.g. ``value("baseline", "customers_released")``."""
+        for row in self.tables["summary"]:
+            if row["scenario"] == scenario and row["metric"] == metric:
+                return row["value"]
+        raise KeyError((scenario, metric))
+
+    def side_by_side(self) -> list[Row]:
+        from engine.sim_metrics import side_by_side
+
+        return side_by_side(self.tables["summary"], self.scenarios)
+
+    def format_text(self) -> str:
+        from engine.sim_report import format_side_by_side
+
+        head = (f"simulation of {self.company_id} from {self.start} to {self.end} "
+                f"({self.days} days, {len(self.scenarios)} scenario(s), {self.seconds:.1f} s)")
+        return head + "\n" + format_side_by_side(self.side_by_side(), self.scenarios)
+
+
+def plan_scenarios(
+    ruleset: PathLike,
+    *,
+    sets: Sequence[str] = (),
+    idle_period: str | None = None,
+    sweeps: Sequence[str] = (),
+) -> list[Scenario]:
+    """The validated baseline and scenarios (raises on any invalid override)."""
+    from engine.sim_overrides import build_scenarios
+
+    return build_scenarios(ruleset, sets, idle_period, sweeps)
+
+
+def _run_scenario(
+    scenario: Scenario, db: Path, folder: Path, index: int, days: list[date],
+    claim_back: bool, progress: Callable[[int], None] | None,
+) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
+    from engine.sim_metrics import collect_context, scenario_tables
+    from engine.sim_replay import copy_database, later_runs, replay
+    from engine.store.db import open_db
+
+    started = time.perf_counter()
+    copy = copy_database(db, folder, f"scenario-{index}")
+    warnings: list[Diagnostic] = []
+    try:
+        with open_db(copy) as con:
+            if index == 0:
+                later = later_runs(con, scenario.ruleset.company.id, days[0])
+                if later:
+                    warnings.append(Diagnostic(
+                        "HS720", f"the database already records {later} ownership change(s) "
+                        f"on or after {days[0].isoformat()}; the replay starts from the stored "
+                        "ownership, which includes them", file=str(db),
+                        severity=Severity.WARNING,
+                        hint="replay from a day after the last applied run, or from a copy "
+                        "taken before it"))
+            log = replay(con, scenario.ruleset, days, claim_back=claim_back, progress=progress)
+            context = collect_context(con, scenario.name, scenario.ruleset, days[0], days[-1],
+                                      log)
+    finally:
+        for leftover in (copy, copy.with_name(copy.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    context.seconds = time.perf_counter() - started
+    return scenario_tables(context), warnings
+
+
+def simulate(
+    ruleset: PathLike,
+    db: PathLike,
+    start: date,
+    end: date,
+    *,
+    sets: Sequence[str] = (),
+    idle_period: str | None = None,
+    sweeps: Sequence[str] = (),
+    out: PathLike | None = None,
+    claim_back: bool = True,
+    progress: Callable[[int], None] | None = None,
+    scratch: PathLike | None = None,
+) -> SimulationResult:
+    """Replay ``start``..``end`` under the baseline and every scenario.
+
+    ``sets`` are ``PATH=VALUE`` overrides applied to every scenario,
+    ``idle_period`` sets every release rule's idle period, each of ``sweeps``
+    (``PATH=V1,V2,...``) runs one scenario per value. ``out``: write tables,
+    charts and report.html there. ``claim_back=False`` turns recorded touches
+    by a salesperson who lost the customer into lost touches only (no claim
+    back). ``progress`` is called with 1 after each simulated day. The
+    database at ``db`` is only read (copied); ``scratch`` is where the copies
+    live (default: a temporary folder, removed afterwards).
+    """
+    from engine.sim_metrics import merge
+    from engine.sim_replay import day_range
+
+    started = time.perf_counter()
+    days = day_range(start, end)
+    source = Path(db)
+    scenarios = plan_scenarios(ruleset, sets=sets, idle_period=idle_period, sweeps=sweeps)
+    warnings: list[Diagnostic] = [w for s in scenarios for w in s.warnings]
+    per_scenario = []
+    with tempfile.TemporaryDirectory(prefix="highseas-sim-", dir=scratch) as folder:
+        for index, scenario in enumerate(scenarios):
+            tables, found = _run_scenario(scenario, source, Path(folder), index, days,
+                                          claim_back, progress)
+            per_scenario.append(tables)
+            warnings.extend(found)
+    result = SimulationResult(
+        company_id=scenarios[0].ruleset.company.id, start=start, end=end,
+        scenarios=tuple(s.name for s in scenarios),
+        overrides={s.name: tuple(f"{o.option} {o.label()}" for o in s.overrides)
+                   for s in scenarios},
+        tables=merge(per_scenario), warnings=tuple(_unique(warnings)),
+    )
+    result.seconds = time.perf_counter() - started
+    if out is not None:
+        from engine.sim_report import write_outputs
+
+        result.files = tuple(write_outputs(result, Path(out)))
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[str] = set()
+    out = []
+    for diagnostic in diagnostics:
+        key = diagnostic.format_text()
+        if key not in seen:
+            seen.add(key)
+            out.append(diagnostic)
+    return out
+
+
+def advise(
+    db: PathLike,
+    ruleset: PathLike | None = None,
+    *,
+    company_id: str | None = None,
+    max_share: float = 0.05,
+    out: PathLike | None = None,
+) -> Advice:
+    """The idle period at which at most ``max_share`` of eventual orders would
+    have been released, with the gap distributions, from the recorded history.
+
+    With ``ruleset``: its company, and what its current idle periods release.
+    ``out``: write the curve (CSV, Parquet, PNG) and advice.html there.
+    The database is opened read-only.
+    """
+    from engine.ruleset_loader import load_ruleset
+    from engine.sim_advise import advise_from_connection
+    from engine.store.db import open_db
+
+    rules = load_ruleset(ruleset) if ruleset is not None else None
+    with open_db(db, read_only=True) as con:
+        advice = advise_from_connection(con, company_id=company_id, max_share=max_share,
+                                        ruleset=rules)
+    if out is not None:
+        from engine.sim_report import write_advice
+
+        write_advice(advice, Path(out))
+    return advice
