@@ -71,7 +71,7 @@ class _Builder:
         if key in _SHORTHAND_FIELDS:
             if isinstance(value, dict):
                 ((mode, values),) = value.items()
-                op = "in" if mode == "in" else "not in"
+                op: m.CompareOp = "in" if mode == "in" else "not in"
                 return m.Compare(key, op, tuple(values), json_path=path)
             return m.Compare(key, "=", value, json_path=path)
         if key in ("all", "any"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
@@ -141,6 +142,13 @@ class _Mapper:
         )
 
     def convert(self, error: Any) -> list[Diagnostic]:
+        """Diagnostics for one jsonschema error; the property's description is
+        the hint when nothing more specific is known."""
+        described = _resolve(error.schema).get("description", "") \
+            if isinstance(error.schema, dict) else ""
+        return [d if d.hint else replace(d, hint=described) for d in self._convert(error)]
+
+    def _convert(self, error: Any) -> list[Diagnostic]:
         path = path_of(list(error.absolute_path))
         kind = error.validator
         value = error.instance
@@ -299,7 +307,7 @@ class _Mapper:
             if sub:
                 out: list[Diagnostic] = []
                 for child in sub:
-                    out.extend(self.convert(child))
+                    out.extend(self._convert(child))
                 return out
         options = " or ".join(_describe(b) for b in branches)
         return [self.diag("HS203", f"expected {options}, got {_kind_of(error.instance)}{where}",

@@ -72,13 +72,14 @@ class _Checker:
                         did_you_mean(target.pool, self.pool_ids) or
                         f"declared pools: {', '.join(self.pool_ids)}, or by_region")
 
-    def unique(self, items: Iterable[tuple[str, str]], what: str, code: str = "HS301") -> None:
+    def unique(self, items: Iterable[tuple[str, str]], what: str, code: str = "HS301",
+               hint: str = "ids must be unique; rename one") -> None:
         seen: dict[str, str] = {}
         for ident, path in items:
             if ident in seen:
                 line, _ = self.rs.position(seen[ident])
                 self.report(code, f"{what} {ident!r} is declared twice (first at line {line})",
-                            path, "ids must be unique; rename one")
+                            path, hint)
             else:
                 seen[ident] = path
 
@@ -321,9 +322,9 @@ class _Checker:
     def check_caps(self) -> None:
         caps = self.rs.caps
         self.unique(((c.tier, c.json_path + ".tier") for c in caps.private),
-                    "private cap for tier", "HS314")
+                    "private cap for tier", "HS314", "merge the two caps into one")
         self.unique(((c.tier, c.json_path + ".tier") for c in caps.claims),
-                    "claim cap for tier", "HS314")
+                    "claim cap for tier", "HS314", "merge the two caps into one")
         for cap in caps.private:
             self.tier_ref(cap.tier, cap.json_path + ".tier")
             if cap.protect is not None:

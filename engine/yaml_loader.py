@@ -287,11 +287,12 @@ class _Walker:
             ):
                 raise _LoadProblem(
                     "HS111", "a key must be plain text, not a list or mapping",
-                    *_pos(key_node), "", path,
+                    *_pos(key_node), "write keys as plain words followed by ':'", path,
                 )
             key = key_node.value
             if key_node.tag != _TAG + "str" and not key:
-                raise _LoadProblem("HS111", "empty key", *_pos(key_node), "", path)
+                raise _LoadProblem("HS111", "empty key", *_pos(key_node),
+                                   "write a key before the ':'", path)
             if key in seen:
                 line, column = seen[key]
                 raise _LoadProblem(
@@ -401,13 +402,12 @@ def load_yaml_text(text: str | bytes, file: str = "") -> LoadedYaml:
             mark = error.problem_mark or error.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             problem = error.problem or str(error)
-            hint = ""
-            if error.context:
-                hint = error.context
-            raise _LoadProblem(
-                "HS101", f"YAML syntax error: {problem}", line, column,
-                hint or "check the indentation and the quotes near this line",
-            ) from None
+            hint = "check the indentation and the quotes on this line and the one before"
+            if error.context and error.context_mark is not None:
+                hint = (f"{error.context} that starts at line {error.context_mark.line + 1}; "
+                        + hint)
+            raise _LoadProblem("HS101", f"YAML syntax error: {problem}", line, column,
+                               hint) from None
         except yaml.YAMLError as error:
             raise _LoadProblem("HS101", f"YAML syntax error: {error}", 1, 1) from None
         if node is None:
