@@ -49,7 +49,8 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                 f"{path} is not a highseas database (not a DuckDB file)",
                 code="HS402",
                 file=str(path),
-                hint="create one with: highseas db init DB",
+                hint="use a file made by 'highseas db init', or a new file name; "
+                "highseas never overwrites other files",
             ) from None
         raise InvalidInputError(
             f"cannot open database {path}: {text}", code="HS400", file=str(path)

@@ -1,0 +1,202 @@
+"""``highseas db``, ``load``, ``fixtures`` and ``import``: the facts store commands.
+
+Thin wrappers over :mod:`engine.store`; errors are HighseasError subclasses
+that the command group turns into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from engine.errors import InvalidInputError
+
+_DB = click.Path(dir_okay=False, path_type=Path)
+_DIR = click.Path(file_okay=False, path_type=Path)
+
+
+def _resolve_company(db_path: Path, company: str | None) -> str:
+    """``--company``, or the only company in the database."""
+    if company:
+        return company
+    from engine.store.db import companies, open_db
+
+    with open_db(db_path, read_only=True) as con:
+        found = companies(con)
+    if len(found) == 1:
+        return found[0]
+    listed = f" (it holds: {', '.join(found)})" if found else " (it holds no company yet)"
+    raise InvalidInputError(
+        f"say which company to load with --company{listed}", code="HS405", file=str(db_path)
+    )
+
+
+@click.group()
+def db() -> None:
+    """Create and inspect facts databases (DuckDB files)."""
+
+
+@db.command("init")
+@click.argument("db_path", metavar="DB", type=_DB)
+def init(db_path: Path) -> None:
+    """Create the database DB, or upgrade an older one to this schema."""
+    from engine.store.db import init_db
+    from engine.store.ddl import SCHEMA_VERSION
+
+    init_db(db_path)
+    click.echo(f"{db_path}: highseas database, schema version {SCHEMA_VERSION}")
+
+
+@db.command("info")
+@click.argument("db_path", metavar="DB", type=_DB)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info(db_path: Path, as_json: bool) -> None:
+    """Show the schema version and row counts per company."""
+    from engine.store.db import companies, open_db, schema_version, table_counts
+
+    with open_db(db_path, read_only=True) as con:
+        data = {
+            "schema_version": schema_version(con),
+            "companies": {c: table_counts(con, c) for c in companies(con)},
+        }
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"{db_path}: schema version {data['schema_version']}")
+    for company, counts in data["companies"].items():  # type: ignore[union-attr]
+        shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        click.echo(f"  {company}: {shown}")
+
+
+@click.command("load")
+@click.argument("db_path", metavar="DB", type=_DB)
+@click.argument("table")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--company", help="Company id of the rows (default: the only one in DB).")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rejected rows here (CSV: row, column, value, code, reason).",
+)
+@click.option("--skip-bad-rows", is_flag=True, help="Load the good rows; still report the bad.")
+def load(
+    db_path: Path,
+    table: str,
+    file: Path,
+    company: str | None,
+    rejects: Path | None,
+    skip_bad_rows: bool,
+) -> None:
+    """Check every row of FILE (CSV, Parquet or JSON) and append it to TABLE.
+
+    TABLE is reps, customers, activities or orders. Any bad row fails the
+    whole load (exit 1, nothing written) unless --skip-bad-rows.
+    """
+    from engine.store.loader import load_file
+
+    report = load_file(
+        db_path,
+        table,
+        file,
+        _resolve_company(db_path, company),
+        rejects_path=rejects,
+        skip_bad_rows=skip_bad_rows,
+    )
+    for diagnostic in report.diagnostics():
+        click.echo(diagnostic.format_text().replace(": error ", ": warning ", 1), err=True)
+    click.echo(report.summary())
+
+
+@click.group()
+def fixtures() -> None:
+    """Generate realistic fake companies for tests, demos and benchmarks."""
+
+
+@fixtures.command("generate")
+@click.option(
+    "--archetype",
+    required=True,
+    type=click.Choice(["quick-order", "large-project", "regional-trading"]),
+    help="The kind of company (also its company id).",
+)
+@click.option("--customers", type=click.IntRange(min=1), required=True)
+@click.option("--reps", type=click.IntRange(min=1), required=True)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=1, show_default=True)
+@click.option("--db", "db_path", type=_DB, required=True, help="Database file to write.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day the generated world ends (default 2026-06-30).",
+)
+@click.option("--replace", is_flag=True, help="Replace the company's data if present.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def generate(
+    archetype: str,
+    customers: int,
+    reps: int,
+    seed: int,
+    db_path: Path,
+    as_of: datetime | None,
+    replace: bool,
+    as_json: bool,
+) -> None:
+    """Generate one company into --db: same arguments, same content."""
+    from engine.store.fixtures import DEFAULT_AS_OF
+    from engine.store.fixtures import generate as run
+
+    summary = run(
+        db_path,
+        archetype,
+        customers,
+        reps,
+        seed,
+        as_of.date() if as_of else DEFAULT_AS_OF,
+        replace=replace,
+    )
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(", ".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+@click.group("import")
+def import_() -> None:
+    """Import public CRM data sets into a facts database."""
+
+
+def _print_import(report: object) -> None:
+    for line in report.lines():  # type: ignore[attr-defined]
+        click.echo(line)
+
+
+@import_.command("crm-sales-opportunities")
+@click.argument("directory", metavar="DIR", type=_DIR)
+@click.option("--db", "db_path", type=_DB, required=True, help="Database file to write.")
+@click.option("--company", default="crm-sales-opportunities", show_default=True)
+@click.option("--replace", is_flag=True, help="Replace the company's data if present.")
+def crm_sales_opportunities(directory: Path, db_path: Path, company: str, replace: bool) -> None:
+    """Import the Maven Analytics CRM sales opportunities CSVs in DIR."""
+    from engine.store.imports import import_crm_sales_opportunities
+
+    _print_import(import_crm_sales_opportunities(db_path, directory, company, replace=replace))
+
+
+@import_.command("olist-marketing-funnel")
+@click.argument("directory", metavar="DIR", type=_DIR)
+@click.option("--db", "db_path", type=_DB, required=True, help="Database file to write.")
+@click.option("--company", default="olist-marketing-funnel", show_default=True)
+@click.option("--replace", is_flag=True, help="Replace the company's data if present.")
+@click.option("--pool", default="default", show_default=True, help="Pool of unconverted leads.")
+def olist_marketing_funnel(
+    directory: Path, db_path: Path, company: str, replace: bool, pool: str
+) -> None:
+    """Import the Olist marketing funnel CSVs in DIR."""
+    from engine.store.imports import import_olist_marketing_funnel
+
+    _print_import(
+        import_olist_marketing_funnel(db_path, directory, company, replace=replace, pool_id=pool)
+    )
