@@ -17,6 +17,8 @@ from engine.errors import Diagnostic, Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"
+EXAMPLES = [str(RULESETS / name) for name in
+            ("quick-order.yaml", "large-project.yaml", "regional-trading.yaml")]
 CASES = ROOT / "tests" / "ruleset_cases"
 INVALID = CASES / "unknown-condition-key.yaml"  # HS201 at line 28, column 7
 WARNING_ONLY = CASES / "cooldown-too-long.yaml"  # HS316 warning at line 40
@@ -29,7 +31,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_text_valid() -> None:
-    code, out, _ = run("validate", str(RULESETS))
+    code, out, _ = run("validate", *EXAMPLES)
     assert code == 0
     assert out.strip().splitlines()[-1] == "3 files checked: 0 errors, 0 warnings"
 
@@ -87,7 +89,7 @@ def test_json_format() -> None:
     assert items[0]["file"] == str(INVALID)
     assert items[0]["json_path"] == "$.release_rules[0].when.idel_for"
     assert items[0]["hint"] == "did you mean 'idle_for'?"
-    code, out, _ = run("validate", "--format", "json", str(RULESETS))
+    code, out, _ = run("validate", "--format", "json", *EXAMPLES)
     assert (code, json.loads(out)) == (0, [])
 
 
@@ -127,7 +129,7 @@ def test_sarif_format() -> None:
     assert region == {"startLine": 28, "startColumn": 7}
     uri = results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri.startswith("file://") and uri.endswith("unknown-condition-key.yaml")
-    code, out, _ = run("validate", "--format", "sarif", str(RULESETS))
+    code, out, _ = run("validate", "--format", "sarif", *EXAMPLES)
     assert code == 0 and json.loads(out)["runs"][0]["results"] == []
 
 

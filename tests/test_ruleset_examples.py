@@ -18,14 +18,9 @@ from engine.ruleset_schema import ruleset_schema, schema_text
 from engine.validation import validate_paths
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted((ROOT / "rulesets").glob("*.yaml"))
+EXAMPLES = [ROOT / "rulesets" / name for name in
+            ("quick-order.yaml", "large-project.yaml", "regional-trading.yaml")]
 SCHEMA = ROOT / "schemas" / "ruleset.schema.json"
-
-
-def test_the_three_examples_exist() -> None:
-    assert {p.name for p in EXAMPLES} >= {
-        "quick-order.yaml", "large-project.yaml", "regional-trading.yaml",
-    }
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
