@@ -240,18 +240,6 @@ def selected(case: Case, patterns: Sequence[str]) -> bool:
 # --------------------------------------------------------------------------
 
 
-def _region_of(ruleset: Ruleset, country: str | None, code: str | None) -> str | None:
-    if code:
-        for region in ruleset.regions:
-            if code == region.id or code in region.codes:
-                return region.id
-    if country:
-        for region in ruleset.regions:
-            if country in region.countries:
-                return region.id
-    return None
-
-
 def _insert(con: duckdb.DuckDBPyConnection, table: str, company: str,
             rows: Iterable[dict[str, Any]]) -> None:
     rows = list(rows)
@@ -274,9 +262,7 @@ def _rep_row(row: Row) -> dict[str, Any]:
     return values
 
 
-def _customer_row(ruleset: Ruleset, row: Row) -> dict[str, Any]:
-    from engine.derive import pool_of_region
-
+def _customer_row(row: Row) -> dict[str, Any]:
     values = dict(row.values)
     values.setdefault("name", values["customer_id"])
     values["tags"] = list(values.get("tags") or [])
@@ -284,9 +270,7 @@ def _customer_row(ruleset: Ruleset, row: Row) -> dict[str, Any]:
         values["attributes"] = json.dumps(values["attributes"], sort_keys=True)
     if values.get("owner_rep_id") is not None:
         values.setdefault("owned_since", values["created_at"])
-    elif values.get("pool_id") is None:
-        region = _region_of(ruleset, values.get("country"), values.get("region"))
-        values["pool_id"] = pool_of_region(ruleset, region)
+    # An unowned customer without a pool is in its region's pool (derived facts).
     return values
 
 
@@ -307,7 +291,7 @@ def case_database(ruleset: Ruleset, case: Case) -> duckdb.DuckDBPyConnection:
     con = memory_db()
     company = ruleset.company.id
     _insert(con, "reps", company, (_rep_row(r) for r in case.reps))
-    _insert(con, "customers", company, (_customer_row(ruleset, r) for r in case.customers))
+    _insert(con, "customers", company, (_customer_row(r) for r in case.customers))
     _insert(con, "activities", company, _fact_rows(case.activities, "activities"))
     _insert(con, "orders", company, _fact_rows(case.orders, "orders"))
     return con
