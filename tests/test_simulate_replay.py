@@ -1,0 +1,193 @@
+"""Replay of recorded history: same code as the nightly run, never writes the
+facts file, sensible metrics, and the files an analyst mails."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from simulate_support import AS_OF, QUICK_ORDER, file_digest, generated_db
+
+from engine.simulate import SimulationResult, simulate
+
+START = AS_OF - timedelta(days=9)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generated_db(tmp_path_factory.mktemp("sim"))
+
+
+@pytest.fixture(scope="module")
+def sweep(db: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulationResult, Path,
+                                                                        str, str]:
+    """One sweep over the idle period, with files, and the facts file's digest around it."""
+    out = tmp_path_factory.mktemp("out")
+    before = file_digest(db)
+    result = simulate(QUICK_ORDER, db, START, AS_OF, sweeps=["idle-period=7d,30d"], out=out)
+    return result, out, before, file_digest(db)
+
+
+def _copy_and_replay(db: Path, folder: Path, days: list[date], claim_back: bool) -> Any:
+    from engine.ruleset_loader import load_ruleset
+    from engine.sim_replay import copy_database, replay
+    from engine.store.db import open_db
+
+    ruleset = load_ruleset(QUICK_ORDER)
+    copy = copy_database(db, folder, "replay")
+    with open_db(copy) as con:
+        log = replay(con, ruleset, days, claim_back=claim_back, keep_plans=True)
+        owners = con.execute("SELECT customer_id, owner_rep_id, pool_id, owned_since "
+                             "FROM customers ORDER BY 1").fetchall()
+    return log, owners
+
+
+def test_one_day_simulation_equals_highseas_run(db: Path, tmp_path: Path) -> None:
+    from engine import api
+
+    day = AS_OF - timedelta(days=3)
+    expected = api.run(QUICK_ORDER, db, day).plan  # plan only, as `highseas run` prints
+    log, _ = _copy_and_replay(db, tmp_path, [day], claim_back=True)
+    assert log.plans[0].decisions == expected.decisions
+    assert log.plans[0].unassigned == expected.unassigned
+    assert expected.decisions, "the day must decide something for the test to mean anything"
+    result = simulate(QUICK_ORDER, db, day, day)
+    daily = result.tables["daily"][0]
+    counts = expected.counts()
+    assert (daily["released"], daily["reminders"], daily["assigned"], daily["trimmed"]) == (
+        counts["release"], counts["remind"], counts["assign"], counts["trim"])
+
+
+def test_baseline_equals_the_nightly_run_day_by_day(db: Path, tmp_path: Path) -> None:
+    """Without claim backs the replay is exactly the nightly run applied each day."""
+    from engine.apply import apply_plan
+    from engine.planner import plan
+    from engine.ruleset_loader import load_ruleset
+    from engine.sim_replay import RUN_TIME, copy_database
+    from engine.store.db import open_db
+
+    days = [AS_OF - timedelta(days=n) for n in range(4, -1, -1)]
+    log, owners = _copy_and_replay(db, tmp_path, days, claim_back=False)
+    ruleset = load_ruleset(QUICK_ORDER)
+    nightly = copy_database(db, tmp_path, "nightly")
+    with open_db(nightly) as con:
+        for day, simulated in zip(days, log.plans, strict=True):
+            the_plan = plan(con, ruleset, day)
+            assert the_plan.decisions == simulated.decisions, day
+            apply_plan(con, the_plan, timestamp=datetime.combine(day, RUN_TIME))
+        expected_owners = con.execute("SELECT customer_id, owner_rep_id, pool_id, owned_since "
+                                      "FROM customers ORDER BY 1").fetchall()
+    assert owners == expected_owners
+    assert sum(len(p.ownership_changes()) for p in log.plans) > 0
+
+
+def test_the_facts_file_is_unchanged(sweep: tuple[SimulationResult, Path, str, str]) -> None:
+    result, _out, before, after = sweep
+    assert before == after
+    assert result.value("baseline", "release_events") > 0  # the copy did change
+
+
+def test_longer_idle_period_never_releases_more(
+        sweep: tuple[SimulationResult, Path, str, str]) -> None:
+    result = sweep[0]
+    released = [result.value(name, "customers_released") for name in
+                ("idle-period=7d", "baseline", "idle-period=30d")]  # 7d < 14d < 30d
+    assert released == sorted(released, reverse=True)
+    assert released[0] > released[-1]
+    high_seas = [result.value(name, "high_seas_end") for name in
+                 ("idle-period=7d", "baseline", "idle-period=30d")]
+    assert high_seas == sorted(high_seas, reverse=True)
+
+
+def test_comparison_has_differences(sweep: tuple[SimulationResult, Path, str, str]) -> None:
+    result = sweep[0]
+    rows = {row["metric"]: row for row in result.side_by_side()}
+    row = rows["customers_released"]
+    assert row["idle-period=7d diff"] == row["idle-period=7d"] - row["baseline"]
+    text = result.format_text()
+    assert "customers released" in text and "[2] idle-period=30d" in text
+    assert result.table("daily").num_rows == 3 * 10
+
+
+def test_charts_and_report_exist_and_are_not_trivial(
+        sweep: tuple[SimulationResult, Path, str, str]) -> None:
+    from engine.sim_metrics import TABLES
+    from engine.sim_report import CHARTS
+
+    result, out, _, _ = sweep
+    for name in (*TABLES, "comparison"):
+        assert (out / f"{name}.csv").stat().st_size > 0
+        assert (out / f"{name}.parquet").read_bytes()[:4] == b"PAR1"
+    import pyarrow.parquet as pq
+
+    daily = pq.read_table(out / "daily.parquet")
+    assert daily.num_rows == 30 and "high_seas" in daily.column_names
+    for chart in CHARTS:
+        data = (out / chart).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == len(CHARTS)
+    assert page.count("<table>") >= 8
+    assert "customers released" in page and "idle-period=30d" in page
+    released = str(result.value("baseline", "customers_released"))
+    assert f"<td>{released}</td>" in page
+    assert "src=\"http" not in page  # self-contained
+
+
+def test_a_claim_cap_of_zero_assigns_nothing(db: Path) -> None:
+    result = simulate(QUICK_ORDER, db, AS_OF - timedelta(days=4), AS_OF,
+                      sets=["caps.claims.new.per_day=0", "caps.claims.veteran.per_day=0"])
+    capped = result.scenarios[1]
+    assert result.value("baseline", "assignments") > 0
+    assert result.value(capped, "assignments") == 0
+    assert result.value(capped, "claims_back") == 0
+    assert all(r["received"] == 0 for r in result.tables["assignments"]
+               if r["scenario"] == capped)
+
+
+def test_cli_simulate_prints_the_side_by_side(db: Path, tmp_path: Path) -> None:
+    from engine.cli import main
+
+    runner = CliRunner()
+    outcome = runner.invoke(main, ["simulate", "-r", str(QUICK_ORDER), "--db", str(db),
+                                   "--from", "2026-06-29", "--to", "2026-06-30",
+                                   "--idle-period", "21d"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "customers released" in outcome.output
+    assert "[1] idle-period=21d" in outcome.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--set", "caps.claims.nwe.per_day=1"], "HS701"),
+        (["--set", "caps.cooldown=soon"], "HS205"),
+        (["--sweep", "idle-period=7d"], None),  # one value is fine
+        (["--to", "2026-06-01"], "HS705"),
+    ],
+)
+def test_cli_simulate_errors(db: Path, args: list[str], code: str | None) -> None:
+    from engine.cli import main
+
+    base = ["simulate", "-r", str(QUICK_ORDER), "--db", str(db), "--from", "2026-06-30",
+            "--to", "2026-06-30"]
+    if "--to" in args:
+        base = base[:-2]
+    outcome = CliRunner().invoke(main, [*base, *args])
+    if code is None:
+        assert outcome.exit_code == 0, outcome.output
+        return
+    assert outcome.exit_code == 2, outcome.output
+    assert code in outcome.output
+    assert "Traceback" not in outcome.output
+
+
+def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
+    from engine.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError) as caught:
+        simulate(QUICK_ORDER, tmp_path / "none.duckdb", AS_OF, AS_OF)
+    assert caught.value.first.code == "HS400"
