@@ -19,6 +19,8 @@ from engine.errors import Diagnostic, InvalidInputError
 ARCHETYPES = ("quick-order", "large-project", "regional-trading")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _SCHEMA_URL = "https://highseas.dev/schemas/"
+#: CSV files a template test file reads (copied beside it).
+_CSV_REF = re.compile(r"\bcsv:\s*['\"]?([A-Za-z0-9_.\-]+\.csv)")
 
 
 def _default_paths() -> list[Path]:
@@ -148,9 +150,12 @@ def init(archetype: str, company: str, company_name: str | None, force: bool,
         _set_company(_template(f"{archetype}.yaml"), company, company_name or company))
     tests_text = _schema_modeline(_template(f"{archetype}.tests.yaml"))
     tests_text = re.sub(r"(?m)^ruleset:.*$", f"ruleset: {company}.yaml", tests_text, count=1)
+    data_files = {name: _template(name) for name in _CSV_REF.findall(tests_text)}
     directory.mkdir(parents=True, exist_ok=True)
     ruleset_file.write_text(ruleset_text, encoding="utf-8")
     tests_file.write_text(tests_text, encoding="utf-8")
+    for name, text in data_files.items():
+        (directory / name).write_text(text, encoding="utf-8")
     click.echo(f"created {ruleset_file} (the {archetype} ruleset for {company})")
     click.echo(f"created {tests_file} (cases that pass; edit them with the rules)")
     click.echo(f"next: highseas validate {directory} && highseas test {directory}")
