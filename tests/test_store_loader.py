@@ -1,0 +1,223 @@
+"""The loader: every reject reason with a real file (tests/facts_cases),
+all-or-nothing loads, --skip-bad-rows, CSV/Parquet/JSON readers."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from engine.errors import InvalidInputError, RejectedDataError
+from engine.store.db import init_db, open_db
+from engine.store.loader import REJECT_CODES, TABLES, load_file
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ROOT / "fixtures" / "small"
+CASES = ROOT / "tests" / "facts_cases"
+COMPANY = "small-co"
+NOW = datetime(2026, 6, 30, 12, 0)
+
+
+def _case_dirs() -> list[Path]:
+    return sorted(p for p in CASES.iterdir() if (p / "case.yaml").is_file())
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database holding the small fixture company."""
+    path = tmp_path_factory.mktemp("template") / "small.db"
+    init_db(path)
+    for table in ("reps", "customers", "activities", "orders"):
+        report = load_file(path, table, SMALL / f"{table}.csv", COMPANY, now=NOW)
+        assert report.rows_loaded == report.rows_read > 0
+    return path
+
+
+@pytest.fixture
+def small_db(template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "facts.db"
+    shutil.copy(template, target)
+    return target
+
+
+def _snapshot(db: Path, table: str) -> list[tuple[Any, ...]]:
+    with open_db(db, read_only=True) as con:
+        return con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+
+
+def test_small_fixture_loads_with_defaults(template: Path) -> None:
+    with open_db(template, read_only=True) as con:
+        customers = dict(
+            (r[0], r[1:])
+            for r in con.execute(
+                "SELECT customer_id, country, tags, owned_since, attributes FROM customers"
+            ).fetchall()
+        )
+        reps = dict(
+            (r[0], r[1:])
+            for r in con.execute("SELECT rep_id, regions, active, weight FROM reps").fetchall()
+        )
+    assert customers["C001"][0] == "DE"
+    assert customers["C006"][1] == ["vip"]  # [vip] list syntax
+    assert customers["C002"][1] == ["key-account"]
+    assert customers["C005"][2] == datetime(2026, 3, 15, 10, 0)  # owned_since := created_at
+    assert customers["C003"][2] is None  # in the high seas
+    assert reps["R02"] == (["apac", "emea"], True, 2)
+    assert reps["R04"][1] is False
+
+
+@pytest.mark.parametrize("case", _case_dirs(), ids=lambda p: p.name)
+def test_facts_case(case: Path, small_db: Path, tmp_path: Path) -> None:
+    spec = yaml.safe_load((case / "case.yaml").read_text())
+    table, file = spec["table"], case / spec["file"]
+    before = _snapshot(small_db, table)
+    if "expect_error" in spec:
+        with pytest.raises(InvalidInputError) as caught:
+            load_file(small_db, table, file, COMPANY, now=NOW)
+        assert caught.value.first.code == spec["expect_error"]
+        assert caught.value.exit_code == 2
+        assert _snapshot(small_db, table) == before
+        return
+    expected = {(e["row"], e["column"], e["code"]) for e in spec["expect"]}
+    rejects = tmp_path / "rejects.csv"
+    with pytest.raises(RejectedDataError) as caught:
+        load_file(small_db, table, file, COMPANY, rejects_path=rejects, now=NOW)
+    assert caught.value.exit_code == 1
+    report = caught.value.report  # type: ignore[attr-defined]
+    assert {(r.row, r.column, r.code) for r in report.rejects} == expected
+    assert _snapshot(small_db, table) == before  # nothing loaded
+    with rejects.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["row", "column", "value", "code", "reason"]
+    assert {(int(r["row"]), r["column"], r["code"]) for r in rows} == expected
+    assert all(r["reason"] for r in rows)
+    # --skip-bad-rows loads exactly the other rows, and still reports the bad
+    report = load_file(small_db, table, file, COMPANY, skip_bad_rows=True, now=NOW)
+    bad_rows = {row for row, _, _ in expected}
+    assert report.rows_rejected == len(bad_rows)
+    assert report.rows_loaded == report.rows_read - len(bad_rows)
+    assert len(_snapshot(small_db, table)) == len(before) + report.rows_loaded
+
+
+def test_every_reject_code_has_a_case() -> None:
+    covered: set[str] = set()
+    for case in _case_dirs():
+        spec = yaml.safe_load((case / "case.yaml").read_text())
+        covered |= {e["code"] for e in spec.get("expect", [])}
+    assert covered == set(REJECT_CODES)
+
+
+def test_parquet_input(small_db: Path, tmp_path: Path) -> None:
+    file = tmp_path / "acts.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""COPY (SELECT * FROM (VALUES
+                ('C001', 'R01', 'call', TIMESTAMP '2026-01-01 10:00:00'),
+                ('C404', 'R01', 'call', TIMESTAMP '2026-01-01 11:00:00'),
+                ('C002', NULL, 'visit', TIMESTAMP '2099-01-01 00:00:00'))
+                t(customer_id, rep_id, kind, "at")) TO '{file}' (FORMAT parquet)"""
+        )
+    with pytest.raises(RejectedDataError) as caught:
+        load_file(small_db, "activities", file, COMPANY, now=NOW)
+    got = {(r.row, r.column, r.code) for r in caught.value.report.rejects}  # type: ignore[attr-defined]
+    assert got == {(2, "customer_id", "HS427"), (3, "at", "HS423")}
+
+
+def test_parquet_native_lists(small_db: Path, tmp_path: Path) -> None:
+    file = tmp_path / "reps.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""COPY (SELECT 'R30' AS rep_id, 'Pat' AS name, DATE '2024-02-01' AS hired_on,
+                ['emea', 'apac'] AS regions, FALSE AS active, 3 AS weight)
+                TO '{file}' (FORMAT parquet)"""
+        )
+    assert load_file(small_db, "reps", file, COMPANY, now=NOW).rows_loaded == 1
+    with open_db(small_db, read_only=True) as con:
+        row = con.execute(
+            "SELECT regions, active, weight, hired_on FROM reps WHERE rep_id = 'R30'"
+        ).fetchall()[0]
+    assert row[:3] == (["emea", "apac"], False, 3)
+
+
+def test_rows_are_scoped_by_company(small_db: Path, tmp_path: Path) -> None:
+    """Another company may reuse ids; references only see its own rows."""
+    file = tmp_path / "customers.csv"
+    file.write_text("customer_id,name,created_at,owner_rep_id\nC001,Other Co,2025-01-01,R01\n")
+    with pytest.raises(RejectedDataError) as caught:
+        load_file(small_db, "customers", file, "other-co", now=NOW)
+    assert [r.code for r in caught.value.report.rejects] == ["HS426"]  # type: ignore[attr-defined]
+    file.write_text("customer_id,name,created_at\nC001,Other Co,2025-01-01\n")
+    assert load_file(small_db, "customers", file, "other-co", now=NOW).rows_loaded == 1
+
+
+def test_unknown_table_suggests(small_db: Path) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        load_file(small_db, "customer", SMALL / "customers.csv", COMPANY)
+    assert caught.value.first.code == "HS410"
+    assert "customers" in caught.value.first.hint
+
+
+def test_missing_file(small_db: Path, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        load_file(small_db, "reps", tmp_path / "nope.csv", COMPANY)
+    assert caught.value.first.code == "HS411"
+
+
+def test_rejects_file_written_even_when_clean(small_db: Path, tmp_path: Path) -> None:
+    file = tmp_path / "reps.csv"
+    file.write_text("rep_id,name,hired_on\nR40,Quin,2024-01-01\n")
+    rejects = tmp_path / "rejects.csv"
+    report = load_file(small_db, "reps", file, COMPANY, rejects_path=rejects, now=NOW)
+    assert report.ok and report.rows_loaded == 1
+    assert rejects.read_text().strip() == "row,column,value,code,reason"
+
+
+def test_many_rejects_are_summarised(small_db: Path, tmp_path: Path) -> None:
+    file = tmp_path / "customers.csv"
+    lines = ["customer_id,name,created_at,country"]
+    lines += [f"X{i},N{i},2025-01-01,ZZ" for i in range(50)]
+    file.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RejectedDataError) as caught:
+        load_file(small_db, "customers", file, COMPANY, now=NOW)
+    codes = [d.code for d in caught.value.diagnostics]
+    assert codes.count("HS428") == 20 and codes[-2:] == ["HS440", "HS440"]
+    assert caught.value.report.reject_count == 50  # type: ignore[attr-defined]
+
+
+def test_interrupted_load_leaves_table_unchanged(
+    small_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash inside the transaction (here: while inserting) rolls back."""
+    from engine.store import loader
+
+    file = tmp_path / "reps.csv"
+    file.write_text("rep_id,name,hired_on\nR50,Ray,2024-01-01\n")
+    before = _snapshot(small_db, "reps")
+
+    def boom(col: Any) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loader, "_typed", boom)
+    with pytest.raises(KeyboardInterrupt):
+        load_file(small_db, "reps", file, COMPANY, now=NOW)
+    assert _snapshot(small_db, "reps") == before
+
+
+def test_table_specs_match_ddl(template: Path) -> None:
+    """Every loadable column exists in the DDL, and every DDL column is loadable."""
+    with open_db(template, read_only=True) as con:
+        for name, spec in TABLES.items():
+            ddl = {
+                str(r[0])
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                    [name],
+                ).fetchall()
+            }
+            assert {c.name for c in spec.columns} == ddl - {"company_id"}
