@@ -190,6 +190,8 @@ class Case:
 class TestFile:
     """A loaded, checked test file with its ruleset."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     path: str
     ruleset_path: str
     ruleset: Ruleset
@@ -475,17 +477,15 @@ class _Checker:
                 if name in custom and name not in allowed:
                     attributes[name] = _csv_custom(cell, custom[name])
                     continue
-                converted = _csv_value(cell, _CSV_KINDS.get(name, "text"))
-                item[name] = converted
+                item[name] = _csv_value(cell, _CSV_KINDS.get(name, "text"))
             if attributes:
-                merged = dict(item.get("attributes") or {}) if isinstance(
-                    item.get("attributes"), dict) else {}
+                given = item.get("attributes")
+                merged = dict(given) if isinstance(given, dict) else {}
                 merged.update(attributes)
                 item["attributes"] = merged
-            problems = schema_diagnostics(item, positions, csv_file, _DEFINITION[table])
+            problems = schema_diagnostics(item, {"$": (line, 1)}, csv_file, _DEFINITION[table])
             if problems:
-                for problem in problems:
-                    self.diagnostics.append(_relocate(problem, item_path, number))
+                self.diagnostics.extend(_relocate(problem, number) for problem in problems)
                 continue
             rows.append(self.row(table, item, item_path, csv_file, line, report))
         return tuple(rows)
@@ -868,9 +868,9 @@ def _csv_custom(cell: str, type_name: str) -> Any:
     return cell
 
 
-def _relocate(problem: Diagnostic, item_path: str, number: int) -> Diagnostic:
-    """A schema problem of a CSV row: say which row, not a JSON path."""
-    column = problem.json_path[len(item_path):].lstrip(".")
+def _relocate(problem: Diagnostic, number: int) -> Diagnostic:
+    """A schema problem of a CSV row: say which row and column, not a JSON path."""
+    column = problem.json_path.removeprefix("$").lstrip(".")
     where = f"row {number}" + (f", column {column}" if column else "")
     return Diagnostic(code="HS611", message=f"{where}: {problem.message}", file=problem.file,
                       line=problem.line, column=1, json_path=problem.json_path,

@@ -406,7 +406,7 @@ def run_case(ruleset: Ruleset, case: Case) -> CaseResult:
         status = INVALID if error.exit_code == 2 else ERROR
         return CaseResult(case, status, tuple(mismatches), frozenset(exercised), days_run,
                           time.perf_counter() - started,
-                          "the engine refused the case's data" if status == INVALID
+                          "HS621 the engine refused the case's data:" if status == INVALID
                           else "engine error", tuple(error.diagnostics))
     except Exception as error:  # an engine bug: report it as this case's error
         return CaseResult(case, ERROR, tuple(mismatches), frozenset(exercised), days_run,
