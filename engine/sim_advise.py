@@ -12,12 +12,16 @@ Only facts are read (customers, activities, orders); no ruleset is needed.
   The recommended idle period is the smallest P for which at most
   ``max_share`` (5% by default) of the orders would have been released.
 
-Orders with status ``lost`` are not sales and are left out.
+Eventual orders are the orders with status ``won`` by default (``open`` and
+``lost`` ones are deals in progress or lost; ``statuses`` changes it). An
+activity recorded at the very moment of the order (importers record the
+win itself as an activity) is the order, not a touch before it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -139,8 +143,11 @@ def advise_from_connection(
     company_id: str | None = None,
     max_share: float = 0.05,
     ruleset: Ruleset | None = None,
+    statuses: Sequence[str] = ("won",),
 ) -> Advice:
     """Compute the :class:`Advice` from an open database (read only)."""
+    if not statuses:
+        raise InvalidInputError("give at least one order status to count", code="HS711")
     if not 0 <= max_share < 1:
         raise InvalidInputError(f"--max-share {max_share} must be at least 0 and below 1",
                                 code="HS711")
@@ -158,19 +165,22 @@ def advise_from_connection(
     rows = con.execute(
         """
         WITH touches AS (
-            SELECT customer_id, created_at AS t FROM customers WHERE company_id = $1
+            SELECT customer_id, created_at AS t, true AS created
+            FROM customers WHERE company_id = $1
             UNION ALL
-            SELECT customer_id, "at" FROM activities WHERE company_id = $1
+            SELECT customer_id, "at", false FROM activities WHERE company_id = $1
         ),
         ords AS (
-            SELECT row_number() OVER () AS oid, customer_id, placed_at
-            FROM orders WHERE company_id = $1 AND status <> 'lost'
+            SELECT row_number() OVER (ORDER BY customer_id, placed_at) AS oid, customer_id,
+                   placed_at
+            FROM orders WHERE company_id = $1 AND status IN (SELECT unnest($2::VARCHAR[]))
         ),
         before AS (
             SELECT o.oid, o.customer_id, o.placed_at, t.t,
                    lead(t.t) OVER (PARTITION BY o.oid ORDER BY t.t) AS next_t
             FROM ords o JOIN touches t
-              ON t.customer_id = o.customer_id AND t.t::DATE <= o.placed_at::DATE
+              ON t.customer_id = o.customer_id
+             AND (t.t < o.placed_at OR (t.created AND t.t <= o.placed_at))
         )
         SELECT oid,
                max(date_diff('day', t::DATE, coalesce(next_t, placed_at)::DATE)) AS max_gap,
@@ -179,7 +189,7 @@ def advise_from_connection(
         FROM before
         GROUP BY oid
         """,
-        [company],
+        [company, list(statuses)],
     ).fetchall()
     max_gaps = sorted(int(r[1]) for r in rows)
     last_gaps = [int(r[2]) for r in rows]

@@ -204,12 +204,14 @@ def advise(
     *,
     company_id: str | None = None,
     max_share: float = 0.05,
+    statuses: Sequence[str] = ("won",),
     out: PathLike | None = None,
 ) -> Advice:
     """The idle period at which at most ``max_share`` of eventual orders would
     have been released, with the gap distributions, from the recorded history.
 
     With ``ruleset``: its company, and what its current idle periods release.
+    ``statuses``: the order statuses that count as eventual orders.
     ``out``: write the curve (CSV, Parquet, PNG) and advice.html there.
     The database is opened read-only.
     """
@@ -220,7 +222,7 @@ def advise(
     rules = load_ruleset(ruleset) if ruleset is not None else None
     with open_db(db, read_only=True) as con:
         advice = advise_from_connection(con, company_id=company_id, max_share=max_share,
-                                        ruleset=rules)
+                                        ruleset=rules, statuses=statuses)
     if out is not None:
         from engine.sim_report import write_advice
 

@@ -74,16 +74,18 @@ def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tu
 @click.option("--max-share", type=click.FloatRange(0, 1, max_open=True), default=0.05,
               show_default=True,
               help="Largest share of eventual orders the idle period may release.")
+@click.option("--status", "statuses", multiple=True, default=("won",), show_default=True,
+              help="Order statuses that count as eventual orders (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write the curve (CSV, Parquet, PNG) and advice.html here.")
 def advise(db_path: Path, ruleset_path: Path | None, company_id: str | None, max_share: float,
-           out: Path | None) -> None:
+           statuses: tuple[str, ...], out: Path | None) -> None:
     """Recommend an idle period from the recorded history: gaps between
     follow-ups, last touch to order, and the release curve."""
     from engine.simulate import advise as run_advise
 
     advice = run_advise(db_path, ruleset_path, company_id=company_id, max_share=max_share,
-                        out=out)
+                        statuses=statuses, out=out)
     click.echo(advice.format_text())
     if out is not None:
         click.echo(f"wrote the curve and advice.html to {out}")
