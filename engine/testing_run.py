@@ -48,6 +48,8 @@ PASSED = "passed"
 FAILED = "failed"
 INVALID = "invalid"
 ERROR = "error"
+#: Differences shown per day of a failing case (the rest are counted).
+MAX_SHOWN = 15
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,15 @@ class CaseResult:
         if self.message:
             lines.append(self.message)
         lines.extend(d.format_text() for d in self.diagnostics)
-        current: date | None = None
+        days: dict[date, list[Mismatch]] = {}
         for mismatch in self.mismatches:
-            if mismatch.as_of != current:
-                current = mismatch.as_of
-                lines.append(f"day {current.isoformat()}:")
-            lines.extend("  " + line for line in mismatch.format_lines())
+            days.setdefault(mismatch.as_of, []).append(mismatch)
+        for day, found in days.items():
+            lines.append(f"day {day.isoformat()}:")
+            for mismatch in found[:MAX_SHOWN]:
+                lines.extend("  " + line for line in mismatch.format_lines())
+            if len(found) > MAX_SHOWN:
+                lines.append(f"  ... and {len(found) - MAX_SHOWN} more differences on this day")
         return "\n".join(lines)
 
 
@@ -242,16 +247,22 @@ def selected(case: Case, patterns: Sequence[str]) -> bool:
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, company: str,
             rows: Iterable[dict[str, Any]]) -> None:
+    """Insert rows through an Arrow table (one statement, bound values)."""
     rows = list(rows)
     if not rows:
         return
+    import pyarrow as pa
+
     columns = sorted({key for row in rows for key in row})
-    names = ", ".join(f'"{c}"' for c in ["company_id", *columns])
-    marks = ", ".join("?" for _ in range(len(columns) + 1))
-    con.executemany(
-        f"INSERT INTO {table} ({names}) VALUES ({marks})",
-        [[company, *(row.get(c) for c in columns)] for row in rows],
-    )
+    data = {"company_id": [company] * len(rows)}
+    data.update({column: [row.get(column) for row in rows] for column in columns})
+    arrow_rows = pa.table(data)
+    names = ", ".join(f'"{c}"' for c in data)
+    con.register("hs_case_rows", arrow_rows)
+    try:
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM hs_case_rows")
+    finally:
+        con.unregister("hs_case_rows")
 
 
 def _rep_row(row: Row) -> dict[str, Any]:
