@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Diagnostic, Severity
 from engine.sim_metrics import Row
@@ -100,7 +100,7 @@ def plan_scenarios(
 
 def _run_scenario(
     scenario: Scenario, db: Path, folder: Path, index: int, days: list[date],
-    claim_back: bool, progress: Callable[[int], None] | None,
+    claim_back: bool, progress: Callable[[int], None] | None, threads: int | None = None,
 ) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
     from engine.sim_metrics import collect_context, scenario_tables
     from engine.sim_replay import copy_database, later_runs, replay
@@ -111,6 +111,8 @@ def _run_scenario(
     warnings: list[Diagnostic] = []
     try:
         with open_db(copy) as con:
+            if threads is not None:
+                con.execute(f"SET threads = {int(threads)}")
             if index == 0:
                 later = later_runs(con, scenario.ruleset.company.id, days[0])
                 if later:
@@ -144,6 +146,7 @@ def simulate(
     claim_back: bool = True,
     progress: Callable[[int], None] | None = None,
     scratch: PathLike | None = None,
+    jobs: int | None = None,
 ) -> SimulationResult:
     """Replay ``start``..``end`` under the baseline and every scenario.
 
@@ -154,7 +157,9 @@ def simulate(
     by a salesperson who lost the customer into lost touches only (no claim
     back). ``progress`` is called with 1 after each simulated day. The
     database at ``db`` is only read (copied); ``scratch`` is where the copies
-    live (default: a temporary folder, removed afterwards).
+    live (default: a temporary folder, removed afterwards). ``jobs``: how many
+    scenarios run at once in separate processes (default: one per CPU for long
+    runs, 1 for short ones).
     """
     from engine.sim_metrics import merge
     from engine.sim_replay import day_range
@@ -165,10 +170,15 @@ def simulate(
     scenarios = plan_scenarios(ruleset, sets=sets, idle_period=idle_period, sweeps=sweeps)
     warnings: list[Diagnostic] = [w for s in scenarios for w in s.warnings]
     per_scenario = []
+    workers = _workers(jobs, len(scenarios), len(days))
     with tempfile.TemporaryDirectory(prefix="highseas-sim-", dir=scratch) as folder:
-        for index, scenario in enumerate(scenarios):
-            tables, found = _run_scenario(scenario, source, Path(folder), index, days,
-                                          claim_back, progress)
+        if workers > 1:
+            outcomes = _run_parallel(scenarios, source, Path(folder), days, claim_back,
+                                     progress, workers)
+        else:
+            outcomes = [_run_scenario(scenario, source, Path(folder), index, days, claim_back,
+                                      progress) for index, scenario in enumerate(scenarios)]
+        for tables, found in outcomes:
             per_scenario.append(tables)
             warnings.extend(found)
     result = SimulationResult(
@@ -185,6 +195,63 @@ def simulate(
         result.files = tuple(write_outputs(result, Path(out)))
         result.seconds = time.perf_counter() - started
     return result
+
+
+#: Below this many scenario-days, starting worker processes costs more than it saves.
+PARALLEL_MIN_SCENARIO_DAYS = 120
+
+
+def _workers(jobs: int | None, scenarios: int, days: int) -> int:
+    if jobs is not None:
+        if jobs < 1:
+            from engine.errors import InvalidInputError
+
+            raise InvalidInputError(f"--jobs {jobs}: give at least 1", code="HS706")
+        return min(jobs, scenarios)
+    if scenarios * days < PARALLEL_MIN_SCENARIO_DAYS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, scenarios))
+
+
+def _run_parallel(
+    scenarios: list[Scenario], source: Path, folder: Path, days: list[date], claim_back: bool,
+    progress: Callable[[int], None] | None, workers: int,
+) -> list[tuple[dict[str, list[Row]], list[Diagnostic]]]:
+    """Scenarios in worker processes (spawned: no inherited DuckDB state), each
+    DuckDB connection limited to one thread so the processes share the CPUs."""
+    import multiprocessing
+    import queue
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context("spawn")
+    manager = context.Manager() if progress is not None else None
+    ticks = manager.Queue() if manager is not None else None
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(_scenario_worker, scenario, source, folder, index, days,
+                                   claim_back, ticks)
+                       for index, scenario in enumerate(scenarios)]
+            pending = set(futures)
+            while pending:
+                _done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                while ticks is not None and progress is not None:
+                    try:
+                        progress(ticks.get_nowait())
+                    except queue.Empty:
+                        break
+            return [future.result() for future in futures]
+    finally:
+        if manager is not None:
+            manager.shutdown()
+
+
+def _scenario_worker(
+    scenario: Scenario, source: Path, folder: Path, index: int, days: list[date],
+    claim_back: bool, ticks: Any,
+) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
+    progress = ticks.put if ticks is not None else None
+    return _run_scenario(scenario, source, folder, index, days, claim_back, progress,
+                         threads=1)
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -44,6 +44,9 @@ def _history(path: Path, company: str = "acme", customers: int = 200,
         touches = [created + timedelta(days=10 * k) for k in range(i % 4 + 1)]
         acts += [[company, f"a{i}-{n}", customer, "r1", "call", at] for n, at in enumerate(touches)]
         placed = touches[-1] + timedelta(days=cycle - (i % 10), hours=3)
+        # importers record the win itself as an activity at the order's moment:
+        # it is the order, not a touch before it
+        acts.append([company, f"w{i}", customer, "r1", "won", placed])
         orders.append([company, f"o{i}", customer, placed, 100, "won"])
         # a lost deal is not a sale: it must not move the recommendation
         orders.append([company, f"x{i}", customer, placed + timedelta(days=400), 5, "lost"])
@@ -65,7 +68,7 @@ def test_recovers_a_known_conversion_cycle_within_a_day(tmp_path: Path) -> None:
     assert advice.orders == 200 and advice.customers_with_orders == 200
     assert advice.share_released(CYCLE) <= 0.05
     assert advice.share_released(CYCLE - 2) > 0.05
-    assert advice.follow_up_gaps.percentiles["p50"] == 10
+    assert advice.touch_to_order.percentiles["p50"] == CYCLE - 5
     assert advice.touch_to_order.maximum == CYCLE
 
 
@@ -118,6 +121,13 @@ def test_several_companies_need_a_choice(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as caught:
         advise(db, company_id="acm")
     assert "did you mean 'acme'?" in caught.value.first.hint
+
+
+def test_order_statuses_to_count(tmp_path: Path) -> None:
+    db = _history(tmp_path / "h.duckdb")
+    lost = advise(db, statuses=["lost"])
+    assert lost.orders == 200
+    assert lost.recommended_days is not None and lost.recommended_days > CYCLE + 300
 
 
 def test_no_orders_gives_no_recommendation(tmp_path: Path) -> None:
