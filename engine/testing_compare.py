@@ -123,6 +123,8 @@ def compare_plan(expect: Expectation, plan: Plan) -> list[Mismatch]:
             continue
         others = [item for item in everything if item.customer_id == entry.customer]
         if others:
+            # Already shown here: not repeated as "not expected" below.
+            used.update(id(o) for o in others)
             actual = "; ".join(describe_decision(o) for o in others)
             message = f"expected {entry.describe()}, but the run decided: {actual}"
             reason = others[0].reason

@@ -469,8 +469,8 @@ class _Checker:
                 continue
             item: dict[str, Any] = {}
             attributes: dict[str, Any] = {}
-            for name, cell in zip(header, record, strict=True):
-                cell = cell.strip()
+            for name, raw_cell in zip(header, record, strict=True):
+                cell = raw_cell.strip()
                 if name is None or cell == "":
                     continue
                 positions[join_key(item_path, name)] = (line, 1)
@@ -552,7 +552,8 @@ class _Checker:
         as_of = self.day(item["as_of"], join_key(path, "as_of"))
         if as_of is None:
             return None
-        activities = orders = ()
+        activities: tuple[Row, ...] = ()
+        orders: tuple[Row, ...] = ()
         if facts:
             if "activities" in item:
                 activities = self.rows("activities", item["activities"],

@@ -254,7 +254,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, company: str,
     import pyarrow as pa
 
     columns = sorted({key for row in rows for key in row})
-    data = {"company_id": [company] * len(rows)}
+    data: dict[str, list[Any]] = {"company_id": [company] * len(rows)}
     data.update({column: [row.get(column) for row in rows] for column in columns})
     arrow_rows = pa.table(data)
     names = ", ".join(f'"{c}"' for c in data)

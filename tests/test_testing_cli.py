@@ -278,14 +278,16 @@ def test_no_test_files_is_a_usage_error(tmp_path: Path) -> None:
     assert "HS620" in output
 
 
-def test_example_rulesets_pass_with_full_coverage() -> None:
-    root = Path(__file__).resolve().parent.parent / "rulesets"
-    code, output = run(str(root), "--min-coverage", "100")
-    assert code == 0, output
-    for name in ("regional-trading", "quick-order", "large-project"):
-        if (root / f"{name}.tests.yaml").exists():
-            assert f"coverage of {name}" in output
-            assert "(100.0%)" in output.split(f"coverage of {name}")[1].split("\n")[0]
+@pytest.mark.parametrize("name", ["regional-trading", "quick-order", "large-project"])
+def test_example_ruleset_passes_with_full_coverage(name: str) -> None:
+    from engine import testing
+
+    path = Path(__file__).resolve().parent.parent / "rulesets" / f"{name}.tests.yaml"
+    session = testing.run_paths([path], min_coverage=100)
+    assert session.exit_code == 0, testing.format_session(session)
+    assert len(session.cases) >= 8
+    (coverage,) = session.coverage
+    assert coverage.ruleset_id == name and coverage.percent == 100
 
 
 def test_init_scaffolds_a_company_whose_tests_pass(tmp_path: Path) -> None:
