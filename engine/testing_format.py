@@ -469,15 +469,15 @@ class _Checker:
                 continue
             item: dict[str, Any] = {}
             attributes: dict[str, Any] = {}
-            for name, raw_cell in zip(header, record, strict=True):
+            for column, raw_cell in zip(header, record, strict=True):
                 cell = raw_cell.strip()
-                if name is None or cell == "":
+                if column is None or cell == "":
                     continue
-                positions[join_key(item_path, name)] = (line, 1)
-                if name in custom and name not in allowed:
-                    attributes[name] = _csv_custom(cell, custom[name])
+                positions[join_key(item_path, column)] = (line, 1)
+                if column in custom and column not in allowed:
+                    attributes[column] = _csv_custom(cell, custom[column])
                     continue
-                item[name] = _csv_value(cell, _CSV_KINDS.get(name, "text"))
+                item[column] = _csv_value(cell, _CSV_KINDS.get(column, "text"))
             if attributes:
                 given = item.get("attributes")
                 merged = dict(given) if isinstance(given, dict) else {}
