@@ -55,6 +55,8 @@ def format_coverage(coverage: Coverage, min_coverage: float | None = None) -> li
     total = len(coverage.points)
     line = (f"coverage of {coverage.ruleset_id} ({coverage.ruleset_path}): "
             f"{len(coverage.covered)}/{total} points ({coverage.percent:.1f}%)")
+    if coverage.untested:
+        line += ": no test file"
     if min_coverage is not None and coverage.percent + 1e-9 < min_coverage:
         line += f", below the minimum of {min_coverage:g}%"
     lines = [line]

@@ -113,6 +113,8 @@ class Coverage:
     ruleset_path: str
     points: tuple[str, ...]
     exercised: frozenset[str]
+    #: True for a ruleset found in a tested directory without any test file.
+    untested: bool = False
 
     @property
     def covered(self) -> tuple[str, ...]:
@@ -486,5 +488,41 @@ def run_paths(
         files.append(result)
         if on_file is not None:
             on_file(result)
-    return SessionResult(tuple(files), tuple(coverage_of(files)), tuple(problems), min_coverage,
+    coverage = coverage_of(files)
+    if found:
+        coverage.extend(untested_rulesets(paths, coverage))
+    return SessionResult(tuple(files), tuple(coverage), tuple(problems), min_coverage,
                          time.perf_counter() - started)
+
+
+def untested_rulesets(paths: Sequence[str | Path], tested: Sequence[Coverage]) -> list[Coverage]:
+    """Rulesets in the given directories that no test file tests (0% covered).
+
+    Only YAML files that load as valid rulesets count; anything else in the
+    directory (CI files, broken rulesets: ``highseas validate`` reports
+    those) is left alone."""
+    from engine.ruleset_loader import load_ruleset_with_diagnostics
+
+    seen = {str(Path(c.ruleset_path).resolve()) for c in tested}
+    result: list[Coverage] = []
+    for raw in paths:
+        directory = Path(raw)
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.rglob("*")):
+            if (path.suffix not in (".yaml", ".yml") or is_test_file(path.name)
+                    or not path.is_file()
+                    or any(p.startswith(".") for p in path.relative_to(directory).parts)
+                    or str(path.resolve()) in seen):
+                continue
+            seen.add(str(path.resolve()))
+            try:
+                ruleset, diagnostics = load_ruleset_with_diagnostics(path)
+            except HighseasError:
+                continue
+            if ruleset is None or errors_only(diagnostics):
+                continue
+            result.append(Coverage(ruleset.company.id, str(path),
+                                   tuple(cov.coverage_points(ruleset)), frozenset(),
+                                   untested=True))
+    return result

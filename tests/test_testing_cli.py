@@ -312,3 +312,28 @@ def test_init_rejects_a_bad_company_id(tmp_path: Path) -> None:
                                        "Acme Trading", str(tmp_path)])
     assert result.exit_code == 2
     assert "HS631" in result.output
+
+
+def test_default_path_and_untested_rulesets(suite: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(suite, "other.yaml", RULESET.replace("id: cov-co", "id: other-co"))
+    write(suite, "notes.yaml", "just: a file that is not a ruleset\n")
+    monkeypatch.chdir(suite)  # no ./rulesets here: the current directory is searched
+    code, output = run("-k", "reminder")
+    assert code == 0, output
+    assert "coverage of other-co (other.yaml): 0/7 points (0.0%): no test file" in output
+    assert "notes" not in output
+    code, output = run("--min-coverage", "1")
+    assert code == 1 and "other-co 0.0%" in output
+
+
+def test_fact_after_the_last_day_is_a_warning(suite: Path) -> None:
+    from engine.testing import validate_test_file
+
+    tests = suite / "cov.tests.yaml"
+    late = "      - {customer: c2, rep: vera, at: 2025-06-01}\n"
+    tests.write_text(TESTS.replace("at: 2025-05-01}\n", "at: 2025-05-01}\n" + late, 1),
+                     encoding="utf-8")
+    (warning,) = validate_test_file(tests)
+    assert warning.code == "HS614" and not warning.is_error and warning.line == 14
+    code, output = run(str(tests), "-k", "idle")
+    assert code == 0 and "warning HS614" in output
