@@ -317,6 +317,39 @@ class _Walker:
         return result
 
 
+def _check_expanded_size(root: Node) -> None:
+    """Fail fast when aliases would expand the document beyond :data:`MAX_NODES`.
+
+    Sizes are memoised per node, so this is linear in the unexpanded file.
+    Recursive aliases are left to the walker, which reports them precisely.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            return 1
+        active.add(key)
+        total = 1
+        if isinstance(node, SequenceNode):
+            total += sum(size(item) for item in node.value)
+        elif isinstance(node, MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        active.discard(key)
+        sizes[key] = total
+        if total > MAX_NODES:
+            raise _LoadProblem(
+                "HS110", f"the document expands to more than {MAX_NODES} values", *_pos(node),
+                "aliases are bounded so that an alias bomb cannot exhaust memory",
+            )
+        return total
+
+    size(root)
+
+
 def _line_col(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     start = text.rfind("\n", 0, offset) + 1
@@ -421,6 +454,7 @@ def load_yaml_text(text: str | bytes, file: str = "") -> LoadedYaml:
                 "HS108", f"the top level is {kind}, not a mapping of keys", *_pos(node),
                 "start the file with 'key: value' lines",
             )
+        _check_expanded_size(node)
         walker = _Walker(_Loader(""))
         data = walker.walk(node, "$", _pos(node))
         walker.positions["$"] = (1, 1)
