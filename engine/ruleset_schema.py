@@ -89,12 +89,14 @@ def _matches_type(value: object, type_name: str) -> bool:
     return False
 
 
-def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
-    """Follow a local ``$ref`` (siblings win) to see a subschema's shape."""
+def _resolve(schema: dict[str, Any], root: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Follow a local ``$ref`` of ``root`` (siblings win) to see a subschema's shape."""
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = ruleset_schema()
+        target: Any = ruleset_schema() if root is None else root
         for part in ref[2:].split("/"):
+            if not isinstance(target, dict) or part not in target:
+                return schema
             target = target[part]
         merged = dict(target)
         merged.update({k: v for k, v in schema.items() if k != "$ref"})
@@ -102,9 +104,10 @@ def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _branch_fits(schema: dict[str, Any], value: object) -> bool:
+def _branch_fits(schema: dict[str, Any], value: object,
+                 root: dict[str, Any] | None = None) -> bool:
     """Whether ``value`` has the type (or constant) a oneOf/anyOf branch expects."""
-    schema = _resolve(schema)
+    schema = _resolve(schema, root)
     if "const" in schema:
         return bool(schema["const"] == value and type(schema["const"]) is type(value))
     types = schema.get("type")
@@ -115,8 +118,8 @@ def _branch_fits(schema: dict[str, Any], value: object) -> bool:
     return any(_matches_type(value, t) for t in types)
 
 
-def _describe(schema: dict[str, Any]) -> str:
-    schema = _resolve(schema)
+def _describe(schema: dict[str, Any], root: dict[str, Any] | None = None) -> str:
+    schema = _resolve(schema, root)
     if "const" in schema:
         return repr(schema["const"])
     types = schema.get("type")
@@ -127,12 +130,21 @@ def _describe(schema: dict[str, Any]) -> str:
     return "a value"
 
 
-class _Mapper:
-    """Turns jsonschema errors into diagnostics."""
+class SchemaErrorMapper:
+    """Turns jsonschema errors into diagnostics at YAML positions.
 
-    def __init__(self, positions: dict[str, tuple[int, int]], file: str) -> None:
+    Reusable for other YAML formats: pass their ``root_schema`` so that local
+    ``$ref`` s resolve against it (the ruleset schema by default).
+    """
+
+    def __init__(self, positions: dict[str, tuple[int, int]], file: str = "",
+                 root_schema: dict[str, Any] | None = None) -> None:
         self.positions = positions
         self.file = file
+        self.root = root_schema
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return _resolve(schema, self.root)
 
     def diag(self, code: str, message: str, json_path: str, hint: str = "") -> Diagnostic:
         line, column = nearest_position(self.positions, json_path)
@@ -144,7 +156,7 @@ class _Mapper:
     def convert(self, error: Any) -> list[Diagnostic]:
         """Diagnostics for one jsonschema error; the property's description is
         the hint when nothing more specific is known."""
-        described = _resolve(error.schema).get("description", "") \
+        described = self._resolve(error.schema).get("description", "") \
             if isinstance(error.schema, dict) else ""
         return [d if d.hint else replace(d, hint=described) for d in self._convert(error)]
 
@@ -172,7 +184,7 @@ class _Mapper:
             out = []
             for key in error.validator_value:
                 if key not in value:
-                    prop = _resolve(schema.get("properties", {}).get(key, {}))
+                    prop = self._resolve(schema.get("properties", {}).get(key, {}))
                     out.append(self.diag(
                         "HS202", f"missing required key {key!r}{where}", path,
                         prop.get("description", ""),
@@ -192,7 +204,7 @@ class _Mapper:
             if isinstance(expected, str):
                 expected = [expected]
             words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
-            hint = _resolve(schema).get("description", "")
+            hint = self._resolve(schema).get("description", "")
             if value is None:
                 hint = "the key has no value" + (f"; expected: {hint}" if hint else "")
             return [self.diag("HS203", f"expected {words}, got {_kind_of(value)}{where}",
@@ -248,7 +260,7 @@ class _Mapper:
                              "ids use lower-case letters, digits, '-' and '_' "
                              "(at most 64 characters)")
         return self.diag("HS205", f"{value!r} has the wrong form{where}", path,
-                         _resolve(error.schema).get("description", ""))
+                         self._resolve(error.schema).get("description", ""))
 
     def _sizes(self, error: Any, path: str, where: str) -> Diagnostic:
         kind = error.validator
@@ -273,7 +285,7 @@ class _Mapper:
 
     def _counts(self, error: Any, path: str, where: str) -> Diagnostic:
         value = error.instance
-        allowed = list(_resolve(error.schema).get("properties", {}))
+        allowed = list(self._resolve(error.schema).get("properties", {}))
         keys = ", ".join(repr(k) for k in value)
         if error.validator == "minProperties" and not value:
             return self.diag("HS208", f"empty mapping{where}", path,
@@ -300,8 +312,8 @@ class _Mapper:
         if all(set(b) == {"required"} for b in branches):
             names = [name for b in branches for name in b["required"]]
             return [self.diag("HS202", f"needs at least one of {', '.join(names)}{where}",
-                              path, _resolve(error.schema).get("description", ""))]
-        fitting = [i for i, b in enumerate(branches) if _branch_fits(b, error.instance)]
+                              path, self._resolve(error.schema).get("description", ""))]
+        fitting = [i for i, b in enumerate(branches) if _branch_fits(b, error.instance, self.root)]
         if len(fitting) == 1:
             sub = [e for e in error.context if e.relative_schema_path[0] == fitting[0]]
             if sub:
@@ -309,9 +321,13 @@ class _Mapper:
                 for child in sub:
                     out.extend(self._convert(child))
                 return out
-        options = " or ".join(_describe(b) for b in branches)
+        options = " or ".join(_describe(b, self.root) for b in branches)
         return [self.diag("HS203", f"expected {options}, got {_kind_of(error.instance)}{where}",
-                          path, _resolve(error.schema).get("description", ""))]
+                          path, self._resolve(error.schema).get("description", ""))]
+
+
+#: Former private name, kept for callers that imported it.
+_Mapper = SchemaErrorMapper
 
 
 def _where(error: Any) -> str:
@@ -323,7 +339,7 @@ def schema_diagnostics(
     data: object, positions: dict[str, tuple[int, int]], file: str = ""
 ) -> list[Diagnostic]:
     """Validate ``data`` against the ruleset schema; diagnostics sorted by line."""
-    mapper = _Mapper(positions, file)
+    mapper = SchemaErrorMapper(positions, file)
     found: list[Diagnostic] = []
     for error in _validator().iter_errors(data):
         found.extend(mapper.convert(error))
