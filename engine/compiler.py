@@ -305,9 +305,18 @@ def durable_rules_for(condition: ir.Node, properties: Mapping[str, str]) -> dict
     """The durable ruleset of one decision point: a ``hit`` rule and a
     lower-priority ``miss`` catch-all, so every event fires exactly one of
     them (events fire only their highest-priority matching rule)."""
+    expression = ir.to_durable(condition, properties)
+    # Every DNF branch needs a positive test: a branch made only of $nex
+    # makes post() spin for good (measured on 2.0.28). The marker e == 1 is
+    # in every event, so ANDing it changes no verdict and puts a positive
+    # test into every branch.
+    parts = list(expression["$and"]) if "$and" in expression else [expression]  # type: ignore[call-overload]
+    if ir.marker_condition(1) not in parts:
+        parts.append(ir.marker_condition(1))
+    guarded = parts[0] if len(parts) == 1 else {"$and": parts}
     return {
         HIT_RULE: {
-            "all": [{"m": ir.to_durable(condition, properties)}],
+            "all": [{"m": guarded}],
             "pri": HIT_PRIORITY,
             "cap": ACTION_CAP,
             "run": HIT_RULE,
