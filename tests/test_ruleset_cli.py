@@ -198,3 +198,21 @@ def test_validate_does_not_import_duckdb_or_durable() -> None:
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_file_kinds_are_pluggable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine import validation
+
+    monkeypatch.setattr(validation, "FILE_KINDS", list(validation.FILE_KINDS))
+
+    def check_notes(path: Path) -> list[Diagnostic]:
+        return [Diagnostic("HS999", "notes are never valid", line=1, column=1,
+                           severity=Severity.WARNING)]
+
+    validation.register_file_kind(validation.FileKind(
+        "notes", lambda path: path.name.endswith(".notes.yaml"), check_notes))
+    (tmp_path / "a.notes.yaml").write_text("x: 1\n", encoding="utf-8")
+    report = validation.validate_paths([tmp_path])
+    assert [r.kind for r in report.files] == ["notes"]
+    assert report.exit_code == 0
+    assert validation.validate_paths([tmp_path], strict=True).exit_code == 1

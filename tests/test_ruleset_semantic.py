@@ -203,3 +203,23 @@ def test_any_mutation_gives_diagnostics_never_a_crash(data: st.DataObject) -> No
         assert diagnostic.code[:3] in ("HS2", "HS3") and diagnostic.line >= 1
     if ruleset is None:
         assert any(d.is_error for d in diagnostics)
+
+
+def test_schema_error_mapper_serves_other_schemas() -> None:
+    from jsonschema import Draft202012Validator
+
+    from engine.ruleset_schema import SchemaErrorMapper
+
+    schema = {
+        "type": "object", "additionalProperties": False,
+        "properties": {"when": {"$ref": "#/$defs/day", "description": "The day."}},
+        "$defs": {"day": {"enum": ["mon", "tue"], "description": "A weekday."}},
+    }
+    loaded = load_yaml_text("\nwhen: mun\nwehn: x\n", file="t.yaml")
+    mapper = SchemaErrorMapper(loaded.positions, "t.yaml", root_schema=schema)
+    found = [d for e in Draft202012Validator(schema).iter_errors(loaded.data)
+             for d in mapper.convert(e)]
+    assert sorted((d.code, d.line, d.hint) for d in found) == [
+        ("HS201", 3, "did you mean 'when'?"),
+        ("HS204", 2, "did you mean 'mon'?"),
+    ]
