@@ -237,48 +237,46 @@ def _file_format(path: Path) -> Literal["csv", "parquet", "json"]:
     )
 
 
-def _read_source(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """Read ``path`` into temp table ``_src`` (all VARCHAR, file order) and any
-    malformed CSV lines into ``_bad_lines(_row)``; return the column names."""
+def _source(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str, list[str]]:
+    """The format, a table function reading ``path`` (every column as text
+    for CSV and JSON), and the file's column names."""
     fmt = _file_format(path)
     name = _lit(str(path))
-    con.execute("CREATE TEMP TABLE _bad_lines (_row BIGINT, line VARCHAR, message VARCHAR)")
     try:
         if fmt == "csv":
-            con.execute(
-                f"CREATE TEMP TABLE _src AS SELECT * FROM read_csv({name}, all_varchar = true, "
-                "header = true, store_rejects = true, rejects_table = '_csv_rejects', "
-                "rejects_scan = '_csv_scans')"
-            )
-            con.execute(
-                "INSERT INTO _bad_lines SELECT line - 1, "
-                "arg_min(csv_line, coalesce(column_idx, 0)), "
-                "arg_min(error_message, coalesce(column_idx, 0)) "
-                "FROM _csv_rejects GROUP BY line"
+            described = con.execute(
+                f"DESCRIBE SELECT * FROM read_csv({name}, all_varchar = true, header = true, "
+                "ignore_errors = true)"
+            ).fetchall()
+            source = (
+                f"read_csv({name}, all_varchar = true, header = true, store_rejects = true, "
+                "rejects_table = '_csv_rejects', rejects_scan = '_csv_scans')"
             )
         elif fmt == "parquet":
-            con.execute(f"CREATE TEMP TABLE _src AS SELECT * FROM read_parquet({name})")
+            described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({name})").fetchall()
+            source = f"read_parquet({name})"
         else:
             described = con.execute(f"DESCRIBE SELECT * FROM read_json({name})").fetchall()
             cols = ", ".join(f"{_lit(str(r[0]))}: 'VARCHAR'" for r in described)
-            con.execute(
-                f"CREATE TEMP TABLE _src AS SELECT * FROM read_json({name}, columns = {{{cols}}})"
-            )
+            source = f"read_json({name}, columns = {{{cols}}})"
     except duckdb.Error as error:
-        raise InvalidInputError(
-            f"cannot read {path} as {fmt.upper()}: {str(error).splitlines()[0]}",
-            code="HS411",
-            file=str(path),
-        ) from None
-    rows = con.execute("DESCRIBE _src").fetchall()
-    return [str(r[0]) for r in rows]
+        raise _unreadable(path, fmt, error) from None
+    return fmt, source, [str(r[0]) for r in described]
 
 
-def _stage_rows(
-    con: duckdb.DuckDBPyConnection, spec: TableSpec, file_columns: list[str], path: Path
-) -> bool:
-    """Build ``_raw(_row, <spec columns...>, company_id)``: trimmed text, blank
-    as NULL, file row numbers. Returns whether the file has company_id."""
+def _unreadable(path: Path, fmt: str, error: duckdb.Error) -> InvalidInputError:
+    return InvalidInputError(
+        f"cannot read {path} as {fmt.upper()}: {str(error).splitlines()[0]}",
+        code="HS411",
+        file=str(path),
+    )
+
+
+def _stage_rows(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path) -> bool:
+    """Read the file into ``_raw(_row, <spec columns...>, company_id)``:
+    trimmed text, blank as NULL, file row numbers; malformed CSV lines into
+    ``_bad_lines``. Returns whether the file has a company_id column."""
+    fmt, source, file_columns = _source(con, path)
     by_lower: dict[str, str] = {}
     for column in file_columns:
         by_lower.setdefault(column.strip().lower(), column)
@@ -299,25 +297,46 @@ def _stage_rows(
             code="HS412",
             file=str(path),
         )
-    # Rows rejected by the CSV reader are missing from _src: number the good
+    selects = []
+    for name in [c.name for c in spec.columns] + ["company_id"]:
+        column = by_lower.get(name)
+        if column is None:
+            selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
+        else:
+            selects.append(f"NULLIF(trim(CAST({_q(column)} AS VARCHAR)), '') AS {_q(name)}")
+    try:
+        con.execute(f"CREATE TEMP TABLE _read AS SELECT {', '.join(selects)} FROM {source}")
+    except duckdb.Error as error:
+        raise _unreadable(path, fmt, error) from None
+    con.execute("CREATE TEMP TABLE _bad_lines (_row BIGINT, line VARCHAR, message VARCHAR)")
+    if fmt == "csv":
+        con.execute(
+            "INSERT INTO _bad_lines SELECT line - 1, "
+            "arg_min(csv_line, coalesce(column_idx, 0)), "
+            "arg_min(error_message, coalesce(column_idx, 0)) "
+            "FROM _csv_rejects GROUP BY line"
+        )
+    # Row numbers. _read keeps file order; its row ids are normally one
+    # contiguous run, so the number is rowid - first + 1 (no sort needed).
+    first, last, count = con.execute(
+        "SELECT min(rowid), max(rowid), count(*) FROM _read"
+    ).fetchall()[0]
+    contiguous = count == 0 or last - first + 1 == count
+    ordinal = f"(rowid - {int(first or 0)} + 1)" if contiguous else "_ordinal"
+    # Rows rejected by the CSV reader are missing from _read: number the good
     # rows around them. thresholds t_j = r_j - j; row(g) = g + #{j: t_j < g}.
     con.execute(
         "CREATE TEMP TABLE _thr AS SELECT _row - row_number() OVER (ORDER BY _row) AS t "
         "FROM _bad_lines"
     )
-    has_bad = bool(scalar(con, "SELECT count(*) FROM _thr"))
-    row_expr = "_g + (SELECT count(*) FROM _thr WHERE t < _g)" if has_bad else "_g"
-    selects = [f"{row_expr} AS _row"]
-    for name in [c.name for c in spec.columns] + ["company_id"]:
-        source = by_lower.get(name)
-        if source is None:
-            selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
-        else:
-            selects.append(f"NULLIF(trim(CAST({_q(source)} AS VARCHAR)), '') AS {_q(name)}")
-    con.execute(
-        f"CREATE TEMP TABLE _raw AS SELECT {', '.join(selects)} "
-        "FROM (SELECT *, row_number() OVER (ORDER BY rowid) AS _g FROM _src)"
-    )
+    if scalar(con, "SELECT count(*) FROM _thr") or not contiguous:
+        con.execute(
+            "CREATE TEMP TABLE _raw AS SELECT _ordinal + (SELECT count(*) FROM _thr "
+            "WHERE t < _ordinal) AS _row, * EXCLUDE (_ordinal) FROM "
+            "(SELECT row_number() OVER (ORDER BY rowid) AS _ordinal, * FROM _read)"
+        )
+    else:
+        con.execute(f"CREATE TEMP VIEW _raw AS SELECT {ordinal} AS _row, * FROM _read")
     return "company_id" in by_lower
 
 
@@ -462,13 +481,12 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             )
         if col.key:
             queries.append(
-                f"SELECT _row, {_lit(col.name)}, {v}, 'HS424', "
-                f"'appears ' || n || ' times in the file (rows ' || rows || ')' FROM ("
-                f"SELECT _row, {v}, count(*) OVER w AS n, "
-                f"array_to_string(list(_row) OVER w, ', ') AS rows "
-                f"FROM _raw WHERE {v} IS NOT NULL "
-                f"WINDOW w AS (PARTITION BY {v} ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING "
-                f"AND UNBOUNDED FOLLOWING)) WHERE n > 1"
+                f"SELECT r._row, {_lit(col.name)}, r.{v}, 'HS424', "
+                f"'appears ' || d.n || ' times in the file (rows ' || d.rows || ')' "
+                f"FROM _raw r JOIN (SELECT {v}, count(*) AS n, "
+                f"string_agg(CAST(_row AS VARCHAR), ', ' ORDER BY _row) AS rows FROM _raw "
+                f"WHERE {v} IN (SELECT {v} FROM _raw WHERE {v} IS NOT NULL GROUP BY {v} "
+                f"HAVING count(*) > 1) GROUP BY {v}) d ON d.{v} = r.{v}"
             )
             queries.append(
                 _reject(
@@ -584,8 +602,7 @@ def load_file(
     with open_db(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            columns = _read_source(con, path)
-            has_company = _stage_rows(con, spec, columns, path)
+            has_company = _stage_rows(con, spec, path)
             codes = ", ".join(f"({_lit(c)})" for c in sorted(ISO_ALPHA2))
             con.execute(f"CREATE TEMP TABLE _countries AS SELECT * FROM (VALUES {codes}) t(code)")
             checks = _checks(spec, company_sql, limit_sql, has_company)
@@ -619,17 +636,13 @@ def load_file(
                 con.execute("ROLLBACK")
             else:
                 names = [c.name for c in spec.columns]
-                con.execute(
+                good = " WHERE _row NOT IN (SELECT row FROM _rejects)" if reject_count else ""
+                inserted = con.execute(
                     f"INSERT INTO {spec.name} (company_id, {', '.join(_q(n) for n in names)}) "
                     f"SELECT {company_sql}, {', '.join(_typed(c) for c in spec.columns)} "
-                    "FROM _raw WHERE _row NOT IN (SELECT row FROM _rejects) ORDER BY _row"
-                )
-                loaded = int(
-                    scalar(
-                        con,
-                        "SELECT count(*) FROM _raw WHERE _row NOT IN (SELECT row FROM _rejects)",
-                    )
-                )
+                    f"FROM _raw{good}"
+                ).fetchall()
+                loaded = int(inserted[0][0])
                 con.execute("COMMIT")
         except BaseException:
             try:
