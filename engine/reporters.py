@@ -102,7 +102,7 @@ def render_sarif(report: ValidationReport) -> str:
     codes = sorted({d.code for d in diagnostics})
     rules = [
         {"id": code, "name": code, "shortDescription": {"text": title(code)},
-         "helpUri": f"{INFORMATION_URI}#{code.lower()}"}
+         "helpUri": f"{INFORMATION_URI}#error-codes"}
         for code in codes
     ]
     log = {
