@@ -76,3 +76,16 @@ def test_every_code_is_catalogued_and_documented() -> None:
 def test_docs_examples_are_the_shipped_rulesets() -> None:
     for name in ("quick-order.yaml", "large-project.yaml", "regional-trading.yaml"):
         assert name in DOCS
+
+
+def test_complete_rulesets_in_the_docs_validate_clean() -> None:
+    from engine.ruleset_loader import ruleset_from_document
+    from engine.yaml_loader import load_yaml_text
+
+    blocks = re.findall(r"```yaml\n(.*?)```", DOCS, re.S)
+    complete = [b for b in blocks if re.search(r"^version: 1$", b, re.M)]
+    assert complete
+    for block in complete:
+        loaded = load_yaml_text(block, file="docs/rulesets.md")
+        ruleset, diagnostics = ruleset_from_document(loaded.data, loaded.positions)
+        assert ruleset is not None and diagnostics == [], diagnostics
