@@ -8,7 +8,6 @@ from typing import Any
 
 import duckdb
 import pytest
-import yaml
 
 from engine.errors import InvalidInputError
 from engine.store.db import open_db
@@ -66,10 +65,23 @@ def test_same_seed_same_content(worlds: dict[str, Path], tmp_path: Path) -> None
     assert _q(first, order) == _q(again, order)
 
 
-def test_regions_match_the_example_ruleset() -> None:
-    doc = yaml.safe_load((ROOT / "rulesets" / "regional-trading.yaml").read_text())
+@pytest.mark.parametrize("archetype", sorted(ARCHETYPES))
+def test_regions_and_pools_match_the_rulesets(archetype: str) -> None:
+    """Countries per region and pool ids are those of rulesets/<archetype>.yaml."""
+    from engine.yaml_loader import load_yaml_file  # YAML 1.2: NO is Norway
+
+    doc = load_yaml_file(ROOT / "rulesets" / f"{archetype}.yaml").data
+    arch = ARCHETYPES[archetype]
+    assert doc["company"]["id"] == archetype
     from_yaml = {r["id"]: tuple(r.get("countries", [])) for r in doc["regions"]}
-    assert from_yaml == REGIONAL_TRADING_REGIONS
+    assert from_yaml == arch.regions
+    if arch.region_code:
+        region, code, _ = arch.region_code
+        assert code in next(r for r in doc["regions"] if r["id"] == region)["codes"]
+    pools = {p["id"] for p in doc["pools"]}
+    assert set(arch.pools.values()) | {arch.default_pool} <= pools
+    default = next(p["id"] for p in doc["pools"] if p.get("default"))
+    assert default == arch.default_pool
 
 
 def test_counts_and_company(worlds: dict[str, Path]) -> None:

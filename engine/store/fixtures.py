@@ -30,15 +30,24 @@ from engine.store.db import PathLike, init_db, open_db, scalar
 #: The world of every generated file ends here unless ``as_of`` is given.
 DEFAULT_AS_OF = date(2026, 6, 30)
 
-#: Regions of the regional-trading archetype (as in rulesets/regional-trading.yaml),
-#: with the share of reps and customers in each.
+#: Regions of each archetype, as in rulesets/<archetype>.yaml (countries per region).
 REGIONAL_TRADING_REGIONS: dict[str, tuple[str, ...]] = {
     "emea": ("DE", "FR", "GB", "IT", "ES", "NL", "PL", "AE", "SA", "ZA", "NG", "EG", "TR"),
     "americas": ("US", "CA", "MX", "BR", "AR", "CL", "CO", "PE"),
     "apac": ("CN", "JP", "KR", "IN", "AU", "NZ", "SG", "MY", "TH", "VN", "ID", "PH"),
 }
-#: Countries no region of regional-trading covers (their customers go to the default pool).
-UNMAPPED_COUNTRIES = ("KE", "NO", "UA", "PK", "KZ")
+QUICK_ORDER_REGIONS: dict[str, tuple[str, ...]] = {
+    "dach": ("DE", "AT", "CH"),
+    "rest-of-eu": ("FR", "IT", "ES", "NL", "BE", "PL", "CZ", "DK", "SE"),
+}
+LARGE_PROJECT_REGIONS: dict[str, tuple[str, ...]] = {
+    "europe": (
+        "DE", "CH", "AT", "FR", "IT", "NL", "BE", "NO", "SE", "DK", "FI", "GB", "IE", "ES",
+        "PT", "PL",
+    ),
+    "middle-east": ("AE", "SA", "QA", "KW", "OM", "BH"),
+    "other": (),  # only the explicit region code ROW
+}  # fmt: skip
 
 _FIRST = (
     "Ana Ben Chen Dana Eli Fatima Gus Hana Ivan Jia Kofi Lena Marco Nina Omar Priya "
@@ -64,7 +73,11 @@ class Archetype:
     """The knobs of one kind of company."""
 
     name: str
-    regional: bool
+    regions: dict[str, tuple[str, ...]]  # region id -> countries
+    region_weights: tuple[tuple[str, float], ...]  # share of reps and customers
+    region_code: tuple[str, str, float] | None  # (region, code, share): code, no country
+    unmapped: tuple[str, ...]  # countries no region covers (3% of customers)
+    pools: dict[str, str]  # region -> pool of its high-seas customers
     sources: tuple[tuple[str, float], ...]  # cumulative-free weights
     dormant_share: dict[str, float]  # per source: share never contacted
     high_seas_share: float  # of contacted customers, share currently in a pool
@@ -78,14 +91,19 @@ class Archetype:
     kinds: tuple[tuple[str, float], ...]
     max_activities: int  # most activities per customer
     key_account_share: float  # share of veterans with explicit tier key-account
-    credit_score_share: float  # share of customers with attributes.credit_score
+    stages: tuple[tuple[str, float], ...]  # stages of contacted customers without orders
+    attributes: str  # SQL for customers.attributes (sees idx, won_orders, has_orders)
     default_pool: str
 
 
 ARCHETYPES: dict[str, Archetype] = {
     "regional-trading": Archetype(
         name="regional-trading",
-        regional=True,
+        regions=REGIONAL_TRADING_REGIONS,
+        region_weights=(("emea", 0.4), ("americas", 0.3), ("apac", 0.3)),
+        region_code=("apac", "APAC", 0.01),
+        unmapped=("KE", "NO", "UA", "PK", "KZ"),
+        pools={"emea": "emea-pool", "americas": "americas-pool", "apac": "apac-pool"},
         sources=(("alibaba", 0.70), ("website", 0.14), ("trade-show", 0.09), ("referral", 0.07)),
         dormant_share={"alibaba": 0.72, "website": 0.10, "trade-show": 0.05, "referral": 0.03},
         high_seas_share=0.12,
@@ -99,12 +117,18 @@ ARCHETYPES: dict[str, Archetype] = {
         kinds=(("email", 40), ("call", 25), ("message", 10), ("quote", 15), ("meeting", 10)),
         max_activities=60,
         key_account_share=0.08,
-        credit_score_share=0.6,
+        stages=(("lead", 0.45), ("qualified", 0.35), ("negotiation", 0.2)),
+        attributes="CASE WHEN rnd(idx, 0, 81) < 0.6 THEN json_object('credit_score', "
+        "CAST(floor(rnd(idx, 0, 82) * 101) AS INTEGER)) END",
         default_pool="global-pool",
     ),
     "quick-order": Archetype(
         name="quick-order",
-        regional=False,
+        regions=QUICK_ORDER_REGIONS,
+        region_weights=(("dach", 0.45), ("rest-of-eu", 0.55)),
+        region_code=None,
+        unmapped=("GB", "US", "NO", "TR"),
+        pools={},
         sources=(("website", 0.45), ("marketplace", 0.25), ("alibaba", 0.20), ("referral", 0.10)),
         dormant_share={"website": 0.15, "marketplace": 0.10, "alibaba": 0.40, "referral": 0.05},
         high_seas_share=0.15,
@@ -118,12 +142,19 @@ ARCHETYPES: dict[str, Archetype] = {
         kinds=(("call", 40), ("email", 30), ("quote", 20), ("message", 10)),
         max_activities=30,
         key_account_share=0.0,
-        credit_score_share=0.0,
+        stages=(("lead", 0.3), ("prospect", 0.2), ("qualified", 0.3), ("negotiation", 0.2)),
+        attributes="json_object('reorder_customer', coalesce(won_orders, 0) > 1, 'last_campaign', "
+        "CASE WHEN rnd(idx, 0, 81) < 0.4 THEN CAST(DATE '2025-01-06' + CAST(floor("
+        "rnd(idx, 0, 82) * 52) AS INTEGER) * 7 AS VARCHAR) END)",
         default_pool="main-pool",
     ),
     "large-project": Archetype(
         name="large-project",
-        regional=False,
+        regions=LARGE_PROJECT_REGIONS,
+        region_weights=(("europe", 0.7), ("middle-east", 0.2), ("other", 0.1)),
+        region_code=("other", "ROW", 0.1),
+        unmapped=("US", "CN", "BR", "IN", "ZA"),
+        pools={"europe": "europe-pool", "middle-east": "middle-east-pool"},
         sources=(("referral", 0.35), ("tender", 0.25), ("trade-show", 0.20), ("website", 0.20)),
         dormant_share={"referral": 0.05, "tender": 0.15, "trade-show": 0.20, "website": 0.30},
         high_seas_share=0.10,
@@ -136,14 +167,15 @@ ARCHETYPES: dict[str, Archetype] = {
         amount=(50_000, 3_000_000),
         kinds=(("meeting", 30), ("call", 25), ("email", 25), ("quote", 10), ("visit", 10)),
         max_activities=40,
-        key_account_share=0.0,
-        credit_score_share=0.0,
-        default_pool="main-pool",
+        key_account_share=0.05,
+        stages=(("lead", 0.3), ("qualified", 0.3), ("tender", 0.2), ("negotiation", 0.2)),
+        attributes="json_object('project_value', CASE WHEN rnd(idx, 0, 81) < 0.7 THEN "
+        "round(exp(ln(50000) + rnd(idx, 0, 82) * ln(100)), -3) END, 'segment', "
+        "['energy', 'infrastructure', 'industry', 'transport', 'defence']"
+        "[1 + CAST(floor(rnd(idx, 0, 83) * 5) AS INTEGER)])",
+        default_pool="world-pool",
     ),
 }
-
-#: Countries for the archetypes without regions.
-_WORLD = tuple(c for cs in REGIONAL_TRADING_REGIONS.values() for c in cs) + UNMAPPED_COUNTRIES
 
 _P = 2147483647  # 2^31 - 1
 
@@ -176,9 +208,11 @@ def _weighted_case(pairs: tuple[tuple[str, float], ...], u: str) -> str:
 
 
 def _pool_sql(arch: Archetype, region: str) -> str:
-    if arch.regional:
-        return f"CASE WHEN {region} IS NULL THEN '{arch.default_pool}' ELSE {region} || '-pool' END"
-    return f"'{arch.default_pool}'"
+    """The pool of a high-seas customer whose geographic region is ``region``."""
+    cases = " ".join(f"WHEN '{r}' THEN '{p}'" for r, p in arch.pools.items())
+    if not cases:
+        return f"'{arch.default_pool}'"
+    return f"CASE {region} {cases} ELSE '{arch.default_pool}' END"
 
 
 def _build(con: duckdb.DuckDBPyConnection, arch: Archetype, n: int, m: int, as_of: date) -> None:
@@ -187,10 +221,7 @@ def _build(con: duckdb.DuckDBPyConnection, arch: Archetype, n: int, m: int, as_o
     width_r = max(4, len(str(m)))
     width_c = max(7, len(str(n)))
     lo, hi = arch.habit_days
-    regions = list(REGIONAL_TRADING_REGIONS)
-    region_pick = _weighted_case(
-        (("emea", 0.4), ("americas", 0.3), ("apac", 0.3)), "rnd(idx, 0, 11)"
-    )
+    region_pick = _weighted_case(arch.region_weights, "rnd(idx, 0, 11)")
 
     # --- reps ---------------------------------------------------------------
     con.execute(
@@ -204,7 +235,7 @@ def _build(con: duckdb.DuckDBPyConnection, arch: Archetype, n: int, m: int, as_o
                  AS name,
                idx > 3 AND rnd(idx, 0, 3) < 0.3 AS is_new,  -- R1..R3 are veterans
                rnd(idx, 0, 4) AS u_tenure,
-               {region_pick if arch.regional else "NULL"} AS region,
+               {region_pick} AS region,
                rnd(idx, 0, 5) < 0.07 AND idx > 3 AS has_left,
                rnd(idx, 0, 6) < 0.06 AS on_leave,
                rnd(idx, 0, 7) AS u_habit,
@@ -237,7 +268,7 @@ def _build(con: duckdb.DuckDBPyConnection, arch: Archetype, n: int, m: int, as_o
         """
     )
     # ownership pick tables: cumulative weights per region key (and 'all')
-    region_key = "region" if arch.regional else "'all'"
+    region_key = "region"
     con.execute(
         f"""
         CREATE TEMP TABLE _g_pick AS
@@ -257,32 +288,28 @@ def _build(con: duckdb.DuckDBPyConnection, arch: Archetype, n: int, m: int, as_o
     # --- customers ----------------------------------------------------------
     src_pick = _weighted_case(arch.sources, "rnd(idx, 0, 21)")
     dormant_case = " ".join(f"WHEN '{s}' THEN {share}" for s, share in arch.dormant_share.items())
-    if arch.regional:
-        country_sql = f"""CASE
-            WHEN u_geo < 0.03 THEN {_list_sql(UNMAPPED_COUNTRIES)}[
-                1 + CAST(floor(rnd(idx, 0, 23) * {len(UNMAPPED_COUNTRIES)}) AS INTEGER)]
-            WHEN u_geo < 0.04 THEN NULL
-            ELSE CASE region_g {
-            " ".join(
-                f"WHEN '{r}' THEN {_list_sql(REGIONAL_TRADING_REGIONS[r])}[1 + CAST(floor("
-                f"rnd(idx, 0, 23) * {len(REGIONAL_TRADING_REGIONS[r])}) AS INTEGER)]"
-                for r in regions
-            )
-        } END END"""
-        region_g = _weighted_case(
-            (("emea", 0.4), ("americas", 0.3), ("apac", 0.3)), "rnd(idx, 0, 22)"
-        )
-        explicit_region = "CASE WHEN u_geo >= 0.03 AND u_geo < 0.04 THEN 'APAC' END"
-        cust_region = (
-            "CASE WHEN u_geo < 0.03 THEN NULL WHEN u_geo < 0.04 THEN 'apac' ELSE region_g END"
-        )
-    else:
-        country_sql = (
-            f"{_list_sql(_WORLD)}[1 + CAST(floor(rnd(idx, 0, 23) * {len(_WORLD)}) AS INTEGER)]"
-        )
-        region_g = "NULL"
-        explicit_region = "NULL"
-        cust_region = "NULL"
+    unmapped = 0.03 if arch.unmapped else 0.0
+    code_region, code, code_share = arch.region_code or ("", "", 0.0)
+    by_region = " ".join(
+        f"WHEN '{r}' THEN {_list_sql(cs)}[1 + CAST(floor(rnd(idx, 0, 23) * {len(cs)}) AS INTEGER)]"
+        for r, cs in arch.regions.items()
+        if cs
+    )
+    country_sql = f"""CASE
+        WHEN u_geo < {unmapped} THEN {_list_sql(arch.unmapped or ("",))}[
+            1 + CAST(floor(rnd(idx, 0, 23) * {len(arch.unmapped)}) AS INTEGER)]
+        WHEN u_geo < {unmapped + code_share} THEN NULL
+        ELSE CASE region_g {by_region} END END"""
+    # customers of a region without countries (large-project "other") get the code
+    weights = tuple((r, w) for r, w in arch.region_weights if arch.regions[r])
+    region_g = _weighted_case(weights, "rnd(idx, 0, 22)")
+    explicit_region = (
+        f"CASE WHEN u_geo >= {unmapped} AND u_geo < {unmapped + code_share} THEN '{code}' END"
+    )
+    cust_region = (
+        f"CASE WHEN u_geo < {unmapped} THEN NULL WHEN u_geo < {unmapped + code_share} "
+        f"THEN '{code_region}' ELSE region_g END"
+    )
     con.execute(
         f"""
         CREATE TEMP TABLE _g_cust0 AS
@@ -496,7 +523,7 @@ def generate(
 
 def _insert(con: duckdb.DuckDBPyConnection, arch: Archetype, company: str) -> None:
     c = "'" + company.replace("'", "''") + "'"
-    team = "'team-' || region" if arch.regional else "'team-' || CAST(1 + (idx - 1) % 5 AS VARCHAR)"
+    team = "'team-' || region"
     tier = (
         f"CASE WHEN NOT is_new AND (u_ka < {arch.key_account_share} OR idx = 3) "
         "THEN 'key-account' END"
@@ -517,12 +544,6 @@ def _insert(con: duckdb.DuckDBPyConnection, arch: Archetype, company: str) -> No
         FROM _g_reps ORDER BY rep_id
         """
     )
-    attributes = (
-        f"CASE WHEN rnd(idx, 0, 81) < {arch.credit_score_share} THEN "
-        "json_object('credit_score', CAST(floor(rnd(idx, 0, 82) * 101) AS INTEGER)) END"
-        if arch.credit_score_share
-        else "NULL"
-    )
     con.execute(
         f"""
         INSERT INTO customers (company_id, customer_id, name, country, region, source, stage,
@@ -532,22 +553,20 @@ def _insert(con: duckdb.DuckDBPyConnection, arch: Archetype, company: str) -> No
                CASE WHEN dormant THEN 'lead'
                     WHEN has_orders THEN CASE WHEN rnd(idx, 0, 83) < 0.75 THEN 'contract'
                                               ELSE 'negotiation' END
-                    ELSE {
-            _weighted_case(
-                (("lead", 0.45), ("qualified", 0.35), ("negotiation", 0.2)), "rnd(idx, 0, 84)"
-            )
-        } END,
+                    ELSE {_weighted_case(arch.stages, "rnd(idx, 0, 84)")} END,
                CASE WHEN has_orders AND r.tier = 'key-account' THEN ['key-account']
                     WHEN has_orders AND rnd(idx, 0, 85) < 0.03 THEN ['key-account']
                     WHEN rnd(idx, 0, 86) < 0.02 THEN ['vip']
                     ELSE CAST([] AS VARCHAR[]) END,
                1 + CAST(floor(rnd(idx, 0, 87) * 5) AS INTEGER),
-               {attributes},
+               {arch.attributes},
                created_at, owner_rep_id,
                CASE WHEN owner_rep_id IS NULL THEN {_pool_sql(arch, "geo_region")} END,
                owned_since
         FROM _g_cust LEFT JOIN (SELECT rep_id, {tier} AS tier FROM _g_reps) r
              ON r.rep_id = _g_cust.owner_rep_id
+        LEFT JOIN (SELECT customer_id, count(*) FILTER (WHERE status = 'won') AS won_orders
+                   FROM _g_ord GROUP BY 1) w USING (customer_id)
         ORDER BY customer_id
         """
     )
