@@ -26,7 +26,6 @@ from typing import Any
 from engine import ir
 from engine.compiler import (
     HIT_RULE,
-    MAX_PROPERTIES,
     MISS_RULE,
     CompiledRuleset,
     translate_durable_error,
@@ -171,20 +170,28 @@ class Verdicts(Mapping[str, frozenset[int]]):
         return f"Verdicts({len(self.keys_evaluated)} facts; {counts})"
 
 
+_FAST_TYPES: dict[str, type] = {
+    "string": str, "integer": int, "date": int, "boolean": bool, "number": float,
+}
+
+
 def build_events(
     compiled: CompiledRuleset, facts: Sequence[Mapping[str, object]]
 ) -> tuple[list[dict[str, object]], frozenset[int]]:
     """One durable event per fact: ``id`` = the fact's unique key ``k``, the
     marker ``e: 1`` and the columns read under their safe names; NULLs and
     empty tag lists are left out (so ``$nex`` sees them), dates and decimals
-    are numbers."""
+    are numbers (:func:`engine.ir.normalize_value`, with a fast path for
+    values already in their final form)."""
     events: list[dict[str, object]] = []
     seen: set[int] = set()
-    items = [(column, ctype, compiled.properties[column])
+    items = [(column, ctype, compiled.properties[column], _FAST_TYPES.get(ctype))
              for column, ctype in compiled.columns.items()]
+    normalize = ir.normalize_value
+    non_null = ir.NON_NULL_COLUMNS
     for index, fact in enumerate(facts):
         key = fact.get("k")
-        if not isinstance(key, int) or isinstance(key, bool):
+        if type(key) is not int:
             raise EngineError(
                 f"fact #{index + 1} has no integer key 'k' (got {key!r})", code="HS521"
             )
@@ -193,22 +200,42 @@ def build_events(
                               hint="k must be unique per evaluation")
         seen.add(key)
         event: dict[str, object] = {"id": key, ir.MARKER: 1}
-        for column, ctype, prop in items:
-            value = ir.normalize_value(fact.get(column), ctype, column)
+        for column, ctype, prop, fast in items:
+            value = fact.get(column)
+            if fast is not None and type(value) is fast and _plain(value, ctype):
+                event[prop] = value
+                continue
+            value = normalize(value, ctype, column)
             if value is None:
-                if column in ir.NON_NULL_COLUMNS:
+                if column in non_null:
                     raise EngineError(
                         f"fact k={key}: column {column!r} is NULL but never may be",
                         code="HS524",
                     )
                 continue
-            if value == () and ctype == "tags":
+            if isinstance(value, tuple):
+                if value:  # an empty tag list is sent as a missing property
+                    event[prop] = list(value)
                 continue
-            event[prop] = list(value) if isinstance(value, tuple) else value
-        if len(event) > MAX_PROPERTIES + 2:  # pragma: no cover - compile guard
-            raise EngineError(f"fact k={key} has too many properties", code="HS506")
+            event[prop] = value
         events.append(event)
     return events, frozenset(seen)
+
+
+def _plain(value: object, ctype: str) -> bool:
+    """Whether a value of the column's exact Python type needs no conversion."""
+    if ctype == "string":
+        return ir.string_ok(value)  # type: ignore[arg-type]
+    if ctype == "number":
+        return value == value and value not in (_INF, -_INF)  # not NaN, finite
+    if ctype == "integer":
+        return -ir.MAX_INT <= value <= ir.MAX_INT  # type: ignore[operator]
+    if ctype == "date":
+        return 0 < value <= 3652059  # type: ignore[operator]
+    return True
+
+
+_INF = float("inf")
 
 
 def evaluate(
@@ -223,10 +250,7 @@ def evaluate(
         for point in compiled.points:
             _register(point.durable_name, definitions[point.durable_name])
         for point in compiled.points:
-            wanted = {compiled.properties[c] for c in ir.columns_of(point.condition)}
-            matched[point.name] = _run_point(
-                point.name, point.durable_name, events, keys, wanted
-            )
+            matched[point.name] = _run_point(point.name, point.durable_name, events, keys)
     return Verdicts(matched, keys)
 
 
@@ -235,7 +259,6 @@ def _run_point(
     ruleset_name: str,
     events: list[dict[str, object]],
     keys: frozenset[int],
-    wanted: set[str],
 ) -> frozenset[int]:
     from durable import engine
 
@@ -245,12 +268,9 @@ def _run_point(
     target = host()
     try:
         for start in range(0, len(events), BATCH_SIZE):
-            # Only the properties this point reads: smaller JSON both ways.
-            keep = (*sorted(wanted), "id", ir.MARKER)
-            batch = [
-                {"sid": sid, **{p: event[p] for p in keep if p in event}}
-                for event in events[start:start + BATCH_SIZE]
-            ]
+            batch = events[start:start + BATCH_SIZE]
+            for event in batch:  # durable-rules does not keep or change them
+                event["sid"] = sid
             try:
                 state = target.post_batch(ruleset_name, batch)
             except engine.MessageNotHandledException as error:

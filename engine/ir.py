@@ -26,12 +26,13 @@ Semantics (documented in docs/compiler.md):
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from engine import model
 from engine.errors import EngineError
@@ -68,6 +69,19 @@ CUSTOM_PREFIX = "cf_"
 
 #: The largest integer every backend represents exactly (durable-rules: int64).
 MAX_INT = 2**63 - 1
+#: durable-rules keeps string lengths in 16 bits: a string of 65,536 bytes or
+#: more compares as if cut (measured: "y" * 65537 equals "y"). Strings are
+#: limited, in their JSON-encoded UTF-8 form, well below that.
+MAX_STRING_BYTES = 60000
+
+
+def string_ok(text: str) -> bool:
+    """No NUL character (durable-rules is C) and short enough for durable-rules."""
+    if "\x00" in text:
+        return False
+    if len(text) <= MAX_STRING_BYTES // 6:  # even \uXXXX-escaped it fits
+        return True
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) <= MAX_STRING_BYTES
 
 _COMPARE_OPS = ("<", "<=", ">", ">=", "=", "!=")
 _NEGATED_OP: dict[str, str] = {
@@ -207,9 +221,10 @@ def _typed_value(value: object, ctype: ColumnType, where: str) -> IrScalar:
     converted: IrScalar
     if ctype == "string":
         ok = isinstance(value, str)
-        if ok and "\x00" in str(value):
+        if ok and not string_ok(str(value)):
             raise EngineError(
-                f"{where}: a string value may not contain a NUL character",
+                f"{where}: a string value may not contain a NUL character nor be "
+                f"longer than {MAX_STRING_BYTES} bytes",
                 code="HS502",
             )
         converted = value if isinstance(value, str) else ""
@@ -378,7 +393,7 @@ def normalize_value(value: object, ctype: ColumnType, column: str) -> object:
     if value is None:
         return () if ctype == "tags" else None
     if ctype == "string":
-        if isinstance(value, str) and "\x00" not in value:
+        if isinstance(value, str) and string_ok(value):
             return value
     elif ctype == "integer":
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INT:
@@ -402,7 +417,7 @@ def normalize_value(value: object, ctype: ColumnType, column: str) -> object:
             return value
     elif ctype == "tags":
         if isinstance(value, list | tuple) and all(
-            isinstance(t, str) and "\x00" not in t for t in value
+            isinstance(t, str) and string_ok(t) for t in value
         ):
             return tuple(value)
     raise EngineError(
@@ -457,8 +472,8 @@ def _leaf_holds(leaf: Leaf, value: object) -> bool:
     if op == "!=":
         return value != target
     # Ordering: types were checked, both sides are of the column's type.
-    left: float | str = value  # type: ignore[assignment]
-    right: float | str = target  # type: ignore[assignment]
+    left: Any = value
+    right: Any = target
     if op == "<":
         return left < right
     if op == "<=":

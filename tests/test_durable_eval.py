@@ -300,3 +300,28 @@ def test_a_branch_of_only_nex_tests_hangs_durable_and_is_guarded() -> None:
     compiled = compile_ruleset(one_rule(model.Not(model.Compare("level", "!=", 3))), AS_OF)
     (rules,) = compiled.durable_definition().values()
     assert rules["hit"]["all"][0]["m"]["$and"][-1] == {"$eq": {"e": 1}}
+
+
+def test_strings_beyond_16_bit_lengths_are_refused() -> None:
+    # Reproduced: durable-rules keeps string lengths in 16 bits, so a value of
+    # 65,537 bytes compares equal to its first byte.
+    host = durable_eval.host()
+    host.set_rulesets({"t_long_string": {
+        "hit": {"all": [{"m": {"$and": [{"$eq": {"a": "y" * 65537}}, {"$eq": {"e": 1}}]}}],
+                "pri": 1, "run": "hit"},
+        "miss": {"all": [{"m": {"$eq": {"e": 1}}}], "pri": 2, "run": "miss"}}})
+    collector = durable_eval._Collector()
+    durable_eval._COLLECTORS["long"] = collector
+    try:
+        host.post_batch("t_long_string", [{"sid": "long", "id": 1, "e": 1, "a": "y"}])
+    finally:
+        del durable_eval._COLLECTORS["long"]
+    assert collector.hits == {1}  # wrong, and why we refuse such strings
+    with pytest.raises(EngineError) as caught:
+        compile_ruleset(one_rule(model.Compare("name", "=", "y" * 65537)), AS_OF)
+    assert caught.value.first.code == "HS502"
+    compiled = compile_ruleset(one_rule(model.Compare("name", "=", "y")), AS_OF)
+    with pytest.raises(EngineError) as caught:
+        durable_eval.evaluate(compiled, [fact(1, name="y" * 65537)])
+    assert caught.value.first.code == "HS524"
+    assert durable_eval.evaluate(compiled, [fact(1, name="é" * 5000)])["release:r"] == set()

@@ -1,0 +1,137 @@
+"""Property: for random conditions and random facts (NULLs included), the
+durable-rules verdicts == the IR's Python evaluator == the IR's SQL
+expression evaluated by DuckDB on the same rows."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ir_support import AS_OF, TODAY, d, one_rule
+
+from engine import durable_eval, ir, model
+from engine.compiler import compile_ruleset
+
+FIELDS = (
+    model.CustomField("score", "number"),
+    model.CustomField("flag", "boolean"),
+    model.CustomField("signed", "date"),
+    model.CustomField("note", "string"),
+)
+EXAMPLES = int(os.environ.get("HIGHSEAS_EQUIVALENCE_EXAMPLES", "120"))
+
+STRINGS = st.sampled_from(["", "DE", "FR", "de", "a\"b", "x'y", "ü", "€", "😀", "10", "9", "Z"])
+INTS = st.integers(min_value=-3, max_value=12)
+FLOATS = st.sampled_from([-1.5, 0.0, 0.1, 2.0, 2.5, 10.0, 1e9])
+DATES = st.dates(min_value=date(2023, 1, 1), max_value=date(2027, 1, 1))
+TAGS = st.sampled_from(["vip", "gold", "ä", "x y"])
+DURATIONS = st.sampled_from(["1d", "30d", "90d", "2w", "1mo", "6mo", "1y"])
+OPS = st.sampled_from(["=", "!=", "<", "<=", ">", ">="])
+SET_OPS = st.sampled_from(["in", "not in"])
+
+
+def _compare(field: str, values: st.SearchStrategy[object]) -> st.SearchStrategy[model.Condition]:
+    single = st.builds(model.Compare, st.just(field), OPS, values)
+    many = st.builds(model.Compare, st.just(field), SET_OPS,
+                     st.lists(values, min_size=0, max_size=4).map(tuple))
+    return single | many
+
+
+LEAVES: st.SearchStrategy[model.Condition] = st.one_of(
+    st.builds(model.IdleFor, DURATIONS.map(d)),
+    st.builds(model.NoOrderFor, DURATIONS.map(d)),
+    st.builds(model.OwnedFor, DURATIONS.map(d)),
+    st.builds(model.CreatedBefore, DURATIONS.map(d)),
+    st.builds(model.NeverContacted, st.booleans()),
+    st.builds(model.HasOpenOrder, st.booleans()),
+    _compare("level", INTS),
+    _compare("country", STRINGS),
+    _compare("score", FLOATS),
+    _compare("signed", DATES),
+    _compare("note", STRINGS),
+    st.builds(model.Compare, st.just("flag"), st.sampled_from(["=", "!=", "in", "not in"]),
+              st.booleans()).map(
+        lambda c: model.Compare(c.field, c.op, (c.value,) if "in" in c.op else c.value)),
+    st.builds(model.TagsMatch, st.sampled_from(["any", "all", "none"]),
+              st.lists(TAGS, min_size=1, max_size=3).map(tuple)),
+)
+
+CONDITIONS = st.recursive(
+    LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: model.AllOf(tuple(xs))),
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: model.AnyOf(tuple(xs))),
+        inner.map(model.Not),
+    ),
+    max_leaves=6,
+)
+
+
+def _maybe(values: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.none() | values
+
+
+DAYS = st.integers(min_value=TODAY - 800, max_value=TODAY)
+ROW = st.fixed_dictionaries({
+    "last_touch_day": _maybe(DAYS),
+    "last_order_touch_day": _maybe(DAYS),
+    "owned_since_day": _maybe(DAYS),
+    "created_day": _maybe(DAYS),
+    "contacted": st.booleans(),
+    "open_orders": st.integers(min_value=0, max_value=3),
+    "country": _maybe(STRINGS),
+    "level": _maybe(INTS),
+    "tags": st.lists(TAGS, max_size=3),
+    "cf_score": _maybe(FLOATS | st.just(float("nan"))),
+    "cf_flag": _maybe(st.booleans()),
+    "cf_signed": _maybe(DATES),
+    "cf_note": _maybe(STRINGS),
+})
+
+DDL = """CREATE TABLE facts (k BIGINT, last_touch_day INTEGER, last_order_touch_day INTEGER,
+owned_since_day INTEGER, created_day INTEGER, contacted BOOLEAN, open_orders INTEGER,
+country VARCHAR, level INTEGER, tags VARCHAR[], cf_score DOUBLE, cf_flag BOOLEAN,
+cf_signed INTEGER, cf_note VARCHAR)"""
+ORDER = ("k", "last_touch_day", "last_order_touch_day", "owned_since_day", "created_day",
+         "contacted", "open_orders", "country", "level", "tags", "cf_score", "cf_flag",
+         "cf_signed", "cf_note")
+
+
+@pytest.fixture(scope="module")
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect()
+    connection.execute(DDL)
+    yield connection
+    connection.close()
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(condition=CONDITIONS, rows=st.lists(ROW, min_size=1, max_size=25))
+def test_durable_python_and_sql_agree(
+    con: duckdb.DuckDBPyConnection, condition: model.Condition, rows: list[dict[str, object]]
+) -> None:
+    facts = [dict(row, k=k) for k, row in enumerate(rows)]
+    compiled = compile_ruleset(one_rule(condition, custom_fields=FIELDS), AS_OF)
+    durable = durable_eval.evaluate(compiled, facts)["release:r"]
+    python = frozenset(f["k"] for f in facts if compiled.matches("release:r", f))
+    con.execute("DELETE FROM facts")
+    con.executemany(
+        f"INSERT INTO facts VALUES ({', '.join('?' for _ in ORDER)})",
+        [[_sql_value(f.get(c)) for c in ORDER] for f in facts],
+    )
+    text, params = compiled.sql("release:r")
+    sql = frozenset(k for (k,) in con.execute(f"SELECT k FROM facts WHERE {text}",
+                                               params).fetchall())
+    assert durable == python, ir.to_durable(compiled.point("release:r").condition,
+                                            compiled.properties)
+    assert sql == python, text
+
+
+def _sql_value(value: object) -> object:
+    return value.toordinal() if isinstance(value, date) else value
