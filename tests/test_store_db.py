@@ -137,3 +137,12 @@ def test_country_list() -> None:
     assert len(ISO_ALPHA2) == 249
     assert is_country("DE") and is_country("SS") and not is_country("UK")
     assert set(NAME_TO_CODE.values()) <= ISO_ALPHA2
+
+
+def test_same_process_other_mode_is_busy(tmp_path: Path) -> None:
+    path = tmp_path / "facts.db"
+    init_db(path)
+    with open_db(path):
+        with pytest.raises(BusyError) as caught:
+            connect(path, read_only=True)
+    assert "already open in this process" in caught.value.first.message

@@ -32,6 +32,15 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` with DuckDB's IO errors turned into highseas errors."""
     try:
         con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.ConnectionException as error:
+        # this process already has the file open with the other read_only mode
+        raise BusyError(
+            f"database {path} is already open in this process "
+            f"{'read-write' if read_only else 'read-only'}: {error}",
+            code="HS401",
+            file=str(path),
+            hint="close the other connection first (use engine.store.db.open_db)",
+        ) from None
     except duckdb.IOException as error:
         text = str(error)
         if "Could not set lock" in text or "Conflicting lock" in text:
