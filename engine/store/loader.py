@@ -595,6 +595,10 @@ def load_file(
     path = Path(file)
     if not path.is_file():
         raise InvalidInputError(f"no such file: {path}", code="HS411", file=str(path))
+    if path.stat().st_size == 0:
+        raise InvalidInputError(
+            f"{path} is empty (not even a header row)", code="HS411", file=str(path)
+        )
     limit = (now or datetime.now()).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
     limit_sql = f"TIMESTAMP {_lit(limit.isoformat(sep=' '))}"
     company_sql = _lit(company_id)
