@@ -64,6 +64,8 @@ class Advice:
     recommended_days: int | None
     #: release rule id -> (its idle period in days, share of orders it would release)
     current: dict[str, tuple[int, float]] = field(default_factory=dict)
+    #: Orders left out: placed before their customer was created (a data quirk).
+    left_out: int = 0
 
     def share_released(self, days: int) -> float:
         """Share of orders released under an idle period of ``days``."""
@@ -74,7 +76,9 @@ class Advice:
 
     def format_text(self) -> str:
         lines = [f"advice for {self.company_id}: {self.orders} orders of "
-                 f"{self.customers_with_orders} customers"]
+                 f"{self.customers_with_orders} customers"
+                 + (f" ({self.left_out} placed before their customer was created left out)"
+                    if self.left_out else "")]
         for title, dist in (("gaps between follow-ups", self.follow_up_gaps),
                             ("last touch -> order", self.touch_to_order)):
             p = dist.percentiles
@@ -218,8 +222,13 @@ def advise_from_connection(
                     days = leaf.duration.approx_days()
                     share = sum(1 for g in max_gaps if g > days) / len(max_gaps)
                     current[rule.id] = (days, round(share, 6))
+    total = con.execute(
+        "SELECT count(*) FROM orders WHERE company_id = ? "
+        "AND status IN (SELECT unnest(?::VARCHAR[]))", [company, list(statuses)],
+    ).fetchall()[0][0]
     return Advice(company, max_share, len(rows), customers, distribution(gaps),
-                  distribution(last_gaps), tuple(curve), recommended, current)
+                  distribution(last_gaps), tuple(curve), recommended, current,
+                  left_out=int(total) - len(rows))
 
 
 def _leaves(condition: Any) -> list[Any]:
