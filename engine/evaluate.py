@@ -11,7 +11,7 @@ rather than silently trusting one side.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -88,21 +88,31 @@ def evaluate_ruleset(
             f"SELECT k FROM {facts_table} WHERE {expression}", params
         ).fetchall()
         sql_verdicts[point.name] = frozenset(int(k) for (k,) in keys)
+    # durable-rules decides each point for that point's SQL candidates only: a
+    # customer the filter leaves out cannot match (tests prove the filter exact).
     candidates: set[int] = set()
     for keys in sql_verdicts.values():
         candidates |= keys
-    rows = (
-        derive.fetch_fact_rows(
-            con, facts_table, "k IN (SELECT unnest(?::BIGINT[]))", [sorted(candidates)]
+    rows_by_key = {
+        row["k"]: row
+        for row in (
+            derive.fetch_fact_rows(
+                con, facts_table, "k IN (SELECT unnest(?::BIGINT[]))", [sorted(candidates)]
+            )
+            if candidates
+            else []
         )
-        if candidates
-        else []
-    )
-    verdicts: Mapping[str, frozenset[int]]
-    if rows:
-        verdicts = dict(evaluate(compiled, rows))
-    else:
-        verdicts = {point.name: frozenset() for point in compiled.points}
+    }
+    verdicts: dict[str, frozenset[int]] = {}
+    for point in compiled.points:
+        keys = sql_verdicts[point.name]
+        if not keys:
+            verdicts[point.name] = frozenset()
+            continue
+        single = replace(compiled, points=(point,))
+        verdicts[point.name] = evaluate(single, [rows_by_key[k] for k in sorted(keys)])[
+            point.name
+        ]
     for name, keys in sql_verdicts.items():
         if verdicts[name] != keys:
             differ = sorted(verdicts[name] ^ keys)[:5]

@@ -334,6 +334,7 @@ class _Planner:
     def _assign_relay_round(self, relay: Any, items: list[_RelayItem]) -> None:
         result = self._allocate([item.request for item in items], relay_allocation(relay))
         assigned = {a.customer_id: a for a in result.assignments}
+        left = {u.customer_id: u.reason for u in result.unassigned}
         for item in items:
             request, name, round_, tried = item.request, item.name, item.round, item.tried
             customer_id = request.customer_id
@@ -341,10 +342,7 @@ class _Planner:
             assignment = assigned.get(customer_id)
             if assignment is None:
                 if round_ == 1:
-                    reason = next(
-                        (u.reason for u in result.unassigned if u.customer_id == customer_id),
-                        "no eligible salesperson",
-                    )
+                    reason = left.get(customer_id, "no eligible salesperson")
                     self.unassigned.append(
                         Unassigned(customer_id, request.pool_id, reason, relay.id)
                     )
