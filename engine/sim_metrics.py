@@ -189,28 +189,34 @@ def scenario_tables(ctx: ScenarioContext) -> dict[str, list[Row]]:
     for e in events:
         if e["to_rep_id"] and e["action"] in ("assign", "relay", "trim", "claim_back"):
             received[e["to_rep_id"]][e["action"]] += 1
-    rows = []
+    rows: list[Row] = []
+    population: list[int] = []
+    fallback: list[int] = []
+    shares: list[float] = []
+    eligible_tiers = {t for a in ctx.ruleset.allocations for t in a.tiers}
+    eligible_tiers |= {t for r in ctx.ruleset.relays for t in r.tiers}
     for rep_id, tier, active in ctx.reps:
         got = received.get(rep_id, Counter())
         total = got["assign"] + got["relay"] + got["trim"]
         cap = _capacity(ctx.ruleset, tier, ctx.start, ctx.end)
+        share = round(total / cap, 4) if cap else None
+        if active:
+            fallback.append(total)
+            if tier in eligible_tiers:
+                population.append(total)
+            if share is not None:
+                shares.append(share)
         rows.append({
             "scenario": name, "rep_id": rep_id, "tier": tier, "active": active,
             "assigned": got["assign"], "relayed": got["relay"], "trimmed_in": got["trim"],
             "claims_back": got["claim_back"], "received": total, "cap": cap,
-            "share_of_cap_used": round(total / cap, 4) if cap else None,
+            "share_of_cap_used": share,
         })
     tables["assignments"] = rows
-    eligible_tiers = {t for a in ctx.ruleset.allocations for t in a.tiers}
-    eligible_tiers |= {t for r in ctx.ruleset.relays for t in r.tiers}
-    population = [r["received"] for r in rows if r["active"] and r["tier"] in eligible_tiers]
-    if not population:
-        population = [r["received"] for r in rows if r["active"]]
+    population = population or fallback
     low = min(population) if population else 0
     high = max(population) if population else 0
-    shares = [r["share_of_cap_used"] for r in rows
-              if r["share_of_cap_used"] is not None and r["active"]]
-    fairness = {
+    fairness: Row = {
         "scenario": name, "reps": len(population), "received": sum(population),
         "mean": round(statistics.fmean(population), 3) if population else 0.0,
         "min": low, "max": high,
@@ -310,12 +316,12 @@ def side_by_side(summary: list[Row], scenarios: Sequence[str]) -> list[Row]:
         if key not in by_metric:
             continue
         values = by_metric[key]
-        row: Row = {"metric": key, "label": labels.get(key, label)}
+        line: Row = {"metric": key, "label": labels.get(key, label)}
         for scenario in scenarios:
-            row[scenario] = values.get(scenario)
+            line[scenario] = values.get(scenario)
             if scenario != base:
-                row[f"{scenario} diff"] = _diff(values.get(scenario), values.get(base))
-        out.append(row)
+                line[f"{scenario} diff"] = _diff(values.get(scenario), values.get(base))
+        out.append(line)
     return out
 
 

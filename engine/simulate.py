@@ -95,7 +95,7 @@ def plan_scenarios(
     """The validated baseline and scenarios (raises on any invalid override)."""
     from engine.sim_overrides import build_scenarios
 
-    return build_scenarios(ruleset, sets, idle_period, sweeps)
+    return build_scenarios(Path(ruleset), sets, idle_period, sweeps)
 
 
 def _run_scenario(
@@ -286,7 +286,7 @@ def advise(
     from engine.sim_advise import advise_from_connection
     from engine.store.db import open_db
 
-    rules = load_ruleset(ruleset) if ruleset is not None else None
+    rules = load_ruleset(Path(ruleset)) if ruleset is not None else None
     with open_db(db, read_only=True) as con:
         advice = advise_from_connection(con, company_id=company_id, max_share=max_share,
                                         ruleset=rules, statuses=statuses)
