@@ -4,14 +4,17 @@ all-or-nothing loads, --skip-bad-rows, CSV/Parquet/JSON readers."""
 from __future__ import annotations
 
 import csv
+import re
 import shutil
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InvalidInputError, RejectedDataError
 from engine.store.db import init_db, open_db
@@ -221,3 +224,47 @@ def test_table_specs_match_ddl(template: Path) -> None:
                 ).fetchall()
             }
             assert {c.name for c in spec.columns} == ddl - {"company_id"}
+
+
+_DATE_CHARS = "0123456789-"
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)).map(str),
+            st.text(alphabet=_DATE_CHARS, min_size=8, max_size=11),
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_date_checks_agree_with_python(values: list[str], small_db: Path, tmp_path: Path) -> None:
+    """hired_on is rejected exactly when Python sees no ISO date, or a date
+    more than a day after now."""
+    file = tmp_path / "reps.csv"
+    rows = [f"P{i},Name {i},{v}" for i, v in enumerate(values)]
+    file.write_text("rep_id,name,hired_on\n" + "\n".join(rows) + "\n")
+
+    def expected(value: str) -> str | None:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            return "HS422"
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return "HS422"
+        return "HS423" if day > date(2026, 7, 1) else None
+
+    want = {(i + 1, code) for i, v in enumerate(values) if (code := expected(v))}
+    try:
+        report = load_file(small_db, "reps", file, COMPANY, now=NOW)
+        got: set[tuple[int, str]] = set()
+        with open_db(small_db) as con:  # undo, so the next example starts clean
+            con.execute("DELETE FROM reps WHERE rep_id LIKE 'P%'")
+        assert report.rows_loaded == len(values)
+    except RejectedDataError as error:
+        got = {(r.row, r.code) for r in error.report.rejects}  # type: ignore[attr-defined]
+    assert got == want
