@@ -249,8 +249,24 @@ def evaluate(
         definitions = compiled.durable_definition()
         for point in compiled.points:
             _register(point.durable_name, definitions[point.durable_name])
+        projected: dict[frozenset[str], list[dict[str, object]]] = {}
+        every = frozenset(compiled.properties.values())
         for point in compiled.points:
-            matched[point.name] = _run_point(point.name, point.durable_name, events, keys)
+            # Each point's events carry only the properties it reads: less
+            # JSON both ways (one projection per distinct set of columns).
+            wanted = frozenset(compiled.properties[c] for c in ir.columns_of(point.condition))
+            if wanted == every:
+                batch_events = events
+            else:
+                if wanted not in projected:
+                    keep = wanted | {"id", ir.MARKER}
+                    projected[wanted] = [
+                        {p: v for p, v in event.items() if p in keep} for event in events
+                    ]
+                batch_events = projected[wanted]
+            matched[point.name] = _run_point(
+                point.name, point.durable_name, batch_events, keys
+            )
     return Verdicts(matched, keys)
 
 

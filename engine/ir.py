@@ -662,7 +662,7 @@ def measure(node: Node) -> Size:
         if isinstance(n, Leaf):
             count = len(n.value) if isinstance(n.value, tuple) else 1
             per_column[n.column] = per_column.get(n.column, 0) + max(count, 1)
-            ors = count if n.op in ("in", "any") else 1
+            ors = count if n.op in ("in", "any") else (2 if n.op == "none" else 1)
             widest[0] = max(widest[0], ors)
             return max(count, 1) + (1 if n.op == "none" else 0), max(ors, 1)
         if isinstance(n, Neg):  # pragma: no cover - measured after NNF
