@@ -325,3 +325,21 @@ def test_strings_beyond_16_bit_lengths_are_refused() -> None:
         durable_eval.evaluate(compiled, [fact(1, name="y" * 65537)])
     assert caught.value.first.code == "HS524"
     assert durable_eval.evaluate(compiled, [fact(1, name="é" * 5000)])["release:r"] == set()
+
+
+def test_what_durable_runs_is_what_compile_prints() -> None:
+    import json
+
+    compiled = compile_ruleset(
+        one_rule(model.AllOf((model.IdleFor(d("3mo")), model.Compare("country", "in", ("DE",))))),
+        AS_OF,
+    )
+    verdicts = durable_eval.evaluate(compiled, [fact(1, country="DE", last_touch_day=1)])
+    assert len(verdicts) == 1 and verdicts["release:r"] == {1}
+    printed = json.loads(compiled.durable_json())
+    assert printed["decision_points"] == {"release:r": compiled.points[0].durable_name}
+    host = durable_eval.host()
+    for name, rules in printed["rulesets"].items():
+        for rule in rules.values():
+            del rule["run"]  # bound to the host's actions, then removed by durable-rules
+        assert host.get_ruleset(name).get_definition() == rules
