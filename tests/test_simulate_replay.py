@@ -3,6 +3,7 @@ facts file, sensible metrics, and the files an analyst mails."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,12 @@ def test_charts_and_report_exist_and_are_not_trivial(
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len(CHARTS)
-    assert page.count("<table>") >= 8
+    for heading in ("Side by side", "Fairness of assignments",
+                    "Customers received per salesperson", "Releases by rule",
+                    "Releases by salesperson"):
+        assert re.search(f"<h2>{heading}</h2>\\s*<table>", page), heading
+    for row in result.tables["released_then_ordered"]:
+        assert f"<td>{row['customer_id']}</td>" in page
     assert "customers released" in page and "idle-period=30d" in page
     released = str(result.value("baseline", "customers_released"))
     assert f"<td>{released}</td>" in page
