@@ -367,7 +367,7 @@ class _Allocator:
         self.off_tier: dict[str | None, list[str]] = {}
         for i, rep in enumerate(ordered):
             if not in_tier[i]:
-                for region in rep.regions:
+                for region in sorted(set(rep.regions)):
                     bucket = self.off_tier.setdefault(region, [])
                     if len(bucket) < SKIP_LIMIT:
                         bucket.append(rep.rep_id)

@@ -675,3 +675,37 @@ def test_speed_smoke() -> None:
     for strategy in ("round_robin", "least_loaded"):
         result = run(requests, reps, alloc(strategy))
         assert len(result.assignments) + len(result.unassigned) == 20_000
+
+
+def test_positions_carry_unused_keys_and_are_sorted() -> None:
+    given_positions = {"zeta@apac": "q", "other": None, "pool@emea": "a"}
+    result = run([req("x")], [rep("a"), rep("b")], positions=given_positions)
+    assert result.positions == {"other": None, "pool@emea": "b", "zeta@apac": "q"}
+    assert list(result.positions) == sorted(result.positions)
+    assert rotation_key("pool", None) == "pool"
+    assert rotation_key("pool", "emea", weighted=True) == "pool@emea#weighted"
+
+
+def test_heap_strategies_list_the_preferred_reps_that_were_skipped() -> None:
+    reps = [rep("a", private=1, away=True), rep("b", private=2, cap_day=0),
+            rep("c", private=3), rep("d", private=9, active=False)]
+    result = run([req("x", cooldown=["c"]), req("y")], reps, alloc("least_loaded"),
+                 regions=REGIONS)
+    # x: a, b preferred but not eligible, c in cooldown; d (more customers) not listed.
+    assert pairs(result) == {"y": "c"}
+    assert result.skipped["x"][:3] == (
+        ("a", "away"), ("b", "claim cap per day reached (0)"), ("c", "in cooldown"),
+    )
+    assert result.skipped["y"] == (("a", "away"), ("b", "claim cap per day reached (0)"))
+
+
+def test_weighted_state_when_people_join_and_leave() -> None:
+    allocation = alloc("weighted")
+    first = run([req(f"x{k}") for k in range(4)], [rep("a"), rep("b"), rep("c")], allocation)
+    assert [a.rep_id for a in first.assignments] == ["a", "b", "c", "a"]
+    # c leaves, d joins: c's state is dropped; b was owed its turn and gets it;
+    # d joins at lag 0 like the last one served (a): within a round, rep-id order.
+    second = run([req(f"y{k}") for k in range(4)], [rep("a"), rep("b"), rep("d")], allocation,
+                 positions=first.positions)
+    assert [a.rep_id for a in second.assignments] == ["b", "a", "b", "d"]
+    assert "c" not in json.loads(second.positions["pool@emea#weighted"])["lag"]
