@@ -61,6 +61,7 @@ TEST_CODES: dict[str, str] = {
     "HS620": "no test files found",
     "HS621": "the engine refused a case's data",
     "HS622": "coverage below --min-coverage",
+    "HS623": "no case matches -k",
     "HS630": "init: template missing from the installation",
     "HS631": "init: invalid company id",
     "HS632": "init: file already exists",

@@ -488,6 +488,11 @@ def run_paths(
         files.append(result)
         if on_file is not None:
             on_file(result)
+    if patterns and found and not any(file.cases for file in files) and not any(
+            file.invalid for file in files):
+        problems.append(Diagnostic(
+            code="HS623", message="no case matches -k " + " / ".join(repr(p) for p in patterns),
+            hint="-k matches case names (or file::name), case-insensitive"))
     coverage = coverage_of(files)
     if found:
         coverage.extend(untested_rulesets(paths, coverage))

@@ -222,6 +222,16 @@ def test_k_selects_cases(suite: Path) -> None:
     assert "1 passed" in output
     code, output = run(str(suite), "-k", "*idle*released")
     assert "idle customer released" in output and "1 passed" in output
+    code, output = run(str(suite), "-k", "no such case")
+    assert code == 2 and "HS623" in output
+
+
+def test_a_ruleset_path_runs_its_sibling_test_file(suite: Path) -> None:
+    code, output = run(str(suite / "cov.yaml"), "-k", "reminder")
+    assert code == 0 and "cov.tests.yaml" in output
+    (suite / "cov.tests.yaml").unlink()
+    code, output = run(str(suite / "cov.yaml"))
+    assert code == 2 and "HS620" in output and "cov.tests.yaml" in output
 
 
 def test_multi_day_sequence_applies_each_day(suite: Path) -> None:
