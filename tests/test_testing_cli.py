@@ -347,3 +347,18 @@ def test_fact_after_the_last_day_is_a_warning(suite: Path) -> None:
     assert warning.code == "HS614" and not warning.is_error and warning.line == 14
     code, output = run(str(tests), "-k", "idle")
     assert code == 0 and "warning HS614" in output
+
+
+def test_an_engine_error_is_reported_as_an_error_not_a_pass(
+    suite: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.planner
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("planner exploded")
+
+    monkeypatch.setattr(engine.planner, "plan", broken)
+    code, output = run(str(suite), "-k", "reminder")
+    assert code == 3
+    assert "ERROR   reminder five days before" in output
+    assert "internal error RuntimeError: planner exploded" in output

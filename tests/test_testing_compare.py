@@ -114,3 +114,49 @@ def test_claims() -> None:
     assert mismatch.message == "claim of c1 by nina: expected allowed, got refused"
     mismatch = compare_claim(refused, DAY, True, [])
     assert mismatch is not None and "expected refused, got allowed" in mismatch.message
+
+
+_ACTIONS = {"release": "released", "remind": "reminded", "trim": "trimmed",
+            "assign": "assigned", "relay": "relayed", "relay_end": "relay_ended"}
+
+
+def _decisions() -> object:
+    from hypothesis import strategies as st
+
+    decision = st.builds(
+        Decision,
+        customer_id=st.sampled_from(["c1", "c2", "c3", "c4"]),
+        action=st.sampled_from(sorted(_ACTIONS)),
+        rule_id=st.sampled_from(["r1", "r2"]),
+        reason=st.just("because"),
+        to_rep_id=st.sampled_from([None, "ann", "bob"]),
+        to_pool_id=st.sampled_from([None, "p1"]),
+        days_left=st.sampled_from([None, 1, 7]),
+    )
+    return st.lists(decision, max_size=6)
+
+
+def test_a_plan_matches_its_own_exact_description_and_each_omission_is_reported() -> None:
+    from hypothesis import given, settings
+
+    from engine.testing_format import ENTRY_FIELDS
+
+    @settings(max_examples=60, deadline=None)
+    @given(_decisions())
+    def check(decisions: list[Decision]) -> None:
+        entries = []
+        for d in decisions:
+            category = _ACTIONS[d.action]
+            fields = {key: getattr(d, attr) for key, attr in ENTRY_FIELDS[category].items()
+                      if getattr(d, attr) is not None}
+            entries.append(entry(category, d.customer_id, **fields))
+        the_plan = plan(*decisions)
+        assert compare_plan(expect(*entries), the_plan) == []
+        for index, left_out in enumerate(entries):
+            rest = entries[:index] + entries[index + 1:]
+            found = compare_plan(expect(*rest), the_plan)
+            assert [m.kind for m in found] == ["unexpected"]
+            assert found[0].customer == left_out.customer
+            assert compare_plan(expect(*rest, match="at_least"), the_plan) == []
+
+    check()
