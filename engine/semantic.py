@@ -10,6 +10,7 @@ can never fire or are shadowed by another rule (warnings).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
@@ -400,13 +401,20 @@ def _days(days: float) -> str:
     return "no limit" if days == float("inf") else f"{int(days)} days"
 
 
+#: Integers in facts and conditions are 64-bit (DuckDB BIGINT); a larger
+#: comparison value would only fail later, at run time.
+_INT64 = range(-(2**63), 2**63)
+
+
 def _fits(kind: str, value: object) -> bool:
     if kind == "string":
         return isinstance(value, str)
     if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int) and not isinstance(value, bool) and value in _INT64
     if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(value, float):
+            return math.isfinite(value)
+        return isinstance(value, int) and not isinstance(value, bool) and value in _INT64
     if kind == "boolean":
         return isinstance(value, bool)
     if kind == "date":
