@@ -456,6 +456,19 @@ class _Checker:
             self.diagnostics.append(Diagnostic(
                 code="HS612", message=f"unknown column {raw_name!r} (column {index + 1})",
                 file=csv_file, line=1, column=1, hint=hint))
+        present = [c for c in header if c is not None]
+        for column in sorted({c for c in present if present.count(c) > 1}):
+            self.diagnostics.append(Diagnostic(
+                code="HS612", message=f"column {column!r} appears twice in the header",
+                file=csv_file, line=1, column=1, hint="keep one of them"))
+        required = tests_schema()["$defs"][_DEFINITION[table]]["required"]
+        missing = [key for key in required if key not in present]
+        if missing:
+            self.diagnostics.append(Diagnostic(
+                code="HS612", message="missing column(s) " + ", ".join(repr(m) for m in missing),
+                file=csv_file, line=1, column=1,
+                hint=f"{table} rows need: {', '.join(required)}"))
+            return ()
         rows: list[Row] = []
         positions: dict[str, tuple[int, int]] = {}
         for number, record in enumerate(records[1:], start=1):

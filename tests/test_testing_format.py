@@ -198,9 +198,11 @@ def test_unknown_csv_column_and_missing_file(tmp_path: Path) -> None:
           orders: {csv: nowhere.csv}
           as_of: 2025-05-30
     """)
-    found = {d.code: d for d in validate_test_file(path)}
-    assert found["HS612"].hint == "did you mean 'hired_on'?"
-    assert "nowhere.csv" in found["HS610"].message
+    found = validate_test_file(path)
+    assert [(d.code, d.line) for d in found] == [("HS610", 10), ("HS612", 1), ("HS612", 1)]
+    assert "nowhere.csv" in found[0].message
+    assert found[1].hint == "did you mean 'hired_on'?"
+    assert found[2].message == "missing column(s) 'hired_on'"
 
 
 def test_python_case_mapping(tmp_path: Path) -> None:
