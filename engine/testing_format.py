@@ -457,9 +457,9 @@ class _Checker:
                 code="HS612", message=f"unknown column {raw_name!r} (column {index + 1})",
                 file=csv_file, line=1, column=1, hint=hint))
         present = [c for c in header if c is not None]
-        for column in sorted({c for c in present if present.count(c) > 1}):
+        for repeated in sorted({c for c in present if present.count(c) > 1}):
             self.diagnostics.append(Diagnostic(
-                code="HS612", message=f"column {column!r} appears twice in the header",
+                code="HS612", message=f"column {repeated!r} appears twice in the header",
                 file=csv_file, line=1, column=1, hint="keep one of them"))
         required = tests_schema()["$defs"][_DEFINITION[table]]["required"]
         missing = [key for key in required if key not in present]
