@@ -94,11 +94,66 @@ def _run_timestamp(day: date) -> datetime:
     return datetime.combine(day, RUN_TIME)
 
 
+#: Tests set this to check every prefilter refusal against check_claim.
+VERIFY_PREFILTER = False
+
+
+class _ClaimPrefilter:
+    """Refusals that are certain without the full :func:`engine.claims.check_claim`.
+
+    The replay may meet many touches by salespeople who lost a customer; the
+    full check builds every customer's facts each time. This computes the
+    same inputs once per day (salespeople's counters, cooldowns, regions) and
+    refuses only for reasons check_claim also gives (inactive, claim cap,
+    private cap, cooldown, region). Anything it does not refuse goes through
+    check_claim, which has the last word.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
+                 customers: list[str]) -> None:
+        from engine import derive
+
+        company = ruleset.company.id
+        self.ruleset = ruleset
+        self.day = day
+        self.reps = {rep.rep_id: rep for rep in derive.rep_facts(con, ruleset, day, company)}
+        self.extra: dict[str, int] = {}  # claims granted today per salesperson
+        self.cooling = derive.cooldowns(con, ruleset, day, company)
+        table = derive.materialize_customer_facts(con, ruleset, day, company)
+        self.regions: dict[str, str | None] = dict(con.execute(
+            f"SELECT customer_id, region FROM {table} "
+            "WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))", [customers]).fetchall())
+
+    def refused(self, rep_id: str, customer_id: str) -> bool:
+        until = self.cooling.get(customer_id, {}).get(rep_id)
+        if until is not None and until > self.day:
+            return True
+        rep = self.reps.get(rep_id)
+        if rep is None:
+            return True  # not a salesperson (yet) on this day: check_claim refuses too
+        if not rep.active:
+            return True
+        extra = self.extra.get(rep_id, 0)
+        cap = next((c for c in self.ruleset.caps.claims if c.tier == rep.tier), None)
+        if cap is not None:
+            for used, limit in ((rep.claims_today, cap.per_day), (rep.claims_week, cap.per_week),
+                                (rep.claims_month, cap.per_month)):
+                if limit is not None and used + extra >= limit:
+                    return True
+        private = next((c for c in self.ruleset.caps.private if c.tier == rep.tier), None)
+        if private is not None and rep.private_count + extra >= private.max:
+            return True
+        region = self.regions.get(customer_id)
+        return region is not None and bool(rep.regions) and region not in rep.regions
+
+    def granted(self, rep_id: str) -> None:
+        self.extra[rep_id] = self.extra.get(rep_id, 0) + 1
+
+
 def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
                  sim_runs: set[str], log: ReplayLog) -> tuple[int, int]:
     """Recorded touches of ``day`` by salespeople who lost the customer in this
     simulation: a claim back when allowed, else a lost touch."""
-    from engine import derive
     from engine.claims import check_claim, record_claim
 
     if not sim_runs:
@@ -106,8 +161,10 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
     company = ruleset.company.id
     rows = con.execute(
         """
-        SELECT a.customer_id, a.rep_id, min(a."at") AS first_at
-        FROM activities a
+        SELECT a.customer_id, a.rep_id, min(a."at") AS first_at,
+               any_value(c.owner_rep_id), any_value(c.pool_id)
+        FROM activities a JOIN customers c
+          ON c.company_id = a.company_id AND c.customer_id = a.customer_id
         WHERE a.company_id = ? AND a."at" >= ? AND a."at" < ? AND a.rep_id IS NOT NULL
           AND EXISTS (
               SELECT 1 FROM ownership_events e
@@ -119,34 +176,37 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
         """,
         [company, day, day + timedelta(days=1), day, sorted(sim_runs)],
     ).fetchall()
+    if not rows:
+        return 0, 0
+    owners: dict[str, tuple[str | None, str | None]] = {r[0]: (r[3], r[4]) for r in rows}
+    prefilter = _ClaimPrefilter(con, ruleset, day,
+                                sorted(c for c, (o, _p) in owners.items() if o is None))
     claimed = lost = 0
-    # A salesperson in cooldown for the customer is refused whatever else holds
-    # (check_claim lists it among its reasons); skip the full check for them.
-    cooling = derive.cooldowns(con, ruleset, day, company) if rows else {}
-    for customer_id, rep_id, first_at in rows:
-        owner_row = con.execute(
-            "SELECT owner_rep_id, pool_id FROM customers WHERE company_id = ? AND customer_id = ?",
-            [company, customer_id],
-        ).fetchall()
-        owner, pool = owner_row[0] if owner_row else (None, None)
+    for customer_id, rep_id, first_at, _owner, _pool in rows:
+        owner, pool = owners[customer_id]
         if owner == rep_id:
             continue  # already back with them (an earlier touch the same day)
-        until = cooling.get(customer_id, {}).get(rep_id)
-        if owner is None and (until is None or until <= day):
-            verdict = check_claim(con, ruleset, day, rep_id, customer_id)
-            if verdict.allowed:
-                record_claim(con, ruleset, day, verdict)
-                # record_claim stamps the wall clock; the replay needs the touch's time
-                # so that the claim counts against the day's claim caps.
-                con.execute(
-                    "UPDATE ownership_events SET \"at\" = ? WHERE company_id = ? "
-                    "AND event_id = ?",
-                    [first_at, company, f"claim-{day.isoformat()}-{rep_id}-{customer_id}"],
-                )
-                claimed += 1
-                log.events.append((day, "claim_back", customer_id, "claim", None, rep_id,
-                                   pool, None, None))
-                continue
+        if owner is None:
+            certain = prefilter.refused(rep_id, customer_id)
+            if not certain or (VERIFY_PREFILTER and rep_id in prefilter.reps):
+                verdict = check_claim(con, ruleset, day, rep_id, customer_id)
+                if certain and verdict.allowed:
+                    raise AssertionError(f"prefilter refused an allowed claim: {verdict}")
+                if verdict.allowed:
+                    record_claim(con, ruleset, day, verdict)
+                    # record_claim stamps the wall clock; the replay needs the touch's
+                    # time so that the claim counts against the day's claim caps.
+                    con.execute(
+                        "UPDATE ownership_events SET \"at\" = ? WHERE company_id = ? "
+                        "AND event_id = ?",
+                        [first_at, company, f"claim-{day.isoformat()}-{rep_id}-{customer_id}"],
+                    )
+                    owners[customer_id] = (rep_id, None)
+                    prefilter.granted(rep_id)
+                    claimed += 1
+                    log.events.append((day, "claim_back", customer_id, "claim", None, rep_id,
+                                       pool, None, None))
+                    continue
         lost += 1
         log.events.append((day, "lost_touch", customer_id, None, rep_id, owner, pool, None,
                            None))

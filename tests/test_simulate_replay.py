@@ -32,12 +32,13 @@ def sweep(db: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Simulatio
     return result, out, before, file_digest(db)
 
 
-def _copy_and_replay(db: Path, folder: Path, days: list[date], claim_back: bool) -> Any:
-    from engine.ruleset_loader import load_ruleset
+def _copy_and_replay(db: Path, folder: Path, days: list[date], claim_back: bool,
+                     sets: tuple[str, ...] = ()) -> Any:
+    from engine.sim_overrides import build_scenarios
     from engine.sim_replay import copy_database, replay
     from engine.store.db import open_db
 
-    ruleset = load_ruleset(QUICK_ORDER)
+    ruleset = build_scenarios(QUICK_ORDER, sets)[-1].ruleset
     copy = copy_database(db, folder, "replay")
     with open_db(copy) as con:
         log = replay(con, ruleset, days, claim_back=claim_back, keep_plans=True)
@@ -213,3 +214,33 @@ def test_parallel_scenarios_give_the_same_tables(db: Path) -> None:
         assert strip(serial.tables[name]) == strip(parallel.tables[name]), name
     assert strip(serial.tables["daily"]) == strip(parallel.tables["daily"])
     assert sum(ticks) == 4  # one tick per scenario-day, from the worker processes
+
+
+@pytest.mark.parametrize("sets", [(), ("caps.cooldown=1d", "caps.claims.veteran.per_day=1",
+                                        "caps.private.new.max=3")])
+def test_claim_back_prefilter_agrees_with_check_claim(db: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      sets: tuple[str, ...]) -> None:
+    """Every touch the fast prefilter refuses is also refused by check_claim
+    (the replay raises otherwise), and claims back and lost touches both occur."""
+    from engine import sim_replay
+
+    monkeypatch.setattr(sim_replay, "VERIFY_PREFILTER", True)
+    refusals: list[bool] = []
+    original = sim_replay._ClaimPrefilter.refused
+
+    def spy(self: Any, rep_id: str, customer_id: str) -> bool:
+        refused = original(self, rep_id, customer_id)
+        until = self.cooling.get(customer_id, {}).get(rep_id)
+        refusals.append(refused and (until is None or until <= self.day))
+        return refused
+
+    monkeypatch.setattr(sim_replay._ClaimPrefilter, "refused", spy)
+    days = [AS_OF - timedelta(days=n) for n in range(11, -1, -1)]
+    log, _ = _copy_and_replay(db, tmp_path, days, claim_back=True, sets=sets)
+    assert sum(d.claims_back for d in log.days) > 0
+    assert sum(d.lost_touches for d in log.days) > 0
+    if sets:  # refusals for caps, not only cooldowns, were checked against check_claim
+        assert any(refusals)
+    kinds = {e[1] for e in log.events}
+    assert {"claim_back", "lost_touch"} <= kinds
