@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ir_support import AS_OF, TODAY, d, one_rule
+from ir_support import AS_OF, TODAY, d, make_ruleset, one_rule
 
 from engine import durable_eval, ir, model
 from engine.compiler import compile_ruleset
@@ -135,3 +135,32 @@ def test_durable_python_and_sql_agree(
 
 def _sql_value(value: object) -> object:
     return value.toordinal() if isinstance(value, date) else value
+
+
+@settings(max_examples=max(EXAMPLES // 3, 10), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(when=CONDITIONS, unless=st.none() | CONDITIONS, protect=CONDITIONS,
+       rows=st.lists(ROW, min_size=1, max_size=15))
+def test_every_decision_point_agrees(
+    when: model.Condition,
+    unless: model.Condition | None,
+    protect: model.Condition,
+    rows: list[dict[str, object]],
+) -> None:
+    ruleset = make_ruleset(
+        release_rules=(model.ReleaseRule("r", when=when, unless=unless,
+                                         remind_before=(d("7d"), d("1mo"))),),
+        relays=(model.ActivationRelay("relay", when=when, contact_window=d("7d"),
+                                      rounds=2, tiers=("new",)),),
+        protects=(("veteran", protect),),
+        custom_fields=FIELDS,
+    )
+    facts = [dict(row, k=k) for k, row in enumerate(rows)]
+    compiled = compile_ruleset(ruleset, AS_OF)
+    verdicts = durable_eval.evaluate(compiled, facts)
+    assert set(verdicts) == set(compiled.names)
+    for name in compiled.names:
+        assert verdicts[name] == {f["k"] for f in facts if compiled.matches(name, f)}, name
+    release = verdicts["release:r"]
+    if unless is not None:
+        assert not release & verdicts["exempt:r"]
