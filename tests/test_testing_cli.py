@@ -308,7 +308,9 @@ def test_init_scaffolds_a_company_whose_tests_pass(tmp_path: Path) -> None:
     ruleset = (target / "acme-trading.yaml").read_text(encoding="utf-8")
     assert "id: acme-trading" in ruleset and "regional-trading" not in ruleset.split(
         "company:")[1].split("\n\n")[0]
-    assert (target / "acme-trading.tests.yaml").is_file()
+    tests_text = (target / "acme-trading.tests.yaml").read_text(encoding="utf-8")
+    assert "the acme-trading ruleset (regional-trading archetype)" in tests_text
+    assert (target / "regional-trading.veteran-customers.csv").is_file()
     code, output = run(str(target), "-k", "90 days goes back")
     assert code == 0, output
     assert "coverage of acme-trading" in output

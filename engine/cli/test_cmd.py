@@ -150,6 +150,10 @@ def init(archetype: str, company: str, company_name: str | None, force: bool,
         _set_company(_template(f"{archetype}.yaml"), company, company_name or company))
     tests_text = _schema_modeline(_template(f"{archetype}.tests.yaml"))
     tests_text = re.sub(r"(?m)^ruleset:.*$", f"ruleset: {company}.yaml", tests_text, count=1)
+    tests_text = tests_text.replace(f"rulesets/{archetype}.tests.yaml",
+                                    str(directory / f"{company}.tests.yaml"))
+    tests_text = tests_text.replace(f"the {archetype} ruleset",
+                                    f"the {company} ruleset ({archetype} archetype)")
     data_files = {name: _template(name) for name in _CSV_REF.findall(tests_text)}
     directory.mkdir(parents=True, exist_ok=True)
     ruleset_file.write_text(ruleset_text, encoding="utf-8")
