@@ -42,8 +42,11 @@ def _default_paths() -> list[Path]:
 def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
          junit_path: Path | None, min_coverage: float | None, verbose: bool) -> None:
     """Run the expected-outcome tests (*.tests.yaml) under PATHS (default:
-    ./rulesets), one line per case, a diff for each failure, then rule
-    coverage per ruleset."""
+    ./rulesets, or the current directory), one line per case, a diff for each
+    failure, then rule coverage per ruleset.
+
+    Exit 0 all passed, 1 failures or coverage below --min-coverage, 2 invalid
+    test files or data, 3 engine error. Format: docs/testing.md."""
     from engine.testing_report import format_coverage, format_file, summary_line
     from engine.testing_run import FileResult, run_paths
 
