@@ -21,6 +21,7 @@ Precedence (docs/nightly-run.md), one ownership change per customer per run:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -208,6 +209,20 @@ class _Planner:
             )
         return snapshots
 
+    @staticmethod
+    def _with_skips(reason: str, result: AllocationResult, customer_id: str) -> str:
+        """``reason`` plus the commonest reasons salespeople were skipped for it."""
+        skips = result.skipped.get(customer_id, ())
+        if not skips:
+            return reason
+        counts: dict[str, int] = {}
+        for _, why in skips:
+            kind = re.sub(r"\s*\(.*\)$", "", why)
+            kind = re.sub(r" until .*$", "", kind)
+            counts[kind] = counts.get(kind, 0) + 1
+        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        return reason + " (skipped: " + ", ".join(f"{n} {why}" for why, n in top) + ")"
+
     def _cooldown_reps(self, customer_id: str) -> frozenset[str]:
         ends = self.cooldowns.get(customer_id, {})
         return frozenset(rep for rep, until in ends.items() if until > self.as_of)
@@ -344,7 +359,8 @@ class _Planner:
                 if round_ == 1:
                     reason = left.get(customer_id, "no eligible salesperson")
                     self.unassigned.append(
-                        Unassigned(customer_id, request.pool_id, reason, relay.id)
+                        Unassigned(customer_id, request.pool_id,
+                                   self._with_skips(reason, result, customer_id), relay.id)
                     )
                 else:
                     self._relay_to_pool(customer_id, name, holder, relay, request.region,
@@ -678,7 +694,9 @@ class _Planner:
                 )
             for item in result.unassigned:
                 self.unassigned.append(
-                    Unassigned(item.customer_id, item.pool_id or None, item.reason, allocation.id)
+                    Unassigned(item.customer_id, item.pool_id or None,
+                               self._with_skips(item.reason, result, item.customer_id),
+                               allocation.id)
                 )
 
 
