@@ -495,20 +495,23 @@ def run_paths(
             hint="-k matches case names (or file::name), case-insensitive"))
     coverage = coverage_of(files)
     if found:
-        coverage.extend(untested_rulesets(paths, coverage))
+        coverage.extend(untested_rulesets(paths, coverage, found))
     return SessionResult(tuple(files), tuple(coverage), tuple(problems), min_coverage,
                          time.perf_counter() - started)
 
 
-def untested_rulesets(paths: Sequence[str | Path], tested: Sequence[Coverage]) -> list[Coverage]:
-    """Rulesets in the given directories that no test file tests (0% covered).
+def untested_rulesets(paths: Sequence[str | Path], tested: Sequence[Coverage],
+                      test_files: Sequence[Path]) -> list[Coverage]:
+    """Rulesets that no test file tests (0% covered), in the given
+    directories, beside the test files found there.
 
-    Only YAML files that load as valid rulesets count; anything else in the
-    directory (CI files, broken rulesets: ``highseas validate`` reports
-    those) is left alone."""
+    Only YAML files that load as valid rulesets count; anything else (CI
+    files, broken rulesets: ``highseas validate`` reports those) is left
+    alone."""
     from engine.ruleset_loader import load_ruleset_with_diagnostics
 
     seen = {str(Path(c.ruleset_path).resolve()) for c in tested}
+    folders = {path.parent.resolve() for path in test_files}
     result: list[Coverage] = []
     for raw in paths:
         directory = Path(raw)
@@ -518,7 +521,7 @@ def untested_rulesets(paths: Sequence[str | Path], tested: Sequence[Coverage]) -
             if (path.suffix not in (".yaml", ".yml") or is_test_file(path.name)
                     or not path.is_file()
                     or any(p.startswith(".") for p in path.relative_to(directory).parts)
-                    or str(path.resolve()) in seen):
+                    or str(path.resolve()) in seen or path.parent.resolve() not in folders):
                 continue
             seen.add(str(path.resolve()))
             try:
