@@ -162,3 +162,27 @@ def test_sql_and_explain_through_the_compiled_ruleset() -> None:
     assert explanation.passed
     assert any("idle for 95 days >= 90 days" in leaf.text for leaf in explanation.leaves())
     assert isinstance(compiled.point("release:idle-90").condition, ir.And)
+
+
+def test_every_example_ruleset_compiles_and_evaluates() -> None:
+    from pathlib import Path
+
+    from engine import durable_eval
+    from engine.ruleset_loader import load_ruleset
+
+    root = Path(__file__).resolve().parent.parent / "rulesets"
+    examples = sorted(p for p in root.glob("*.yaml") if not p.name.endswith(".tests.yaml"))
+    assert examples
+    for path in examples:
+        ruleset = load_ruleset(path)
+        compiled = compile_ruleset(ruleset, AS_OF)
+        assert compiled.points, path.name
+        rows = [
+            {"k": k, "contacted": k % 2 == 0, "open_orders": k % 3, "tags": [],
+             "last_touch_day": TODAY - 40 * k, "last_order_touch_day": TODAY - 50 * k,
+             "owned_since_day": TODAY - 60 * k, "created_day": TODAY - 70 * k}
+            for k in range(12)
+        ]
+        verdicts = durable_eval.evaluate(compiled, rows)
+        for name in compiled.names:
+            assert verdicts[name] == {r["k"] for r in rows if compiled.matches(name, r)}
