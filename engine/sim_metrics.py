@@ -36,6 +36,7 @@ SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
     ("relays_to_pool", "relays back to a pool"),
     ("claims_back", "claimed back by the old owner"),
     ("lost_touches", "lost touches"),
+    ("invented_contacts", "contacts by the behaviour model"),
     ("high_seas_end", "high seas at the end"),
     ("high_seas_mean", "high seas, daily mean"),
     ("private_end", "private customers at the end"),
@@ -164,6 +165,7 @@ def scenario_tables(ctx: ScenarioContext) -> dict[str, list[Row]]:
             "assigned": c.get("assign", 0), "relayed": c.get("relay", 0),
             "relay_contacted": c.get("relay_end", 0), "unassigned": c.get("unassigned", 0),
             "claims_back": state.claims_back, "lost_touches": state.lost_touches,
+            "invented_contacts": state.invented_contacts,
             "high_seas": state.high_seas, "private": state.private,
             "seconds": round(state.seconds, 4),
         })
@@ -277,6 +279,7 @@ def scenario_tables(ctx: ScenarioContext) -> dict[str, list[Row]]:
         "relays_to_pool": sum(r["to_pool"] for r in tables["relays"]),
         "claims_back": sum(d.claims_back for d in days),
         "lost_touches": sum(d.lost_touches for d in days),
+        "invented_contacts": sum(d.invented_contacts for d in days),
         "high_seas_end": days[-1].high_seas if days else 0,
         "high_seas_mean": round(statistics.fmean(d.high_seas for d in days), 1) if days else 0,
         "private_end": days[-1].private if days else 0,

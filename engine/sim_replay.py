@@ -55,7 +55,76 @@ class DayState:
     pools: dict[str, int]
     claims_back: int = 0
     lost_touches: int = 0
+    invented_contacts: int = 0
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ContactModel:
+    """The optional behaviour model (off by default: no contacts are invented).
+
+    A salesperson who receives a customer in the simulation (assignment,
+    relay round, trim to a tier) contacts it ``after_days`` days later, if
+    they still own it then, for a deterministic ``share`` of such customers
+    (chosen by a hash of customer and salesperson, the same in every
+    scenario). The contact is written to the copy's activities with kind
+    ``simulated``.
+    """
+
+    after_days: int
+    share: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.after_days < 0:
+            raise InvalidInputError("the contact delay must be 0 days or more", code="HS707",
+                                    file="<command line>")
+        if not 0 <= self.share <= 1:
+            raise InvalidInputError(f"contact share {self.share} must be between 0 and 1",
+                                    code="HS707", file="<command line>")
+
+    @classmethod
+    def parse(cls, after: str, share: float = 1.0) -> ContactModel:
+        """``after`` is a duration such as ``3d`` or ``1w``."""
+        from engine.durations import Duration, DurationError
+
+        try:
+            duration = Duration.parse(after)
+        except DurationError as problem:
+            raise InvalidInputError(f"--contact-after: {problem}", code="HS707",
+                                    file="<command line>") from None
+        return cls(duration.approx_days(), share)
+
+    def picks(self, customer_id: str, rep_id: str) -> bool:
+        import hashlib
+
+        if self.share >= 1:
+            return True
+        digest = hashlib.sha256(f"{customer_id}|{rep_id}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.share
+
+    def describe(self) -> str:
+        return (f"new owners contact {self.share:.0%} of the customers they receive "
+                f"{self.after_days} day(s) later")
+
+
+def _invent_contacts(con: duckdb.DuckDBPyConnection, company: str, day: date,
+                     pending: dict[tuple[str, str], date]) -> int:
+    """Write the modelled contacts due on ``day`` whose salesperson still owns the customer."""
+    due = sorted(key for key, when in pending.items() if when == day)
+    if not due:
+        return 0
+    for key in due:
+        del pending[key]
+    owners = dict(con.execute(
+        "SELECT customer_id, owner_rep_id FROM customers WHERE company_id = ? "
+        "AND customer_id IN (SELECT unnest(?::VARCHAR[]))", [company, [c for c, _ in due]],
+    ).fetchall())
+    rows = [(company, f"simulated-{day.isoformat()}-{c}-{r}", c, r, "simulated",
+             datetime.combine(day, time(12, 0))) for c, r in due if owners.get(c) == r]
+    if rows:
+        con.executemany("INSERT INTO activities (company_id, activity_id, customer_id, rep_id, "
+                        "kind, \"at\") VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
 
 
 @dataclass
@@ -240,10 +309,15 @@ def replay(
     days: list[date],
     *,
     claim_back: bool = True,
+    contact: ContactModel | None = None,
     keep_plans: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ReplayLog:
-    """Replay ``days`` on the open copy ``con`` under ``ruleset``."""
+    """Replay ``days`` on the open copy ``con`` under ``ruleset``.
+
+    ``claim_back``: touches by a salesperson who lost the customer claim it
+    back when the rules allow (else they are lost touches). ``contact``: the
+    optional behaviour model inventing new owners' contacts."""
     import time as clock
 
     from engine.apply import apply_plan
@@ -252,22 +326,29 @@ def replay(
     company = ruleset.company.id
     log = ReplayLog()
     sim_runs: set[str] = set()
+    pending: dict[tuple[str, str], date] = {}
     for day in days:
         started = clock.perf_counter()
         claimed = lost = 0
+        invented = _invent_contacts(con, company, day, pending) if contact else 0
         if claim_back:
             claimed, lost = _claim_backs(con, ruleset, day, sim_runs, log)
         the_plan = make_plan(con, ruleset, day)
         result = apply_plan(con, the_plan, mode="simulate", timestamp=_run_timestamp(day))
         sim_runs.add(result.run_id)
         for decision in the_plan.decisions:
+            if (contact is not None and decision.to_rep_id
+                    and decision.action in ("assign", "relay", "trim")
+                    and contact.picks(decision.customer_id, decision.to_rep_id)):
+                pending[(decision.customer_id, decision.to_rep_id)] = (
+                    day + timedelta(days=max(1, contact.after_days)))
             log.events.append((day, decision.action, decision.customer_id, decision.rule_id,
                                decision.from_rep_id, decision.to_rep_id,
                                decision.from_pool_id, decision.to_pool_id,
                                decision.relay_round))
         high_seas, private, pools = _pool_sizes(con, company, day)
         log.days.append(DayState(day, the_plan.counts(), high_seas, private, pools, claimed,
-                                 lost, clock.perf_counter() - started))
+                                 lost, invented, clock.perf_counter() - started))
         if keep_plans:
             log.plans.append(the_plan)
         if progress is not None:

@@ -316,8 +316,12 @@ def render_html(result: SimulationResult, charts: dict[str, Path]) -> str:
                  "<p class='note'>Only where the recorded history shows the new owner "
                  "contacting the customer after the simulated assignment.</p>"
                  + html_table(tables["first_contact"], limit=200))
+    assumptions = list(ASSUMPTIONS)
+    if result.behaviour:
+        assumptions[3] = ("Behaviour model switched on: " + result.behaviour
+                          + " (written as activities of kind 'simulated').")
     parts.append("<h2>Assumptions</h2><ul>" + "".join(
-        f"<li>{html.escape(line)}</li>" for line in ASSUMPTIONS) + "</ul>")
+        f"<li>{html.escape(line)}</li>" for line in assumptions) + "</ul>")
     if result.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(
             f"<li>{html.escape(w.format_text())}</li>" for w in result.warnings) + "</ul>")

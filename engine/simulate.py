@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from engine.sim_advise import Advice
     from engine.sim_overrides import Scenario
+    from engine.sim_replay import ContactModel
 
 PathLike = str | os.PathLike[str]
 
@@ -52,6 +53,8 @@ class SimulationResult:
     warnings: tuple[Diagnostic, ...] = ()
     seconds: float = 0.0
     files: tuple[Path, ...] = field(default_factory=tuple)
+    #: The behaviour model in words ("" when off: no contacts invented).
+    behaviour: str = ""
 
     @property
     def days(self) -> int:
@@ -85,6 +88,14 @@ class SimulationResult:
         return head + "\n" + format_side_by_side(self.side_by_side(), self.scenarios)
 
 
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How the replay treats touches the history cannot settle."""
+
+    claim_back: bool = True
+    contact: ContactModel | None = None
+
+
 def plan_scenarios(
     ruleset: PathLike,
     *,
@@ -100,7 +111,7 @@ def plan_scenarios(
 
 def _run_scenario(
     scenario: Scenario, db: Path, folder: Path, index: int, days: list[date],
-    claim_back: bool, progress: Callable[[int], None] | None, threads: int | None = None,
+    options: ReplayOptions, progress: Callable[[int], None] | None, threads: int | None = None,
 ) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
     from engine.sim_metrics import collect_context, scenario_tables
     from engine.sim_replay import copy_database, later_runs, replay
@@ -123,7 +134,8 @@ def _run_scenario(
                         severity=Severity.WARNING,
                         hint="replay from a day after the last applied run, or from a copy "
                         "taken before it"))
-            log = replay(con, scenario.ruleset, days, claim_back=claim_back, progress=progress)
+            log = replay(con, scenario.ruleset, days, claim_back=options.claim_back,
+                         contact=options.contact, progress=progress)
             context = collect_context(con, scenario.name, scenario.ruleset, days[0], days[-1],
                                       log)
     finally:
@@ -144,6 +156,8 @@ def simulate(
     sweeps: Sequence[str] = (),
     out: PathLike | None = None,
     claim_back: bool = True,
+    contact_after: str | None = None,
+    contact_share: float = 1.0,
     progress: Callable[[int], None] | None = None,
     scratch: PathLike | None = None,
     jobs: int | None = None,
@@ -155,17 +169,22 @@ def simulate(
     (``PATH=V1,V2,...``) runs one scenario per value. ``out``: write tables,
     charts and report.html there. ``claim_back=False`` turns recorded touches
     by a salesperson who lost the customer into lost touches only (no claim
-    back). ``progress`` is called with 1 after each simulated day. The
+    back). ``contact_after`` (a duration such as ``3d``) switches on the
+    behaviour model: new owners contact ``contact_share`` of the customers
+    they receive that long afterwards (docs/simulation.md); off by default,
+    no contacts are invented. ``progress`` is called with 1 after each simulated day. The
     database at ``db`` is only read (copied); ``scratch`` is where the copies
     live (default: a temporary folder, removed afterwards). ``jobs``: how many
     scenarios run at once in separate processes (default: one per CPU for long
     runs, 1 for short ones).
     """
     from engine.sim_metrics import merge
-    from engine.sim_replay import day_range
+    from engine.sim_replay import ContactModel, day_range
 
     started = time.perf_counter()
     days = day_range(start, end)
+    contact = ContactModel.parse(contact_after, contact_share) if contact_after else None
+    options = ReplayOptions(claim_back, contact)
     source = Path(db)
     scenarios = plan_scenarios(ruleset, sets=sets, idle_period=idle_period, sweeps=sweeps)
     warnings: list[Diagnostic] = [w for s in scenarios for w in s.warnings]
@@ -173,10 +192,10 @@ def simulate(
     workers = _workers(jobs, len(scenarios), len(days))
     with tempfile.TemporaryDirectory(prefix="highseas-sim-", dir=scratch) as folder:
         if workers > 1:
-            outcomes = _run_parallel(scenarios, source, Path(folder), days, claim_back,
+            outcomes = _run_parallel(scenarios, source, Path(folder), days, options,
                                      progress, workers)
         else:
-            outcomes = [_run_scenario(scenario, source, Path(folder), index, days, claim_back,
+            outcomes = [_run_scenario(scenario, source, Path(folder), index, days, options,
                                       progress) for index, scenario in enumerate(scenarios)]
         for tables, found in outcomes:
             per_scenario.append(tables)
@@ -187,6 +206,7 @@ def simulate(
         overrides={s.name: tuple(f"{o.option} {o.label()}" for o in s.overrides)
                    for s in scenarios},
         tables=merge(per_scenario), warnings=tuple(_unique(warnings)),
+        behaviour=contact.describe() if contact else "",
     )
     result.seconds = time.perf_counter() - started
     if out is not None:
@@ -214,8 +234,8 @@ def _workers(jobs: int | None, scenarios: int, days: int) -> int:
 
 
 def _run_parallel(
-    scenarios: list[Scenario], source: Path, folder: Path, days: list[date], claim_back: bool,
-    progress: Callable[[int], None] | None, workers: int,
+    scenarios: list[Scenario], source: Path, folder: Path, days: list[date],
+    options: ReplayOptions, progress: Callable[[int], None] | None, workers: int,
 ) -> list[tuple[dict[str, list[Row]], list[Diagnostic]]]:
     """Scenarios in worker processes (spawned: no inherited DuckDB state), each
     DuckDB connection limited to one thread so the processes share the CPUs."""
@@ -229,7 +249,7 @@ def _run_parallel(
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = [pool.submit(_scenario_worker, scenario, source, folder, index, days,
-                                   claim_back, ticks)
+                                   options, ticks)
                        for index, scenario in enumerate(scenarios)]
             pending = set(futures)
             while pending:
@@ -247,10 +267,10 @@ def _run_parallel(
 
 def _scenario_worker(
     scenario: Scenario, source: Path, folder: Path, index: int, days: list[date],
-    claim_back: bool, ticks: Any,
+    options: ReplayOptions, ticks: Any,
 ) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
     progress = ticks.put if ticks is not None else None
-    return _run_scenario(scenario, source, folder, index, days, claim_back, progress,
+    return _run_scenario(scenario, source, folder, index, days, options, progress,
                          threads=1)
 
 

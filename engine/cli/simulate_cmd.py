@@ -42,9 +42,18 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
 @click.option("--no-claim-back", is_flag=True,
               help="Count touches by a salesperson who lost the customer as lost touches "
               "only, never as claims back.")
+@click.option("--contact-after", metavar="DURATION", default=None,
+              help="Behaviour model (off by default): salespeople contact the customers they "
+              "receive this long afterwards, e.g. 3d.")
+@click.option("--contact-share", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="With --contact-after: the share of received customers they contact.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Scenarios run at once in worker processes (default: one per CPU for "
+              "long runs).")
 def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tuple[str, ...],
              idle_period: str | None, sweeps: tuple[str, ...], out: Path | None,
-             no_claim_back: bool) -> None:
+             no_claim_back: bool, contact_after: str | None, contact_share: float,
+             jobs: int | None) -> None:
     """Replay the recorded history from --from to --to under the ruleset as
     written (the baseline) and under each scenario, and compare them."""
     from engine.sim_replay import day_range
@@ -56,7 +65,10 @@ def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tu
     with _progress(days * len(scenarios)) as progress:
         result = run_simulation(ruleset_path, db_path, start, end, sets=sets,
                                 idle_period=idle_period, sweeps=sweeps, out=out,
-                                claim_back=not no_claim_back, progress=progress)
+                                claim_back=not no_claim_back, contact_after=contact_after,
+                                contact_share=contact_share, progress=progress, jobs=jobs)
+    if result.behaviour:
+        click.echo(f"behaviour model: {result.behaviour}")
     for warning in result.warnings:
         click.echo(warning.format_text(), err=True)
     click.echo(result.format_text())
