@@ -52,6 +52,10 @@ REGION_SEP = "@"
 #: Suffix of the rotation keys holding weighted (stride) state.
 WEIGHTED_SUFFIX = "#weighted"
 
+#: Reuse the explanation of an unassigned customer for the next ones in the same
+#: situation (tests switch it off to check it changes nothing).
+_CACHE_UNASSIGNED = True
+
 _STRATEGIES = ("round_robin", "weighted", "least_loaded", "capacity")
 _FALLBACKS = ("fallbacks", "any_region", "stay")
 
@@ -395,6 +399,9 @@ class _Allocator:
         self.rep_rotations: list[list[_HeapRotation]] = [[] for _ in range(n)]
         self.deaths = 0  # bumped on every death, for caches
         self.wrong_region_cache: dict[tuple[str, ...], tuple[int, list[int]]] = {}
+        self.unassigned_cache: dict[
+            tuple[str, str | None], tuple[int, str, tuple[tuple[str, str], ...], int]
+        ] = {}
         for i in all_idx:
             reason = static_skip_reason(ordered[i], allocation)
             if reason is None and self.strategy == "weighted" and self.weights[i] == 0:
@@ -642,7 +649,20 @@ class _Allocator:
     # -- one request ------------------------------------------------------------
     def place(
         self, request: AssignRequest
-    ) -> tuple[Assignment | None, Unassigned | None, list[tuple[str, str]], int]:
+    ) -> tuple[Assignment | None, Unassigned | None, Sequence[tuple[str, str]], int]:
+        """Assign one customer, or explain why not."""
+        # A customer without exclusions whose regions had nobody eligible gets
+        # the same explanation as the previous such customer of the pool and
+        # region until somebody else's situation changes (a death): nobody can
+        # become eligible again within a run, and pointers of empty rotations
+        # do not move.
+        cache_key = None
+        if _CACHE_UNASSIGNED and not request.cooldown_reps and not request.exclude_reps:
+            cache_key = (request.pool_id, request.region)
+            hit = self.unassigned_cache.get(cache_key)
+            if hit is not None and hit[0] == self.deaths:
+                return None, Unassigned(request.customer_id, hit[1], request.pool_id,
+                                        request.reason), hit[2], hit[3]
         skips: list[tuple[str, str]] = []
         omitted = 0
         served = self.allocation.pools
@@ -720,8 +740,11 @@ class _Allocator:
             )
         else:
             reason = f"no eligible salesperson in {home}, which has no fallback region"
+        frozen = tuple(skips)
+        if cache_key is not None:
+            self.unassigned_cache[cache_key] = (self.deaths, reason, frozen, omitted)
         return None, Unassigned(request.customer_id, reason, request.pool_id,
-                                request.reason), skips, omitted
+                                request.reason), frozen, omitted
 
     def final_positions(self) -> dict[str, str | None]:
         for key, rotation in self.heap_rotations.items():

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import engine.allocate as allocate_module
 from engine.allocate import (
     SKIP_LIMIT,
     AllocationResult,
@@ -622,6 +623,13 @@ def test_matches_the_reference_and_never_breaks_a_rule(
     shuffled = allocate(list(reversed(requests)), list(reversed(reps)), allocation, REGIONS,
                         dict(reversed(list(positions.items()))))
     assert repr(shuffled) == repr(result)
+    # The explanation cache for unassigned customers changes nothing.
+    allocate_module._CACHE_UNASSIGNED = False
+    try:
+        uncached = allocate(requests, reps, allocation, REGIONS, positions)
+    finally:
+        allocate_module._CACHE_UNASSIGNED = True
+    assert repr(uncached) == repr(result)
 
 
 @settings(max_examples=60, deadline=None)
