@@ -97,6 +97,9 @@ class AssignRequest:
     cooldown_reps: frozenset[str]
     exclude_reps: frozenset[str] = frozenset()
     reason: str = ""
+    #: The skip reason recorded for ``exclude_reps`` (a trim may say
+    #: "current owner").
+    exclude_reason: str = "already tried in relay"
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,7 +460,7 @@ class _Allocator:
     @staticmethod
     def _excluded(rep_id: str, request: AssignRequest) -> str | None:
         if rep_id in request.exclude_reps:
-            return "already tried in relay"
+            return request.exclude_reason
         if rep_id in request.cooldown_reps:
             return "in cooldown"
         return None

@@ -183,6 +183,8 @@ def test_relay_exclusions_and_relay_allocation() -> None:
     assert reasons(result, "x") == {"a": "already tried in relay", "b": "already tried in relay"}
     assert result.assignments[0].region_used is None
     assert "any region" in result.assignments[0].note
+    trim = run([replace(req("x", exclude=["a"]), exclude_reason="current owner")], reps)
+    assert pairs(trim) == {"x": "b"} and reasons(trim, "x") == {"a": "current owner"}
     everyone = run([req("y", exclude=["a", "b", "c"])], reps, allocation)
     assert not everyone.assignments
     assert everyone.unassigned[0].reason == (
