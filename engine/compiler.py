@@ -103,12 +103,12 @@ def translate_durable_error(error: BaseException, context: str) -> EngineError:
         meaning = DURABLE_ERROR_CODES.get(number, "unknown durable-rules error")
         return EngineError(
             f"durable-rules refused {context}: error {number}: {meaning}",
-            code="HS510",
+            code="HS514",
             hint="this is a bug in the highseas compiler; please report it with the ruleset",
         )
     return EngineError(
         f"durable-rules failed {context}: {type(error).__name__}: {error}",
-        code="HS511",
+        code="HS515",
     )
 
 

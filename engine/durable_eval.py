@@ -193,10 +193,10 @@ def build_events(
         key = fact.get("k")
         if type(key) is not int:
             raise EngineError(
-                f"fact #{index + 1} has no integer key 'k' (got {key!r})", code="HS521"
+                f"fact #{index + 1} has no integer key 'k' (got {key!r})", code="HS541"
             )
         if key in seen:
-            raise EngineError(f"two facts share the key k={key}", code="HS521",
+            raise EngineError(f"two facts share the key k={key}", code="HS541",
                               hint="k must be unique per evaluation")
         seen.add(key)
         event: dict[str, object] = {"id": key, ir.MARKER: 1}
@@ -210,7 +210,7 @@ def build_events(
                 if column in non_null:
                     raise EngineError(
                         f"fact k={key}: column {column!r} is NULL but never may be",
-                        code="HS524",
+                        code="HS544",
                     )
                 continue
             if isinstance(value, tuple):
@@ -291,11 +291,11 @@ def _run_point(
                 state = target.post_batch(ruleset_name, batch)
             except engine.MessageNotHandledException as error:
                 raise EngineError(
-                    f"{label}: a fact matched no rule, not even the catch-all", code="HS522"
+                    f"{label}: a fact matched no rule, not even the catch-all", code="HS542"
                 ) from error
             except engine.MessageObservedException as error:
                 raise EngineError(
-                    f"{label}: durable-rules saw a fact twice (duplicate id)", code="HS522"
+                    f"{label}: durable-rules saw a fact twice (duplicate id)", code="HS542"
                 ) from error
             except EngineError:
                 raise
@@ -305,7 +305,7 @@ def _run_point(
                 raise EngineError(
                     f"{label}: an action raised inside durable-rules: "
                     f"{str(state['exception'])[:300]}",
-                    code="HS523",
+                    code="HS543",
                 )
     finally:
         del _COLLECTORS[sid]
@@ -334,6 +334,6 @@ def _check_complete(label: str, collector: _Collector, keys: frozenset[int]) -> 
     if problems:
         raise EngineError(
             f"{label}: durable-rules verdicts are incomplete: " + "; ".join(problems),
-            code="HS520",
+            code="HS540",
             hint="no decision is taken on incomplete verdicts",
         )

@@ -61,7 +61,7 @@ FACT_COLUMNS: dict[str, ColumnType] = {
 }
 
 #: Columns the facts contract declares NOT NULL: a NULL there is a broken
-#: fact (EngineError HS524), so negations need no "or is null" branch.
+#: fact (EngineError HS544), so negations need no "or is null" branch.
 NON_NULL_COLUMNS: frozenset[str] = frozenset({"contacted", "open_orders", "tags"})
 
 #: Prefix of custom-field columns (``cf_<name>``).
@@ -387,7 +387,7 @@ def normalize_value(value: object, ctype: ColumnType, column: str) -> object:
     """One fact value in the form every backend compares (None for NULL).
 
     Dates become day numbers, decimals and numbers become floats, NaN becomes
-    NULL; a value of the wrong type raises EngineError HS524 (durable-rules
+    NULL; a value of the wrong type raises EngineError HS544 (durable-rules
     would otherwise compare ``'10'`` with ``5`` or ``1`` with ``true``).
     """
     if value is None:
@@ -423,7 +423,7 @@ def normalize_value(value: object, ctype: ColumnType, column: str) -> object:
     raise EngineError(
         f"fact column {column!r} holds {value!r} ({type(value).__name__}), "
         f"not a {ctype} value",
-        code="HS524",
+        code="HS544",
         hint="the derived-facts query and the ruleset's field types disagree",
     )
 
@@ -439,7 +439,7 @@ def normalize_fact(
         if value is None and column in NON_NULL_COLUMNS:
             raise EngineError(
                 f"fact column {column!r} is NULL but the facts contract says it never is",
-                code="HS524",
+                code="HS544",
             )
         out[column] = value
     return out

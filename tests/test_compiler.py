@@ -134,14 +134,14 @@ def test_durable_error_codes_are_translated() -> None:
     error = compiler.translate_durable_error(
         RuntimeError("Could not create ruleset, error code: 202"), "the definition of x"
     )
-    assert error.first.code == "HS510"
+    assert error.first.code == "HS514"
     assert "unknown operator" in error.first.message
     for number, words in [(105, "unknown key"), (102, "unexpected type"),
                           (501, "Lua pattern"), (113, "too complex")]:
         message = compiler.translate_durable_error(
             RuntimeError(f"error code: {number}"), "x").first.message
         assert words in message
-    assert compiler.translate_durable_error(ValueError("boom"), "x").first.code == "HS511"
+    assert compiler.translate_durable_error(ValueError("boom"), "x").first.code == "HS515"
 
 
 def test_property_hashes_do_not_collide() -> None:

@@ -113,7 +113,7 @@ def test_duplicate_or_missing_keys_are_refused() -> None:
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
     with pytest.raises(EngineError) as caught:
         durable_eval.evaluate(compiled, [fact(1), fact(1)])
-    assert caught.value.first.code == "HS521"
+    assert caught.value.first.code == "HS541"
     with pytest.raises(EngineError):
         durable_eval.evaluate(compiled, [{"level": 3}])
 
@@ -126,7 +126,7 @@ def test_an_exception_inside_an_action_fails_loudly(monkeypatch: pytest.MonkeyPa
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
     with pytest.raises(EngineError) as caught:
         durable_eval.evaluate(compiled, [fact(1, level=9)])
-    assert caught.value.first.code == "HS523"
+    assert caught.value.first.code == "HS543"
     assert "collector broke" in caught.value.first.message
     monkeypatch.undo()
     # The state that held the exception was deleted: the next run is clean.
@@ -143,7 +143,7 @@ def test_a_lost_verdict_is_detected(monkeypatch: pytest.MonkeyPatch) -> None:
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
     with pytest.raises(EngineError) as caught:
         durable_eval.evaluate(compiled, [fact(1, level=1), fact(2, level=2)])
-    assert caught.value.first.code == "HS520"
+    assert caught.value.first.code == "HS540"
     assert "no verdict" in caught.value.first.message
 
 
@@ -159,7 +159,7 @@ def test_wrongly_typed_facts_are_refused_not_compared() -> None:
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
     with pytest.raises(EngineError) as caught:  # durable-rules: '10' is not > 5
         durable_eval.evaluate(compiled, [fact(1, level="10")])
-    assert caught.value.first.code == "HS524"
+    assert caught.value.first.code == "HS544"
     flag = model.CustomField("flag", "boolean")
     compiled = compile_ruleset(
         one_rule(model.Compare("flag", "=", True), custom_fields=(flag,)), AS_OF)
@@ -195,7 +195,7 @@ def test_durable_error_codes_come_back_as_hs510() -> None:
     bad = {"hit": {"all": [{"m": {"$ne": {"f0": 1}}}], "run": "hit"}}
     with pytest.raises(EngineError) as caught:
         durable_eval._register("t_bad_operator", bad)
-    assert caught.value.first.code == "HS510"
+    assert caught.value.first.code == "HS514"
     assert "error 202" in caught.value.first.message
     bad_pattern = {"hit": {"all": [{"m": {"$mt": {"f0": "[a"}}}], "run": "hit"}}
     with pytest.raises(EngineError) as caught:
@@ -323,7 +323,7 @@ def test_strings_beyond_16_bit_lengths_are_refused() -> None:
     compiled = compile_ruleset(one_rule(model.Compare("name", "=", "y")), AS_OF)
     with pytest.raises(EngineError) as caught:
         durable_eval.evaluate(compiled, [fact(1, name="y" * 65537)])
-    assert caught.value.first.code == "HS524"
+    assert caught.value.first.code == "HS544"
     assert durable_eval.evaluate(compiled, [fact(1, name="é" * 5000)])["release:r"] == set()
 
 

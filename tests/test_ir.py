@@ -143,7 +143,7 @@ def test_nul_characters_are_refused() -> None:
 def test_facts_of_another_type_are_refused() -> None:
     with pytest.raises(EngineError) as caught:
         ir.normalize_fact(fact(1, level="10"), COLUMNS)
-    assert caught.value.first.code == "HS524"
+    assert caught.value.first.code == "HS544"
     with pytest.raises(EngineError):
         ir.normalize_fact(fact(1, contacted=1), COLUMNS)
     with pytest.raises(EngineError):
