@@ -216,6 +216,10 @@ def apply_override(document: Any, override: Override) -> list[str]:
                          "name the value to change with a path instead")
         return changed
     container, key, json_path = _resolve(document, override.path)
+    if json_path in ("$.company", "$.company.id"):
+        raise _error("HS702", f"{override.option} {override.label()}: a scenario replays the "
+                     "same company; its id cannot be overridden",
+                     "change other values; the company's data decides what is replayed")
     container[key] = copy.deepcopy(override.value)  # type: ignore[index]
     return [json_path]
 

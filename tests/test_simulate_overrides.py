@@ -164,6 +164,12 @@ def test_semantic_checks_run_on_the_overridden_ruleset() -> None:
     assert error.first.code.startswith("HS3")
 
 
+def test_the_company_id_cannot_be_overridden() -> None:
+    assert _error(["company.id=other"]).first.code == "HS702"
+    scenario = build_scenarios(REGIONAL, ["company.name=Renamed"])[1]
+    assert scenario.ruleset.company.name == "Renamed"
+
+
 def test_idle_period_needs_an_idle_rule_and_a_valid_duration() -> None:
     error = _error(idle="2 weeks")
     assert error.first.code == "HS205"
