@@ -866,6 +866,12 @@ def _explain_leaf(leaf: Leaf, fact: Mapping[str, object]) -> Explanation:
         threshold = date.fromordinal(leaf.value)
     else:
         threshold = leaf.value
-    text = f"{leaf.label} (actual: {shown_actual}): {mark}"
+    if leaf.kind == "never_contacted":
+        shown = "unknown" if value is None else ("yes" if value else "no")
+        text = f"{leaf.label} (contacted: {shown}): {mark}"
+    elif leaf.kind == "has_open_order":
+        text = f"{leaf.label} (open orders: {shown_actual}): {mark}"
+    else:
+        text = f"{leaf.label} (actual: {shown_actual}): {mark}"
     return Explanation(leaf.kind, passed, leaf.label, actual=actual_value,
                        threshold=threshold, text=text, json_path=leaf.json_path)

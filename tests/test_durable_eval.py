@@ -343,3 +343,23 @@ def test_what_durable_runs_is_what_compile_prints() -> None:
         for rule in rules.values():
             del rule["run"]  # bound to the host's actions, then removed by durable-rules
         assert host.get_ruleset(name).get_definition() == rules
+
+
+def test_concurrent_evaluations_do_not_mix() -> None:
+    compiled_a = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
+    compiled_b = compile_ruleset(one_rule(model.Compare("level", "<", 5)), AS_OF)
+    facts = [fact(k, level=k % 10) for k in range(3000)]
+    results: dict[str, frozenset[int]] = {}
+
+    def run(label: str, compiled: object) -> None:
+        results[label] = durable_eval.evaluate(compiled, facts)["release:r"]  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=run, args=(f"{name}{i}", compiled))
+               for i in range(3) for name, compiled in (("a", compiled_a), ("b", compiled_b))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i in range(3):
+        assert results[f"a{i}"] == {k for k in range(3000) if k % 10 > 5}
+        assert results[f"b{i}"] == {k for k in range(3000) if k % 10 < 5}

@@ -261,7 +261,7 @@ def test_explain_tree_shows_the_failing_leaf() -> None:
     leaves = list(explanation.leaves())
     assert [leaf.passed for leaf in leaves] == [True, True]
     assert "3 months before 2026-11-23" in leaves[0].text
-    assert leaves[1].text == "has an open order (actual: 1): yes"
+    assert leaves[1].text == "has an open order (open orders: 1): yes"
     assert explanation.lines()[0] == "all of: no"
     assert "not: no" in "\n".join(explanation.lines())
 
@@ -271,3 +271,17 @@ def test_explain_unknown_owner() -> None:
     explanation = ir.explain(node, ir.normalize_fact(fact(1), COLUMNS))
     assert not explanation.passed and explanation.actual is None
     assert "no owner" in explanation.text
+
+
+def test_explain_never_contacted_and_compare_texts() -> None:
+    never = lower(model.NeverContacted(True))
+    text = ir.explain(never, ir.normalize_fact(fact(1, contacted=True), COLUMNS)).text
+    assert text == "never contacted (contacted: yes): no"
+    signed = lower(model.Compare("signed", "<", date(2024, 1, 1)))
+    explanation = ir.explain(signed, ir.normalize_fact(fact(1, cf_signed=date(2023, 5, 1)),
+                                                      COLUMNS))
+    assert explanation.text == "signed < 2024-01-01 (actual: 2023-05-01): yes"
+    assert explanation.actual == date(2023, 5, 1) and explanation.threshold == date(2024, 1, 1)
+    country = lower(model.Compare("country", "in", ("DE", "FR")))
+    explanation = ir.explain(country, ir.normalize_fact(fact(1), COLUMNS))
+    assert explanation.text == "country in ['DE', 'FR'] (actual: NULL): no"

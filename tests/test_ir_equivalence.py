@@ -128,6 +128,14 @@ def test_durable_python_and_sql_agree(
     text, params = compiled.sql("release:r")
     sql = frozenset(k for (k,) in con.execute(f"SELECT k FROM facts WHERE {text}",
                                                params).fetchall())
+    for row in facts:  # the explainer agrees with the evaluator, leaf by leaf
+        normalized = compiled.normalize(row)
+        explanation = compiled.explain("release:r", row)
+        assert explanation.passed == (row["k"] in python)
+        node_leaves = list(ir.leaves(compiled.point("release:r").condition))
+        for node, leaf in zip(node_leaves, explanation.leaves(), strict=True):
+            assert isinstance(node, ir.Leaf)
+            assert leaf.passed == ir.evaluate(node, normalized)
     assert durable == python, ir.to_durable(compiled.point("release:r").condition,
                                             compiled.properties)
     assert sql == python, text
