@@ -299,11 +299,11 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path) -> 
         )
     selects = []
     for name in [c.name for c in spec.columns] + ["company_id"]:
-        column = by_lower.get(name)
-        if column is None:
+        source_column = by_lower.get(name)
+        if source_column is None:
             selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
         else:
-            selects.append(f"NULLIF(trim(CAST({_q(column)} AS VARCHAR)), '') AS {_q(name)}")
+            selects.append(f"NULLIF(trim(CAST({_q(source_column)} AS VARCHAR)), '') AS {_q(name)}")
     try:
         con.execute(f"CREATE TEMP TABLE _read AS SELECT {', '.join(selects)} FROM {source}")
     except duckdb.Error as error:
