@@ -82,8 +82,8 @@ def _check_ruleset(ruleset: Ruleset) -> None:
             "release rules differ from regional-trading.yaml")
     _expect([r.id for r in ruleset.relays] == ["alibaba-dormant"], "relays differ")
     _expect([a.id for a in ruleset.allocations] == ["daily-new-rotation"], "allocations differ")
-    _expect([(c.tier, c.max, c.excess_order, c.excess_to_tier) for c in ruleset.caps.private]
-            == [("veteran", 300, "least_recently_followed_up", "new")], "private caps differ")
+    _expect([(c.tier, c.excess_order, c.excess_to_tier, c.protect) for c in ruleset.caps.private]
+            == [("veteran", "least_recently_followed_up", "new", None)], "private caps differ")
     alloc = ruleset.allocations[0]
     _expect(alloc.strategy == "round_robin" and alloc.region_fallback == "fallbacks"
             and alloc.tiers == ("new",) and not alloc.weekdays, "allocation differs")
