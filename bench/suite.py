@@ -155,6 +155,17 @@ def validate_cold(runs: int) -> dict[str, Any]:
             "peak_rss_mib": int(rss.stdout.strip()) / 1024, "many_200_seconds": many}
 
 
+def source_state() -> dict[str, Any]:
+    """The commit measured and whether engine/ had uncommitted changes."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=False)
+        return done.stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "engine_dirty_files": len(git("status", "--porcelain", "engine").splitlines())}
+
+
 def machine() -> dict[str, Any]:
     """Cores, memory and load of this machine."""
     memory = 0
@@ -178,6 +189,7 @@ def run_suite(options: Options) -> dict[str, Any]:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "duckdb": duckdb.__version__,
+        "source": source_state(),
         "repeat": options.repeat,
         "seed": SEED,
         "label": options.label,
@@ -236,7 +248,10 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, load average "
         f"{m['load_average'][0]} at the start and {m['load_average_end'][0]} at the end "
-        f"(shared with other jobs), Python {m['python']}, DuckDB {results['duckdb']}. "
+        f"(shared with other jobs), Python {m['python']}, DuckDB {results['duckdb']}, "
+        f"commit {results['source']['commit']}"
+        + (f" with {results['source']['engine_dirty_files']} uncommitted engine files"
+           if results["source"]["engine_dirty_files"] else "") + ". "
         f"Medians of {results['repeat']} runs, each step in its own process; RSS is the "
         "peak of that process (it includes the step's untimed prerequisites, e.g. apply "
         "builds its plan first).",
