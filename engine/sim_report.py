@@ -153,12 +153,28 @@ def chart_releases_per_week(daily: list[Row], scenarios: Sequence[str], path: Pa
     return _save(fig, path)
 
 
+#: Above this many salespeople the chart ranks them instead of naming each.
+MAX_NAMED_REPS = 40
+
+
 def chart_assignments(assignments: list[Row], scenarios: Sequence[str], path: Path) -> Path:
     plt = _plt()
     reps = sorted({r["rep_id"] for r in assignments if r["received"] or r["claims_back"]})
     if not reps:
         reps = sorted({r["rep_id"] for r in assignments})[:20]
-    fig, ax = plt.subplots(figsize=(max(9.0, 0.35 * len(reps) * max(len(scenarios), 1)), 4.5))
+    if len(reps) > MAX_NAMED_REPS:
+        fig, ax = plt.subplots(figsize=(10, 4.5))
+        for name in scenarios:
+            values = sorted((r["received"] for r in assignments if r["scenario"] == name),
+                            reverse=True)
+            ax.step(range(1, len(values) + 1), values, where="mid", label=name)
+        ax.set_xlabel("salespeople, ranked by customers received")
+        ax.set_title("Customers received per salesperson (assign, relay, trim)")
+        ax.set_ylabel("customers")
+        ax.legend(fontsize=8)
+        return _save(fig, path)
+    width_in = min(16.0, max(9.0, 0.12 * len(reps) * max(len(scenarios), 1)))
+    fig, ax = plt.subplots(figsize=(width_in, 4.5))
     width = 0.8 / max(len(scenarios), 1)
     for index, name in enumerate(scenarios):
         got = {r["rep_id"]: r["received"] for r in assignments if r["scenario"] == name}
@@ -166,9 +182,10 @@ def chart_assignments(assignments: list[Row], scenarios: Sequence[str], path: Pa
         ax.bar(xs, [got.get(rep, 0) for rep in reps], width=width, label=name)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(reps))])
     ax.set_xticklabels(reps, rotation=70, fontsize=7)
+    ax.set_xlim(-0.5, len(reps))
     ax.set_title("Customers received per salesperson (assign, relay, trim)")
     ax.set_ylabel("customers")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _save(fig, path)
 
 
