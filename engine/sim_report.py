@@ -233,7 +233,7 @@ body { font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margi
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th { background: #f0f3f7; } td:first-child, th:first-child { text-align: left; }
-td.pos { color: #a33; } td.neg { color: #272; }
+td.changed { font-weight: bold; }
 img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0 1.5em; }
 .note { color: #555; font-size: 13px; }
 """
@@ -253,7 +253,7 @@ def html_table(rows: Sequence[Row], columns: Sequence[str] | None = None,
             value = row.get(column)
             css = ""
             if column.endswith(" diff") and isinstance(value, int | float) and value:
-                css = ' class="pos"' if value > 0 else ' class="neg"'
+                css = ' class="changed"'
             text = _fmt_diff(value) if column.endswith(" diff") else _fmt(value)
             cells.append(f"<td{css}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -286,9 +286,11 @@ def _releases_by(rows: list[Row], key: str) -> list[Row]:
 def render_html(result: SimulationResult, charts: dict[str, Path]) -> str:
     """The self-contained report: charts inline, tables inline."""
     scenarios = list(result.scenarios)
-    comparison = result.side_by_side()
-    columns = ["label", *[c for name in scenarios
-                          for c in ((name,) if name == "baseline" else (name, f"{name} diff"))]]
+    comparison = [{"metric": row["label"], **{k: v for k, v in row.items()
+                                              if k not in ("metric", "label")}}
+                  for row in result.side_by_side()]
+    columns = ["metric", *[c for name in scenarios
+                           for c in ((name,) if name == "baseline" else (name, f"{name} diff"))]]
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>highseas simulation {result.start} to {result.end}</title>",
