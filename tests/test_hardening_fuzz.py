@@ -1,0 +1,275 @@
+"""Property-based hardening (hypothesis):
+
+* random bytes and random YAML-ish or mutated documents never crash
+  ``highseas validate``: only clean diagnostics and exit 0, 1 or 2;
+* random *valid* rulesets (mutations of the three examples: durations, caps,
+  strategies, conditions) compile and run on random facts keeping the
+  invariants of the nightly run (one ownership change per customer, every
+  change cites a rule, same inputs same plan, apply twice = apply once).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from nightly_support import Facts
+
+from engine.apply import apply_plan
+from engine.cli import main
+from engine.model import Ruleset
+from engine.plan_model import OWNERSHIP_ACTIONS
+from engine.planner import plan
+from engine.ruleset_loader import ruleset_from_document
+from engine.yaml_loader import load_yaml_text
+
+ROOT = Path(__file__).resolve().parent.parent
+# Read with highseas' own YAML loader (YAML 1.2 scalars: NO is Norway, not false).
+EXAMPLES = {name: load_yaml_text((ROOT / "rulesets" / f"{name}.yaml").read_bytes()).data
+            for name in ("regional-trading", "quick-order", "large-project")}
+OUTPUT_LINE = re.compile(r"^(\S.*?: (error|warning) HS\d{3} .+|\d+ files? checked: .+)$")
+FUZZ = settings(max_examples=60, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _validate_bytes(data: bytes) -> tuple[int, str]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.yaml"
+        path.write_bytes(data)
+        result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    output = result.output
+    assert "Traceback" not in output and "HS999" not in output, output
+    for line in output.splitlines():
+        assert OUTPUT_LINE.match(line), line
+    return result.exit_code, output
+
+
+@FUZZ
+@given(st.binary(max_size=3000))
+def test_random_bytes_never_crash_validate(data: bytes) -> None:
+    code, output = _validate_bytes(data)
+    assert code in (0, 1, 2), output
+    if code == 0:  # only a real ruleset is valid
+        assert isinstance(yaml.safe_load(data), dict)
+
+
+TOKENS = ["version: 1\n", "company:\n", "  id: acme\n", "  timezone: Europe/Berlin\n",
+          "tiers:\n", "  - id: new\n", "    tenure: {less_than: 1y}\n", "pools:\n",
+          "release_rules:\n", "    when:\n", "      idle_for: 90d\n", "- ", ": ", "  ", "\n",
+          "[", "]", "{", "}", ",", "&a ", "*a", "!!python/object:os.system ", "!!binary ",
+          "'", '"', "\t", "#", "? ", "---\n", "...\n", "|\n", ">\n", "<<: ", "~", "-3d", "0d",
+          "1e400", "99999999999999999999", "\x00", "\x07", "\ufeff", "深圳", "😀", "\r\n",
+          "%YAML 1.2\n", "@", "`", "null", "true", "yes", "0x1F", ".inf", "2026-02-29"]
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(TOKENS), max_size=80).map("".join))
+def test_yaml_ish_text_never_crashes_validate(text: str) -> None:
+    code, output = _validate_bytes(text.encode("utf-8"))
+    assert code in (0, 1, 2), output
+
+
+JUNK = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.sampled_from(["0d", "-3d", "14 days", "1.5y", "all", "by_region",
+                     "'; DROP TABLE customers; --", "深圳市华强电子有限公司"]),
+    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(),
+                                                         max_size=2),
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _set(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    target = document
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return document
+
+
+@FUZZ
+@given(st.sampled_from(sorted(EXAMPLES)), st.data())
+def test_mutated_examples_never_crash_validate(name: str, data: st.DataObject) -> None:
+    document = copy.deepcopy(EXAMPLES[name])
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = _paths(document)
+        path = data.draw(st.sampled_from(paths))
+        document = _set(document, path, data.draw(JUNK))
+        if not isinstance(document, dict | list):
+            break
+    text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    code, output = _validate_bytes(text.encode("utf-8"))
+    assert code in (0, 1), output
+
+
+# --- random valid rulesets on random facts ---------------------------------------------
+
+DURATIONS = st.sampled_from(["1d", "7d", "14d", "30d", "45d", "2mo", "90d", "6mo", "1y", "2y"])
+
+
+@st.composite
+def valid_rulesets(draw: st.DrawFn) -> Ruleset:
+    """An example ruleset with random durations, caps, strategies and conditions."""
+    name = draw(st.sampled_from(sorted(EXAMPLES)))
+    doc = copy.deepcopy(EXAMPLES[name])
+    for rule in doc.get("release_rules", []):
+        when = rule["when"]
+        time_keys = ("idle_for", "no_order_for", "owned_for", "created_before")
+        leaves = [when] + [c for c in when.get("all", []) + when.get("any", [])
+                           if isinstance(c, dict)]
+        for leaf in leaves:
+            for key in time_keys:
+                if key in leaf:
+                    leaf[key] = draw(DURATIONS)
+        if draw(st.booleans()):
+            rule.pop("unless", None)
+        if draw(st.booleans()):
+            rule["unless"] = draw(st.sampled_from([
+                {"has_open_order": True},
+                {"tags": {"any": ["vip", "key-account", "'; DROP TABLE customers; --"]}},
+                {"stage": {"in": ["contract", "深圳"]}},
+                {"not": {"never_contacted": True}},
+            ]))
+        rule.pop("remind_before", None)
+        if draw(st.booleans()):
+            rule["remind_before"] = ["1d"]
+    caps = doc.setdefault("caps", {})
+    for cap in caps.get("private", []):
+        cap["max"] = draw(st.integers(0, 6))
+        cap["excess_order"] = draw(st.sampled_from(
+            ["least_recently_followed_up", "oldest_owned", "newest_owned", "lowest_level"]))
+    for cap in caps.get("claims", []):
+        for key in ("per_day", "per_week", "per_month"):
+            cap.pop(key, None)
+        cap["per_day"] = draw(st.integers(0, 5))
+    if draw(st.booleans()):
+        caps["cooldown"] = draw(st.sampled_from(["1d", "7d", "30d"]))
+    for allocation in doc.get("allocation", []):
+        strategy = draw(st.sampled_from(["round_robin", "least_loaded", "weighted", "capacity"]))
+        allocation["strategy"] = strategy
+        for key in ("weights", "capacity_per_30d"):
+            allocation.pop(key, None)
+        if strategy == "weighted":
+            allocation["weights"] = {"tiers": {t: draw(st.integers(1, 3))
+                                               for t in allocation["tiers"]}}
+        if strategy == "capacity":
+            allocation["capacity_per_30d"] = draw(st.integers(1, 40))
+        allocation["max_per_rep_per_run"] = draw(st.integers(1, 4))
+    for relay in doc.get("activation_relay", []):
+        relay["rounds"] = draw(st.integers(1, 4))
+        relay["contact_window"] = draw(st.sampled_from(["1d", "3d", "7d"]))
+    digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+    ruleset, diagnostics = ruleset_from_document(doc, {}, f"{name}.yaml", digest)
+    assume(ruleset is not None and not any(d.is_error for d in diagnostics))
+    assert ruleset is not None
+    return ruleset
+
+
+AS_OF = date(2026, 6, 1)
+
+
+@st.composite
+def facts_for(draw: st.DrawFn, ruleset: Ruleset) -> Facts:
+    facts = Facts(ruleset.company.id)
+    countries = sorted({c for r in ruleset.regions for c in r.countries}) + ["ZZ"]
+    region_ids = [r.id for r in ruleset.regions]
+    tiers_by_attribute = [t.id for t in ruleset.tiers if getattr(t, "attribute", None)]
+    reps = []
+    for i in range(draw(st.integers(1, 5))):
+        reps.append({
+            "rep_id": f"r{i}",
+            "hired_on": (AS_OF - timedelta(days=draw(st.integers(10, 3000)))).isoformat(),
+            "regions": draw(st.lists(st.sampled_from(region_ids), max_size=2, unique=True))
+            if region_ids else [],
+            "tier": draw(st.sampled_from([None, None, *tiers_by_attribute])),
+            "weight": draw(st.integers(1, 3)),
+        })
+    facts.reps(reps)
+    owners = [r["rep_id"] for r in reps] + [None]
+    customers, activities, orders = [], [], []
+    for i in range(draw(st.integers(0, 18))):
+        owner = draw(st.sampled_from(owners))
+        created = AS_OF - timedelta(days=draw(st.integers(1, 1200)))
+        customers.append({
+            "customer_id": f"c{i:02d}", "owner": owner,
+            "country": draw(st.sampled_from([*countries, None])),
+            "source": draw(st.sampled_from(["alibaba", "website", "trade-show"])),
+            "stage": draw(st.sampled_from(["lead", "contract", "negotiation", "深圳"])),
+            "tags": draw(st.sampled_from([[], ["vip"], ["'; DROP TABLE customers; --"]])),
+            "level": draw(st.integers(1, 5)),
+            "created_at": created.isoformat(),
+            "owned_since": (created + timedelta(days=draw(st.integers(0, 60)))).isoformat(),
+            "pool_id": None if owner else draw(st.sampled_from([p.id for p in ruleset.pools])),
+        })
+        for _ in range(draw(st.integers(0, 2))):
+            at = created + timedelta(days=draw(st.integers(0, (AS_OF - created).days)))
+            activities.append({"customer_id": f"c{i:02d}", "rep_id": draw(st.sampled_from(owners)),
+                               "at": f"{at} 09:00"})
+        if draw(st.integers(0, 4)) == 0:
+            orders.append({"customer_id": f"c{i:02d}", "placed_at": created.isoformat(),
+                           "status": draw(st.sampled_from(["open", "won", "lost"]))})
+    facts.customers(customers).activities(activities).orders(orders)
+    return facts
+
+
+def _owners(facts: Facts) -> list[tuple[Any, ...]]:
+    return facts.con.execute(
+        "SELECT customer_id, owner_rep_id, pool_id, owned_since FROM customers ORDER BY 1"
+    ).fetchall()
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.filter_too_much])
+@given(st.data())
+def test_random_valid_rulesets_run_on_random_facts_keeping_the_invariants(
+        data: st.DataObject) -> None:
+    ruleset = data.draw(valid_rulesets())
+    facts = data.draw(facts_for(ruleset))
+    day = AS_OF + timedelta(days=data.draw(st.integers(0, 6)))
+    the_plan = plan(facts.con, ruleset, day)
+    changes = the_plan.ownership_changes()
+    changed = [d.customer_id for d in changes]
+    assert len(changed) == len(set(changed)), "one ownership change per customer"
+    rule_ids = ({r.id for r in ruleset.release_rules} | {a.id for a in ruleset.allocations}
+                | {r.id for r in ruleset.relays}
+                | {f"caps.private.{c.tier}" for c in ruleset.caps.private})
+    for decision in the_plan.decisions:
+        assert decision.reason, decision
+        assert decision.rule_id in rule_ids, decision.rule_id
+    assert plan(facts.con, ruleset, day).to_json() == the_plan.to_json(), "deterministic"
+    result = apply_plan(facts.con, the_plan)
+    assert result.applied and result.ownership_changes == len(changes)
+    events = facts.con.execute(
+        "SELECT customer_id, rule_id, action FROM ownership_events ORDER BY 1").fetchall()
+    assert sorted(events) == sorted((d.customer_id, d.rule_id, d.action)
+                                    for d in the_plan.decisions
+                                    if d.action in OWNERSHIP_ACTIONS)
+    once = _owners(facts)
+    again = apply_plan(facts.con, plan(facts.con, ruleset, day))
+    assert not again.applied and _owners(facts) == once, "apply twice = apply once"
