@@ -363,3 +363,21 @@ def test_concurrent_evaluations_do_not_mix() -> None:
     for i in range(3):
         assert results[f"a{i}"] == {k for k in range(3000) if k % 10 > 5}
         assert results[f"b{i}"] == {k for k in range(3000) if k % 10 < 5}
+
+
+def test_a_negative_priority_runs_last_so_ours_are_positive() -> None:
+    host = durable_eval.host()
+    host.set_rulesets({"t_negative_pri": {
+        "hit": {"all": [{"m": {"$eq": {"e": 1}}}], "pri": -1, "run": "hit"},
+        "miss": {"all": [{"m": {"$eq": {"e": 1}}}], "pri": 2, "run": "miss"},
+    }})
+    collector = durable_eval._Collector()
+    durable_eval._COLLECTORS["negative"] = collector
+    try:
+        host.post_batch("t_negative_pri", [{"sid": "negative", "id": 1, "e": 1}])
+    finally:
+        del durable_eval._COLLECTORS["negative"]
+    assert collector.misses == {1} and not collector.hits  # -1 lost to 2
+    compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
+    for rules in compiled.durable_definition().values():
+        assert 0 < rules["hit"]["pri"] < rules["miss"]["pri"]
