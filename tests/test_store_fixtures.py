@@ -272,3 +272,11 @@ def test_demo_db_created_once(tmp_path: Path) -> None:
     ensure_demo_db(path)
     assert path.stat().st_mtime_ns == stamp
     assert [p.name for p in path.parent.iterdir()] == ["demo.db"]
+
+
+def test_extreme_arguments(tmp_path: Path) -> None:
+    """One customer and one rep; the largest seed (no integer overflow)."""
+    path = tmp_path / "tiny.db"
+    assert generate(path, "regional-trading", 1, 1, seed=0)["customers"] == 1
+    summary = generate(path, "large-project", 30, 2, seed=2**31 - 1)
+    assert (summary["customers"], summary["reps"]) == (30, 2)

@@ -187,7 +187,7 @@ CREATE OR REPLACE TEMP MACRO _hs_x(x, s) AS (xor(x, x >> s));
 CREATE OR REPLACE TEMP MACRO rnd(a, b, salt) AS (
     _hs_m(_hs_x(_hs_m(_hs_x(_hs_m(
         (CAST(a AS BIGINT) % 1000000007) * 1000003 + CAST(b AS BIGINT) * 7919
-        + CAST(salt AS BIGINT) * 104729 + getvariable('hs_seed') * 15485863 % {_P},
+        + CAST(salt AS BIGINT) * 104729 + CAST(getvariable('hs_seed') AS BIGINT) * 15485863 % {_P},
     48271), 11), 69621), 13), 16807) / {float(_P)}
 );
 """
