@@ -232,14 +232,16 @@ def test_generated_facts_pass_the_loader(worlds: dict[str, Path], tmp_path: Path
 
 
 def test_refuses_existing_company_unless_replace(tmp_path: Path) -> None:
+    """Also the extremes: one customer and one rep; the largest seed."""
     path = tmp_path / "g.db"
-    generate(path, "quick-order", 50, 3, seed=1)
+    assert generate(path, "quick-order", 1, 1, seed=0)["customers"] == 1
     with pytest.raises(InvalidInputError) as caught:
         generate(path, "quick-order", 50, 3, seed=1)
     assert caught.value.first.code == "HS462"
     summary = generate(path, "quick-order", 60, 4, seed=2, replace=True)
     assert summary["customers"] == 60 and summary["reps"] == 4
-    generate(path, "large-project", 20, 2, seed=1)  # another company, same file
+    summary = generate(path, "large-project", 20, 2, seed=2**31 - 1)  # same file
+    assert (summary["customers"], summary["reps"]) == (20, 2)
     assert len(_q(path, "SELECT DISTINCT company_id FROM customers")) == 2
 
 
@@ -272,11 +274,3 @@ def test_demo_db_created_once(tmp_path: Path) -> None:
     ensure_demo_db(path)
     assert path.stat().st_mtime_ns == stamp
     assert [p.name for p in path.parent.iterdir()] == ["demo.db"]
-
-
-def test_extreme_arguments(tmp_path: Path) -> None:
-    """One customer and one rep; the largest seed (no integer overflow)."""
-    path = tmp_path / "tiny.db"
-    assert generate(path, "regional-trading", 1, 1, seed=0)["customers"] == 1
-    summary = generate(path, "large-project", 30, 2, seed=2**31 - 1)
-    assert (summary["customers"], summary["reps"]) == (30, 2)
