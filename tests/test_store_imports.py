@@ -4,6 +4,7 @@ data sets in ../shared/data when that folder exists (the test says so)."""
 from __future__ import annotations
 
 import csv
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -201,3 +202,19 @@ def test_import_errors(tmp_path: Path) -> None:
         import_olist_marketing_funnel(tmp_path / "x.db", folder)
     assert caught.value.first.code == "HS452"
     assert "seller_id" in caught.value.first.message
+
+
+def test_failed_reimport_leaves_the_company_as_it_was(tmp_path: Path) -> None:
+    """--replace deletes and rewrites in one transaction: a bad source rolls back."""
+    db = tmp_path / "crm.db"
+    import_crm_sales_opportunities(db, SAMPLE)
+    before = _q(db, "SELECT count(*), max(customer_id) FROM customers")
+    broken = tmp_path / "broken"
+    shutil.copytree(SAMPLE, broken)
+    pipeline = broken / "sales_pipeline.csv"
+    lines = pipeline.read_text(encoding="utf-8").splitlines(keepends=True)
+    pipeline.write_text("".join(lines + lines[1:3]), encoding="utf-8")  # repeat two ids
+    with pytest.raises(InvalidInputError) as caught:
+        import_crm_sales_opportunities(db, broken, replace=True)
+    assert caught.value.first.code == "HS454"
+    assert _q(db, "SELECT count(*), max(customer_id) FROM customers") == before
