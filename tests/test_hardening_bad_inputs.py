@@ -30,6 +30,7 @@ SMALL = ROOT / "fixtures" / "small"
 EXPECT_HEADER = re.compile(r"^# expect: (HS\d{3}) line (\d+)$", re.MULTILINE)
 DIAGNOSTIC_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): "
                              r"(?P<severity>error|warning) (?P<code>HS\d{3}) ", re.MULTILINE)
+TEXT_OUTPUT_LINE = re.compile(r"^(\S.*?: (error|warning) HS\d{3} .+|\d+ files? checked: .+)$")
 ROW_LINE = re.compile(r"^(?P<file>.+?):row (?P<row>\d+): error (?P<code>HS\d{3}) "
                       r"(?P<column>[^:]+): ", re.MULTILINE)
 
@@ -209,6 +210,8 @@ def test_bad_ruleset(case: RulesetCase, tmp_path: Path, template: Path) -> None:
     strict = _invoke(["validate", "--strict", str(path)])
     assert strict.exit_code == (case.strict_exit or case.exit), strict.output
     assert _found(strict.output, path) == case.expect, strict.output
+    for line in strict.output.splitlines():  # one line per diagnostic, whatever the input
+        assert TEXT_OUTPUT_LINE.match(line), repr(line)
     machine = _invoke(["validate", "--format", "json", str(path)])
     assert machine.exit_code == case.exit
     if case.exit == 0:
