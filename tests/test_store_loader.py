@@ -4,6 +4,7 @@ all-or-nothing loads, --skip-bad-rows, CSV/Parquet/JSON readers."""
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 from datetime import date, datetime
@@ -268,3 +269,35 @@ def test_date_checks_agree_with_python(values: list[str], small_db: Path, tmp_pa
     except RejectedDataError as error:
         got = {(r.row, r.code) for r in error.report.rejects}  # type: ignore[attr-defined]
     assert got == want
+
+
+def test_attribute_columns(small_db: Path, tmp_path: Path) -> None:
+    """customers may carry custom fields as attributes.NAME columns: numbers,
+    booleans and strings, merged over the attributes cell (a blank leaves it)."""
+    file = tmp_path / "customers.csv"
+    file.write_text(
+        "customer_id,name,created_at,attributes,attributes.credit_score,"
+        "Attributes.Reorder_Customer,attributes.segment\n"
+        'K1,One,2025-01-01,,80,true,energy\n'
+        'K2,Two,2025-01-01,"{""credit_score"": 1, ""x"": 2}",,,\n'
+        "K3,Three,2025-01-01,,,,\n"
+        'K4,Four,2025-01-01,"{""credit_score"": 1}",12.5,FALSE,007\n'
+    )
+    assert load_file(small_db, "customers", file, COMPANY, now=NOW).rows_loaded == 4
+    with open_db(small_db, read_only=True) as con:
+        got = dict(
+            con.execute(
+                "SELECT customer_id, attributes FROM customers WHERE customer_id LIKE 'K%'"
+            ).fetchall()
+        )
+    assert json.loads(got["K1"]) == {"credit_score": 80, "reorder_customer": True,
+                                     "segment": "energy"}  # fmt: skip
+    assert json.loads(got["K2"]) == {"credit_score": 1, "x": 2}
+    assert got["K3"] is None
+    assert json.loads(got["K4"]) == {"credit_score": 12.5, "reorder_customer": False,
+                                     "segment": "007"}  # fmt: skip
+    other = tmp_path / "reps.csv"
+    other.write_text("rep_id,name,hired_on,attributes.x\nR9,N,2020-01-01,1\n")
+    with pytest.raises(InvalidInputError) as caught:
+        load_file(small_db, "reps", other, COMPANY, now=NOW)
+    assert caught.value.first.code == "HS413"  # only customers have attributes

@@ -14,6 +14,7 @@ The reject codes are documented in docs/data-model.md.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -61,6 +62,9 @@ _DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _TS_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
 _INT_RE = r"[+-]?[0-9]+"
 _DEC_RE = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
+# attributes.NAME cells: numbers as JSON writes them (a leading zero keeps "007" a string)
+_JSON_INT_RE = r"-?(0|[1-9][0-9]*)"
+_JSON_DEC_RE = r"-?(0|[1-9][0-9]*)\.[0-9]+"
 
 
 @dataclass(frozen=True)
@@ -272,16 +276,24 @@ def _unreadable(path: Path, fmt: str, error: duckdb.Error) -> InvalidInputError:
     )
 
 
-def _stage_rows(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path) -> bool:
-    """Read the file into ``_raw(_row, <spec columns...>, company_id)``:
+def _stage_rows(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path
+) -> tuple[bool, list[str]]:
+    """Read the file into ``_raw(_row, <spec columns...>, company_id, ...)``:
     trimmed text, blank as NULL, file row numbers; malformed CSV lines into
-    ``_bad_lines``. Returns whether the file has a company_id column."""
+    ``_bad_lines``. Returns whether the file has a company_id column, and
+    its custom attribute columns (customers: ``attributes.NAME``)."""
     fmt, source, file_columns = _source(con, path)
     by_lower: dict[str, str] = {}
     for column in file_columns:
         by_lower.setdefault(column.strip().lower(), column)
     known = {c.name for c in spec.columns} | {"company_id"}
-    unknown = [c for c in by_lower if c not in known]
+    extras = [
+        c
+        for c in by_lower
+        if spec.name == "customers" and re.fullmatch(r"attributes\.[a-z_][a-z0-9_]*", c)
+    ]
+    unknown = [c for c in by_lower if c not in known and c not in extras]
     if unknown:
         raise InvalidInputError(
             f"unknown column {unknown[0]!r} for table {spec.name}",
@@ -298,7 +310,7 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path) -> 
             file=str(path),
         )
     selects = []
-    for name in [c.name for c in spec.columns] + ["company_id"]:
+    for name in [c.name for c in spec.columns] + ["company_id", *extras]:
         source_column = by_lower.get(name)
         if source_column is None:
             selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
@@ -337,7 +349,7 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path) -> 
         )
     else:
         con.execute(f"CREATE TEMP VIEW _raw AS SELECT {ordinal} AS _row, * FROM _read")
-    return "company_id" in by_lower
+    return "company_id" in by_lower, extras
 
 
 def _reject(column: str, code: str, reason_sql: str, where: str, value: str = "") -> str:
@@ -526,7 +538,21 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
     return queries
 
 
-def _typed(col: Col) -> str:
+def _attribute_value(column: str) -> str:
+    """JSON of one ``attributes.NAME`` cell: a number (written as JSON writes
+    numbers), true/false, or else a string."""
+    v = _q(column)
+    return (
+        f"CASE WHEN {v} IS NULL THEN NULL "
+        f"WHEN regexp_full_match({v}, '{_JSON_INT_RE}') AND try_cast({v} AS BIGINT) IS NOT NULL "
+        f"THEN to_json(CAST({v} AS BIGINT)) "
+        f"WHEN regexp_full_match({v}, '{_JSON_DEC_RE}') THEN to_json(CAST({v} AS DOUBLE)) "
+        f"WHEN lower({v}) IN ('true', 'false') THEN to_json(lower({v}) = 'true') "
+        f"ELSE to_json({v}) END"
+    )
+
+
+def _typed(col: Col, extras: list[str] | None = None) -> str:
     """SQL converting the checked text of ``col`` to its table type."""
     v = _q(col.name)
     if col.kind == "date":
@@ -550,7 +576,16 @@ def _typed(col: Col) -> str:
     if col.kind == "status":
         return f"lower({v})"
     if col.kind == "json":
-        return f"CAST({v} AS JSON)"
+        if not extras:
+            return f"CAST({v} AS JSON)"
+        entries = ", ".join(
+            f"{{'k': {_lit(e.removeprefix('attributes.'))}, 'v': {_attribute_value(e)}}}"
+            for e in extras
+        )
+        patch = f"to_json(map_from_entries(list_filter([{entries}], lambda x: x.v IS NOT NULL)))"
+        # a column wins over the same key in the attributes cell; a blank one leaves it
+        merged = f"json_merge_patch(COALESCE(CAST({v} AS JSON), '{{}}'), {patch})"
+        return f"NULLIF(CAST({merged} AS VARCHAR), '{{}}')::JSON"
     if col.kind == "list":
         return (
             f"CASE WHEN {v} IS NULL THEN CAST([] AS VARCHAR[]) "
@@ -606,7 +641,7 @@ def load_file(
     with open_db(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            has_company = _stage_rows(con, spec, path)
+            has_company, extras = _stage_rows(con, spec, path)
             codes = ", ".join(f"({_lit(c)})" for c in sorted(ISO_ALPHA2))
             con.execute(f"CREATE TEMP TABLE _countries AS SELECT * FROM (VALUES {codes}) t(code)")
             checks = _checks(spec, company_sql, limit_sql, has_company)
@@ -643,7 +678,7 @@ def load_file(
                 good = " WHERE _row NOT IN (SELECT row FROM _rejects)" if reject_count else ""
                 inserted = con.execute(
                     f"INSERT INTO {spec.name} (company_id, {', '.join(_q(n) for n in names)}) "
-                    f"SELECT {company_sql}, {', '.join(_typed(c) for c in spec.columns)} "
+                    f"SELECT {company_sql}, {', '.join(_typed(c, extras) for c in spec.columns)} "
                     f"FROM _raw{good}"
                 ).fetchall()
                 loaded = int(inserted[0][0])
