@@ -171,6 +171,11 @@ def test_missing_file(small_db: Path, tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as caught:
         load_file(small_db, "reps", tmp_path / "nope.csv", COMPANY)
     assert caught.value.first.code == "HS411"
+    with pytest.raises(InvalidInputError) as caught:
+        load_file(
+            small_db, "reps", SMALL / "reps.csv", COMPANY, rejects_path=tmp_path / "a" / "r.csv"
+        )
+    assert caught.value.first.code == "HS414"
 
 
 def test_rejects_file_written_even_when_clean(small_db: Path, tmp_path: Path) -> None:
@@ -278,7 +283,7 @@ def test_attribute_columns(small_db: Path, tmp_path: Path) -> None:
     file.write_text(
         "customer_id,name,created_at,attributes,attributes.credit_score,"
         "Attributes.Reorder_Customer,attributes.segment\n"
-        'K1,One,2025-01-01,,80,true,energy\n'
+        "K1,One,2025-01-01,,80,true,energy\n"
         'K2,Two,2025-01-01,"{""credit_score"": 1, ""x"": 2}",,,\n'
         "K3,Three,2025-01-01,,,,\n"
         'K4,Four,2025-01-01,"{""credit_score"": 1}",12.5,FALSE,007\n'

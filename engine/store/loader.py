@@ -634,6 +634,12 @@ def load_file(
         raise InvalidInputError(
             f"{path} is empty (not even a header row)", code="HS411", file=str(path)
         )
+    if rejects_path is not None and not Path(rejects_path).parent.is_dir():
+        raise InvalidInputError(
+            f"cannot write the rejects file {rejects_path}: its folder does not exist",
+            code="HS414",
+            file=str(rejects_path),
+        )
     limit = (now or datetime.now()).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
     limit_sql = f"TIMESTAMP {_lit(limit.isoformat(sep=' '))}"
     company_sql = _lit(company_id)
