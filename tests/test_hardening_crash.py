@@ -31,6 +31,7 @@ RULESET = ROOT / "rulesets" / "regional-trading.yaml"
 COMPANY = "regional-trading"
 FIRST_DAY = date(2026, 7, 1)
 BUSY = "is in use by another process"
+KILLS = 9
 OWNERSHIP_ACTIONS = ("release", "trim", "assign", "relay")
 
 
@@ -129,12 +130,11 @@ def test_sigkill_at_random_moments_leaves_all_or_nothing(db: Path) -> None:
     full = time.monotonic() - started
     assert _check_all_or_nothing(before, _state(db), FIRST_DAY)
     day, kills, mid_run, committed = FIRST_DAY + timedelta(days=1), 0, 0, 0
-    deadline = time.monotonic() + 14
-    while kills < 12 and time.monotonic() < deadline:
+    while kills < KILLS:
         before = _state(db)
         process = subprocess.Popen(_run_args(db, day), stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)
-        time.sleep(rng.uniform(0.1, 1.15) * full)
+        time.sleep(rng.uniform(0.1, 1.1) * full)
         still_running = process.poll() is None
         if still_running:
             process.send_signal(signal.SIGKILL)
@@ -146,7 +146,7 @@ def test_sigkill_at_random_moments_leaves_all_or_nothing(db: Path) -> None:
         if _check_all_or_nothing(before, _state(db), day):
             committed += 1
             day += timedelta(days=1)
-    assert kills >= 6 and mid_run >= 4, (kills, mid_run)
+    assert mid_run >= 3, (kills, mid_run)  # most kills land inside the run
     # The next run completes normally, and a re-run of its date is a no-op.
     before = _state(db)
     done = subprocess.run(_run_args(db, day), capture_output=True, text=True, timeout=60,

@@ -243,7 +243,7 @@ def _owners(facts: Facts) -> list[tuple[Any, ...]]:
     ).fetchall()
 
 
-@settings(max_examples=20, deadline=None,
+@settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])
 @given(st.data())
