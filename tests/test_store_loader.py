@@ -209,7 +209,7 @@ def test_interrupted_load_leaves_table_unchanged(
     file.write_text("rep_id,name,hired_on\nR50,Ray,2024-01-01\n")
     before = _snapshot(small_db, "reps")
 
-    def boom(col: Any) -> str:
+    def boom(*args: Any) -> str:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(loader, "_typed", boom)
