@@ -130,3 +130,38 @@ def test_explain_names_hostile_ids_exactly(index: int) -> None:
     decision = text.split("decision:", 1)[1].split("ownership history:", 1)[0]
     assert ("hostile-values" in decision) == should_release[customer], decision
     assert HOSTILE[index] not in "\n".join(recording.statements)
+
+
+def _hostile_codes(doc: dict[str, Any]) -> None:
+    """Region codes and tier attributes are free text in a ruleset."""
+    doc["regions"][2]["codes"] = [HOSTILE[1], HOSTILE[2]]
+    doc["tiers"][2]["attribute"] = HOSTILE[6]
+
+
+CODES_RULES = ruleset_with("regional-trading", _hostile_codes)
+
+
+def test_hostile_region_codes_and_tier_attributes_are_bound_not_interpolated() -> None:
+    from engine import derive
+
+    facts = Facts(COMPANY)
+    facts.reps([
+        {"rep_id": "key", "hired_on": "2025-12-01", "tier": HOSTILE[6], "regions": ["apac"]},
+        {"rep_id": "old", "hired_on": "2015-01-01", "regions": ["apac"]},
+    ])
+    facts.customers([
+        {"customer_id": f"c{i}", "region": code, "created_at": "2026-01-01", "owner": "old",
+         "source": "website", "stage": "lead"}
+        for i, code in enumerate([HOSTILE[1], HOSTILE[2], HOSTILE[1] + " "])
+    ])
+    recording = RecordingConnection(facts.con)
+    tiers = {r.rep_id: r.tier for r in derive.rep_facts(recording, CODES_RULES, AS_OF,  # type: ignore[arg-type]
+                                                         COMPANY)}
+    assert tiers == {"key": "key-account", "old": "veteran"}
+    the_plan = plan(recording, CODES_RULES, AS_OF)  # type: ignore[arg-type]
+    pools = {d.customer_id: d.to_pool_id for d in the_plan.decisions if d.action == "release"}
+    # idle since 1 January: released to the pool of the region their code names
+    assert pools == {"c0": "apac-pool", "c1": "apac-pool", "c2": "global-pool"}
+    statements = "\n".join(recording.statements)
+    for text in (HOSTILE[1], HOSTILE[2], HOSTILE[6], "DROP TABLE", "O'Brien"):
+        assert text not in statements, text
