@@ -91,13 +91,20 @@ def check_claim(
 
 
 def record_claim(
-    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, verdict: ClaimVerdict
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    as_of: date,
+    verdict: ClaimVerdict,
+    *,
+    timestamp: datetime | None = None,
 ) -> None:
-    """Write an allowed claim: the new owner and its audit event, in one transaction."""
+    """Write an allowed claim: the new owner and its audit event, in one
+    transaction. ``timestamp`` (default: now) is the event's time; tests and
+    the simulator pass a time on the as-of day."""
     if not verdict.allowed:
         raise InvalidInputError("cannot record a refused claim", code="HS522")
     company = ruleset.company.id
-    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    now = timestamp or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     event_id = f"claim-{as_of.isoformat()}-{verdict.rep_id}-{verdict.customer_id}"
     con.execute("BEGIN TRANSACTION")
     try:

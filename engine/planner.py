@@ -10,10 +10,10 @@ Precedence (docs/nightly-run.md), one ownership change per customer per run:
    holds and its ``unless`` exemption does not) releases the customer.
    Exemptions beat everything for their rule; customers in a relay are not
    released by release rules.
-4. Reminders, for customers not changed in this run: the first rule (in
+4. Private caps: salespeople above their tier's cap lose the excess.
+5. Reminders, for customers not changed in this run: the first rule (in
    order) that would release the customer within one of its reminder
    offsets reminds the owner once per offset and release date.
-5. Private caps: salespeople above their tier's cap lose the excess.
 6. Allocation: customers that were in the high seas when the run started are
    assigned by each allocation scheduled for the as-of weekday, in order.
    Customers released in this run wait for the next run.
@@ -120,8 +120,8 @@ class _Planner:
         relay_customers = self._relays_in_progress()
         self._new_relays(relay_customers)
         self._releases(relay_customers)
-        self._reminders(relay_customers)
         self._trims(relay_customers)
+        self._reminders(relay_customers)
         self._allocations()
         decisions = tuple(sorted(self.decisions, key=Decision.sort_key))
         return Plan(

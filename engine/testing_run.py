@@ -371,15 +371,8 @@ def _claim(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date,
     mismatch = compare_claim(check, as_of, verdict.allowed, verdict.reasons)
     points = claim_points(ruleset, verdict.reasons)
     if verdict.allowed and check.allowed and check.record:
-        record_claim(con, ruleset, as_of, verdict)
-        # record_claim stamps the event with the wall clock; a claim made in a
-        # test happens on its as-of day, so that day's caps count it.
-        con.execute(
-            'UPDATE ownership_events SET "at" = ? WHERE company_id = ? AND action = \'claim\' '
-            "AND customer_id = ? AND to_rep_id = ? AND as_of = ?",
-            [_end_of(as_of) - timedelta(hours=12), ruleset.company.id, check.customer,
-             check.rep, as_of],
-        )
+        record_claim(con, ruleset, as_of, verdict,
+                     timestamp=_end_of(as_of) - timedelta(hours=12))
     return mismatch, points
 
 

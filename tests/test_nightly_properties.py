@@ -85,6 +85,8 @@ def test_plan_invariants(facts: Facts) -> None:
     the_plan = plan(facts.con, RULES, AS_OF)
     changed = [d.customer_id for d in the_plan.ownership_changes()]
     assert len(changed) == len(set(changed)), "one ownership change per customer per run"
+    reminded = {d.customer_id for d in the_plan.by_action("remind")}
+    assert not reminded & set(changed), "a customer that changes hands is not also reminded"
     for decision in the_plan.decisions:
         assert decision.rule_id and decision.reason
     # same inputs, same plan
