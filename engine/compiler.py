@@ -32,13 +32,14 @@ from engine.errors import EngineError
 
 PointKind = Literal["release", "exempt", "remind", "relay", "protect"]
 
-# Size guards, measured on durable-rules 2.0.28 (docs/compiler.md): an $or of
-# 511 branches hangs set_rulesets for good, 2**14 DNF terms fail with code
-# 113, 254 properties in one event crash the process.
+# Size guards, measured on durable-rules 2.0.28 (docs/compiler.md): 511
+# tests after one node hang set_rulesets for good (a full 512-bucket table),
+# 16 $and/$or in one rule fail with code 113 (2 entries each in a sequence of
+# 32), 254 properties in one event crash the process.
 MAX_LEAVES_PER_COLUMN = 200
 MAX_LEAVES = 400
-MAX_OR_WIDTH = 200
-MAX_DNF_TERMS = 4096
+MAX_AND_OR_PER_RULE = 15
+MAX_HIT_RULES = 64
 MAX_PROPERTIES = 200
 
 #: Rule names inside each durable ruleset and their priorities (lower first).
@@ -281,7 +282,9 @@ def compile_ruleset(ruleset: model.Ruleset, as_of: date) -> CompiledRuleset:
     final: list[DecisionPoint] = []
     for point in points:
         guard_size(point.name, point.condition, point.json_path)
-        definition = durable_rules_for(point.condition, properties)
+        definition = durable_rules_for(
+            point.condition, properties, point.name, point.json_path
+        )
         name = "hs_" + hashlib.sha256(
             json.dumps(definition, sort_keys=True).encode("utf-8")
         ).hexdigest()[:24]
@@ -301,37 +304,84 @@ def compile_ruleset(ruleset: model.Ruleset, as_of: date) -> CompiledRuleset:
     )
 
 
-def durable_rules_for(condition: ir.Node, properties: Mapping[str, str]) -> dict[str, Any]:
-    """The durable ruleset of one decision point: a ``hit`` rule and a
-    lower-priority ``miss`` catch-all, so every event fires exactly one of
-    them (events fire only their highest-priority matching rule)."""
-    expression = ir.to_durable(condition, properties)
-    # Every DNF branch needs a positive test: a branch made only of $nex
-    # makes post() spin for good (measured on 2.0.28). The marker e == 1 is
-    # in every event, so ANDing it changes no verdict and puts a positive
-    # test into every branch.
-    parts = list(expression["$and"]) if "$and" in expression else [expression]  # type: ignore[call-overload]
-    if ir.marker_condition(1) not in parts:
-        parts.append(ir.marker_condition(1))
-    guarded = parts[0] if len(parts) == 1 else {"$and": parts}
-    return {
-        HIT_RULE: {
-            "all": [{"m": guarded}],
+def durable_rules_for(
+    condition: ir.Node, properties: Mapping[str, str], name: str = "", json_path: str = ""
+) -> dict[str, Any]:
+    """The durable ruleset of one decision point: ``hit`` rules (priority 1)
+    and a lower-priority ``miss`` catch-all (priority 2), so every event fires
+    exactly one of them (events fire only their highest-priority matching
+    rule; among equal priorities, one).
+
+    A condition too large for one durable rule (at most 15 ``$and``/``$or``)
+    is split into alternatives, one ``hit`` rule each (``hit``, ``hit_1``,
+    ...): an ``OR`` in halves, ``x AND (a OR b)`` into ``x AND a`` and
+    ``x AND b`` (:func:`engine.ir.split_alternatives`), at most
+    :data:`MAX_HIT_RULES` rules.
+    """
+    marker = ir.marker_condition(1)
+    pending = [ir.to_nnf(condition)]
+    expressions: list[dict[str, object]] = []
+    while pending:
+        node = pending.pop(0)
+        expression = ir.durable_expression(node, properties)
+        # Every branch needs a positive test: a branch made only of $nex
+        # makes post() spin for good (measured on 2.0.28). The marker e == 1
+        # is in every event, so ANDing it changes no verdict.
+        parts = list(expression["$and"]) if "$and" in expression else [expression]  # type: ignore[call-overload]
+        if marker not in parts:
+            parts.append(marker)
+        guarded = parts[0] if len(parts) == 1 else {"$and": parts}
+        nodes, _ = ir.durable_counts(guarded)
+        if nodes <= MAX_AND_OR_PER_RULE:
+            expressions.append(guarded)
+        else:
+            split = ir.split_alternatives(node)
+            if split is None:
+                raise EngineError(
+                    f"{name}: condition too deeply nested for the rules engine "
+                    f"({nodes} and/or groups in one alternative, at most "
+                    f"{MAX_AND_OR_PER_RULE})",
+                    code="HS505", json_path=json_path,
+                    hint="split the rule or flatten nested all_of / any_of groups",
+                )
+            pending[:0] = split
+        if len(expressions) + len(pending) > MAX_HIT_RULES:
+            raise EngineError(
+                f"{name}: condition too large for the rules engine (more than "
+                f"{MAX_HIT_RULES} alternatives once expanded)",
+                code="HS505", json_path=json_path,
+                hint="split the rule, or replace negated any_of groups by simpler conditions",
+            )
+    # Tests in all hit rules, the marker of each left out.
+    tests = sum(ir.durable_counts(e)[1] for e in expressions) - len(expressions)
+    if tests > MAX_LEAVES:
+        raise EngineError(
+            f"{name}: condition too large for the rules engine ({tests} comparisons "
+            f"once expanded, at most {MAX_LEAVES})",
+            code="HS505", json_path=json_path,
+            hint="split the rule or shorten value lists",
+        )
+    rules: dict[str, Any] = {}
+    for index, expression in enumerate(expressions):
+        rules[HIT_RULE if index == 0 else f"{HIT_RULE}_{index}"] = {
+            "all": [{"m": expression}],
             "pri": HIT_PRIORITY,
             "cap": ACTION_CAP,
             "run": HIT_RULE,
-        },
-        MISS_RULE: {
-            "all": [{"m": ir.marker_condition(1)}],
-            "pri": MISS_PRIORITY,
-            "cap": ACTION_CAP,
-            "run": MISS_RULE,
-        },
+        }
+    rules[MISS_RULE] = {
+        "all": [{"m": marker}],
+        "pri": MISS_PRIORITY,
+        "cap": ACTION_CAP,
+        "run": MISS_RULE,
     }
+    return rules
 
 
 def guard_size(name: str, condition: ir.Node, json_path: str = "") -> None:
-    """Refuse a condition durable-rules would hang or fail on (HS504/HS505)."""
+    """Refuse a condition with too many comparisons on one field (HS504)
+    before durable-rules could hang on it; the durable form is checked by
+    :func:`durable_rules_for` (HS505)."""
     size = ir.measure(condition)
     for column, count in sorted(size.per_column.items()):
         if count > MAX_LEAVES_PER_COLUMN:
@@ -341,21 +391,6 @@ def guard_size(name: str, condition: ir.Node, json_path: str = "") -> None:
                 code="HS504", json_path=json_path,
                 hint="durable-rules hangs on long value lists; use a custom field or tag",
             )
-    problems = []
-    if size.leaves > MAX_LEAVES:
-        problems.append(f"{size.leaves} comparisons (at most {MAX_LEAVES})")
-    if size.widest_or > MAX_OR_WIDTH:
-        problems.append(f"{size.widest_or} alternatives (at most {MAX_OR_WIDTH})")
-    if size.dnf_terms > MAX_DNF_TERMS:
-        problems.append(
-            f"{size.dnf_terms} combinations once expanded (at most {MAX_DNF_TERMS})"
-        )
-    if problems:
-        raise EngineError(
-            f"{name}: condition too large for the rules engine: " + ", ".join(problems),
-            code="HS505", json_path=json_path,
-            hint="split the rule, or replace negated all_of groups by simpler conditions",
-        )
 
 
 def fnv1a_32(text: str) -> int:

@@ -597,7 +597,14 @@ def _durable(node: Node, names: Mapping[str, str]) -> dict[str, object]:
         return {"$nex" if node.null else "$ex": {names[node.column]: 1}}
     if isinstance(node, And | Or):
         key = "$and" if isinstance(node, And) else "$or"
-        return {key: [_durable(item, names) for item in node.items]}
+        parts: list[dict[str, object]] = []
+        for item in node.items:
+            part = _durable(item, names)
+            if len(part) == 1 and key in part:  # splice: fewer $and/$or nodes
+                parts.extend(part[key])  # type: ignore[arg-type]
+            else:
+                parts.append(part)
+        return _one_or_many(key, parts)
     if isinstance(node, Neg):  # pragma: no cover - to_nnf removed them
         raise EngineError("internal: negation left after NNF", code="HS509")
     prop = names[node.column]
@@ -630,6 +637,59 @@ def _durable(node: Node, names: Mapping[str, str]) -> dict[str, object]:
 
 def _one_or_many(key: str, parts: list[dict[str, object]]) -> dict[str, object]:
     return parts[0] if len(parts) == 1 else {key: parts}
+
+
+def durable_expression(nnf: Node, names: Mapping[str, str]) -> dict[str, object]:
+    """The durable-rules expression of a node already in NNF (:func:`to_nnf`)."""
+    return _durable(nnf, names)
+
+
+_DURABLE_TESTS = frozenset(
+    {"$lt", "$lte", "$gt", "$gte", "$eq", "$neq", "$ex", "$nex", "$iany", "$iall"}
+)
+
+
+def durable_counts(expression: object) -> tuple[int, int]:
+    """``($and/$or nodes, tests)`` in a durable-rules expression.
+
+    durable-rules 2.0.28 appends two entries per ``$and``/``$or`` to a fixed
+    sequence of 32 per rule (error 113 at 32), and keeps the tests following
+    one node in a 512-bucket table whose lookup spins for good once it is full.
+    """
+    nodes = tests = 0
+    stack = [expression]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in ("$and", "$or"):
+                    nodes += 1
+                elif key in _DURABLE_TESTS:
+                    tests += 1
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return nodes, tests
+
+
+def split_alternatives(nnf: Node) -> list[Node] | None:
+    """Two alternatives whose OR is ``nnf``, or None if it cannot be split:
+    an ``Or`` is cut in halves; an ``And`` holding an ``Or`` child becomes
+    ``x AND (first half)``, ``x AND (second half)``."""
+    if isinstance(nnf, Or):
+        half = len(nnf.items) // 2
+        return [_fold(nnf.items[:half], is_and=False), _fold(nnf.items[half:], is_and=False)]
+    if not isinstance(nnf, And):
+        return None
+    for index, item in enumerate(nnf.items):
+        if isinstance(item, Or):
+            rest = list(nnf.items[:index] + nnf.items[index + 1:])
+            half = len(item.items) // 2
+            return [
+                _fold([*rest, _fold(item.items[:half], is_and=False)], is_and=True),
+                _fold([*rest, _fold(item.items[half:], is_and=False)], is_and=True),
+            ]
+    return None
 
 
 # --------------------------------------------------------------------------

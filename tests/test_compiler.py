@@ -118,16 +118,29 @@ def test_too_many_values_on_one_field_is_refused_before_durable_hangs() -> None:
     compile_ruleset(one_rule(model.Compare("country", "in", values[:200])), AS_OF)
 
 
-def test_exponential_negations_are_refused() -> None:
-    fields = tuple(model.CustomField(f"n{i}", "integer") for i in range(13))
+def test_large_conditions_are_split_into_several_hit_rules() -> None:
+    # durable-rules fails with code 113 at 16 $and/$or in one rule.
+    fields = tuple(model.CustomField(f"n{i}", "integer") for i in range(16))
+    none_is_one = model.Not(model.AnyOf(tuple(model.Compare(f.name, "=", 1) for f in fields)))
+    compiled = compile_ruleset(one_rule(none_is_one, custom_fields=fields), AS_OF)
+    (rules,) = compiled.durable_definition().values()
+    hits = [name for name in rules if name.startswith("hit")]
+    assert len(hits) == 4 and hits[0] == "hit"
+    for name in hits:
+        assert rules[name]["pri"] == 1 and rules[name]["run"] == "hit"
+        assert ir.durable_counts(rules[name]["all"][0]["m"])[0] <= 15
+    assert rules["miss"]["pri"] == 2
+
+
+def test_conditions_too_large_even_split_are_refused() -> None:
+    fields = tuple(model.CustomField(f"n{i}", "integer") for i in range(24))
     many = model.Not(model.AnyOf(tuple(model.Compare(f.name, "=", 1) for f in fields)))
-    # NOT (a OR b OR ...) = AND of (x IS NULL OR x != 1): 2**13 DNF terms.
-    compile_ruleset(one_rule(model.Not(many), custom_fields=fields), AS_OF)  # linear
-    negated_all = model.Not(model.AllOf(tuple(model.Compare(f.name, "=", 1) for f in fields)))
-    compile_ruleset(one_rule(negated_all, custom_fields=fields), AS_OF)  # linear: fine
     with pytest.raises(EngineError) as caught:
         compile_ruleset(one_rule(many, custom_fields=fields), AS_OF)
     assert caught.value.first.code == "HS505"
+    assert "alternatives" in caught.value.first.message
+    # The same size without negation is one flat $or: fine.
+    compile_ruleset(one_rule(model.Not(many), custom_fields=fields), AS_OF)
 
 
 def test_durable_error_codes_are_translated() -> None:

@@ -381,3 +381,38 @@ def test_a_negative_priority_runs_last_so_ours_are_positive() -> None:
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
     for rules in compiled.durable_definition().values():
         assert 0 < rules["hit"]["pri"] < rules["miss"]["pri"]
+
+
+def test_sixteen_groups_fail_with_113_and_are_split_instead() -> None:
+    # Reproduced: each $and/$or takes two entries of a 32-entry sequence per
+    # rule; the 16th fails with "error code: 113".
+    groups = [{"$or": [{"$eq": {f"a{i}": 1}}, {"$eq": {f"b{i}": 1}}]} for i in range(15)]
+    too_many = {"hit": {"all": [{"m": {"$and": groups}}], "pri": 1, "run": "hit"}}
+    with pytest.raises(EngineError) as caught:
+        durable_eval._register("t_sixteen_groups", too_many)
+    assert "error 113" in caught.value.first.message
+    fields = tuple(model.CustomField(f"n{i}", "integer") for i in range(16))
+    condition = model.Not(model.AnyOf(tuple(model.Compare(f.name, "=", 1) for f in fields)))
+    compiled = compile_ruleset(one_rule(condition, custom_fields=fields), AS_OF)
+    facts = [fact(k, **{f"cf_n{i}": (1 if (k >> i) & 1 else (None if i % 2 else 0))
+                        for i in range(16)}) for k in range(0, 70000, 997)]
+    facts.append(fact(99999))
+    verdicts = durable_eval.evaluate(compiled, facts)
+    assert verdicts["release:r"] == {f["k"] for f in facts if compiled.matches("release:r", f)}
+    assert 99999 in verdicts["release:r"]
+
+
+def test_nested_groups_found_by_hypothesis_compile_and_agree() -> None:
+    idle = model.IdleFor(d("1d"))
+    level = model.Compare("level", "in", (0, 0))
+    unless = model.AllOf((
+        model.AllOf((level, model.TagsMatch("any", ("vip",)))),
+        model.AnyOf((idle, idle, level)),
+        model.AnyOf((idle, idle, model.TagsMatch("all", ("vip", "vip", "vip")))),
+    ))
+    compiled = compile_ruleset(one_rule(idle, unless=unless), AS_OF)
+    facts = [fact(1), fact(2, last_touch_day=TODAY - 5, level=0, tags=["vip"]),
+             fact(3, last_touch_day=TODAY - 5, level=3), fact(4, last_touch_day=TODAY)]
+    verdicts = durable_eval.evaluate(compiled, facts)
+    for name in compiled.names:
+        assert verdicts[name] == {f["k"] for f in facts if compiled.matches(name, f)}
