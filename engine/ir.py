@@ -699,47 +699,23 @@ def split_alternatives(nnf: Node) -> list[Node] | None:
 
 @dataclass(frozen=True)
 class Size:
-    """How big a condition is once in durable-rules' form."""
+    """How many comparisons a condition makes, in all and per column (an
+    ``in`` list counts one per value). The durable form itself is measured
+    with :func:`durable_counts`."""
 
     leaves: int
     per_column: dict[str, int] = field(default_factory=dict)
-    widest_or: int = 0
-    dnf_terms: int = 1
 
 
 def measure(node: Node) -> Size:
-    """Leaves (per column), the widest ``$or`` and the number of DNF terms of
-    the durable-rules form of ``node``."""
+    """Comparisons made by ``node`` (negations pushed into the leaves)."""
     per_column: dict[str, int] = {}
-    widest = [0]
-
-    def walk(n: Node) -> tuple[int, int]:  # (leaves, dnf terms)
-        if isinstance(n, Const):
-            return 1, 1
-        if isinstance(n, IsNull):
-            per_column[n.column] = per_column.get(n.column, 0) + 1
-            return 1, 1
-        if isinstance(n, Leaf):
-            count = len(n.value) if isinstance(n.value, tuple) else 1
-            per_column[n.column] = per_column.get(n.column, 0) + max(count, 1)
-            ors = count if n.op in ("in", "any") else (2 if n.op == "none" else 1)
-            widest[0] = max(widest[0], ors)
-            return max(count, 1) + (1 if n.op == "none" else 0), max(ors, 1)
-        if isinstance(n, Neg):  # pragma: no cover - measured after NNF
-            return walk(n.item)
-        results = [walk(item) for item in n.items]
-        total = sum(r[0] for r in results)
-        if isinstance(n, And):
-            terms = 1
-            for r in results:
-                terms *= r[1]
-            return total, terms
-        terms = sum(r[1] for r in results)
-        widest[0] = max(widest[0], terms)
-        return total, terms
-
-    total, terms = walk(to_nnf(node))
-    return Size(leaves=total, per_column=per_column, widest_or=widest[0], dnf_terms=terms)
+    total = 0
+    for leaf in leaves(to_nnf(node)):
+        count = len(leaf.value) if isinstance(leaf, Leaf) and isinstance(leaf.value, tuple) else 1
+        per_column[leaf.column] = per_column.get(leaf.column, 0) + max(count, 1)
+        total += max(count, 1)
+    return Size(leaves=total, per_column=per_column)
 
 
 # --------------------------------------------------------------------------

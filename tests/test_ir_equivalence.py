@@ -68,7 +68,7 @@ CONDITIONS = st.recursive(
         st.lists(inner, min_size=1, max_size=3).map(lambda xs: model.AnyOf(tuple(xs))),
         inner.map(model.Not),
     ),
-    max_leaves=6,
+    max_leaves=8,
 )
 
 
