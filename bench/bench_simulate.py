@@ -59,8 +59,8 @@ def main() -> None:
           f"{len(result.scenarios)} scenarios ({scenario_days} scenario-days): {total:.1f} s")
     print(f"  per scenario-day: mean {statistics.fmean(per_day):.3f} s, "
           f"median {statistics.median(per_day):.3f} s, max {max(per_day):.3f} s")
-    print(f"  outside the day loop (copies, metrics, outputs): "
-          f"{total - sum(per_day) / max(1, (args.jobs or 1)):.1f} s (approx.)")
+    print(f"  sum of the simulated days' own time: {sum(per_day):.1f} s "
+          "(over all worker processes)")
     target_days = 365 * 5
     if scenario_days < target_days:
         scale = target_days / scenario_days * max(1.0, 100_000 / args.customers)
