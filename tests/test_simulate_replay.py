@@ -262,3 +262,17 @@ def test_behaviour_model_invents_contacts_only_when_switched_on(db: Path) -> Non
     with pytest.raises(InvalidInputError) as caught:
         simulate(QUICK_ORDER, db, first, last, contact_after="soon")
     assert caught.value.first.code == "HS707"
+
+
+def test_warns_when_the_database_already_applied_runs_in_the_window(db: Path,
+                                                                    tmp_path: Path) -> None:
+    import shutil
+
+    from engine import api
+
+    applied = tmp_path / "applied.duckdb"
+    shutil.copyfile(db, applied)
+    api.run(QUICK_ORDER, applied, AS_OF, apply=True)
+    result = simulate(QUICK_ORDER, applied, AS_OF - timedelta(days=1), AS_OF)
+    assert [w.code for w in result.warnings] == ["HS720"]
+    assert not simulate(QUICK_ORDER, db, AS_OF, AS_OF).warnings
