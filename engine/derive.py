@@ -201,10 +201,21 @@ def materialize_customer_facts(
 
 
 def fetch_fact_rows(
-    con: duckdb.DuckDBPyConnection, table: str, where_sql: str = "", params: Sequence[Any] = ()
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    where_sql: str = "",
+    params: Sequence[Any] = (),
+    columns: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of the facts table as dicts (NULLs kept as None)."""
-    query = f"SELECT * FROM {table}"
+    """Rows of the facts table as dicts (NULLs kept as None); only ``columns``
+    (fact column names, quoted here) when given."""
+    selected = "*"
+    if columns is not None:
+        for column in columns:
+            if column not in FACT_COLUMNS and not column.startswith("cf_"):
+                raise EngineError(f"unknown fact column {column!r}", code="HS501")
+        selected = ", ".join(f'"{c}"' for c in columns)
+    query = f"SELECT {selected} FROM {table}"
     if where_sql:
         query += f" WHERE {where_sql}"
     query += " ORDER BY k"

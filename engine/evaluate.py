@@ -2,10 +2,13 @@
 
 For every decision point of the compiled ruleset, the SQL expression
 generated from the same intermediate representation selects the customers
-whose facts make it true. Those candidates (the union over all points) are
-sent through durable-rules, which gives the verdicts the planner acts on. The
-two must agree: a difference is an engine bug and stops the run (HS525)
-rather than silently trusting one side.
+whose facts make it true, and durable-rules decides every distinct fact
+pattern among them (customers with equal values in the columns a condition
+reads get equal verdicts, so each pattern is sent once). The two must agree:
+a pattern durable-rules does not match is an engine bug and stops the run
+(HS525) rather than silently trusting one side. That the filter misses no
+customer durable-rules would match is proved by property tests
+(tests/test_nightly_properties.py, tests/test_ir*.py).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine import ir
-from engine.compiler import CompiledRuleset, compile_ruleset, release_condition
+from engine.compiler import CompiledRuleset, DecisionPoint, compile_ruleset, release_condition
 from engine.durations import Duration
 from engine.errors import EngineError
 from engine.model import ReleaseRule, Ruleset
@@ -35,6 +38,8 @@ class Evaluation:
     customer_count: int
     candidate_count: int
     _later: dict[tuple[str, date], ir.Node] = field(default_factory=dict, repr=False)
+    _columns: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _descriptions: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
 
     def matched(self, name: str) -> frozenset[int]:
         """Keys ``k`` of the customers for which point ``name`` holds."""
@@ -43,7 +48,20 @@ class Evaluation:
         return self.verdicts[name]
 
     def describe(self, name: str, row: Mapping[str, Any]) -> str:
-        """The conditions that made point ``name`` hold for ``row``, as a sentence."""
+        """The conditions that made point ``name`` hold for ``row``, as a sentence
+        (cached per fact pattern: customers with equal facts read the same)."""
+        columns = self._columns.get(name)
+        if columns is None:
+            columns = tuple(sorted(ir.columns_of(self.compiled.point(name).condition)))
+            self._columns[name] = columns
+        key = (name, *(_hashable(row.get(c)) for c in columns))
+        text = self._descriptions.get(key)
+        if text is None:
+            text = self._describe(name, row)
+            self._descriptions[key] = text
+        return text
+
+    def _describe(self, name: str, row: Mapping[str, Any]) -> str:
         explanation = self.compiled.explain(name, row)
         parts = [leaf.text.rsplit(":", 1)[0] for leaf in explanation.leaves() if leaf.passed]
         point = self.compiled.point(name)
@@ -71,55 +89,72 @@ class Evaluation:
         return None
 
 
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _confirm_with_durable(
+    con: duckdb.DuckDBPyConnection,
+    compiled: CompiledRuleset,
+    point: DecisionPoint,
+    facts_table: str,
+    expression: str,
+    params: list[object],
+) -> None:
+    """Have durable-rules decide every distinct fact pattern the SQL filter
+    selected for ``point``; any pattern it does not match stops the run.
+
+    Customers with equal values in the columns a condition reads get equal
+    verdicts, so durable-rules sees each pattern once: a few thousand events
+    instead of one per customer.
+    """
+    from engine.durable_eval import evaluate
+
+    columns = sorted(ir.columns_of(point.condition))
+    if not columns:
+        return
+    column_sql = ", ".join(ir.quote_identifier(c, compiled.allowed_columns) for c in columns)
+    patterns = con.execute(
+        f"SELECT DISTINCT {column_sql} FROM {facts_table} WHERE {expression} ORDER BY ALL",
+        params,
+    ).fetchall()
+    facts = [dict(zip(columns, row, strict=True), k=index) for index, row in enumerate(patterns)]
+    single = replace(
+        compiled,
+        points=(point,),
+        columns={c: compiled.columns[c] for c in columns},
+    )
+    matched = evaluate(single, facts)[point.name]
+    if len(matched) != len(facts):
+        missing = next(f for f in facts if f["k"] not in matched)
+        raise EngineError(
+            f"decision point {point.name}: durable-rules and the SQL candidate filter disagree "
+            f"on the facts {missing}",
+            code="HS525",
+            hint="this is a bug in highseas; no decision was taken",
+        )
+
+
 def evaluate_ruleset(
     con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, facts_table: str
 ) -> Evaluation:
     """Compile ``ruleset`` for ``as_of`` and decide every point for every
     customer in ``facts_table`` (see engine.derive)."""
-    from engine import derive
-    from engine.durable_eval import evaluate
 
     compiled = compile_ruleset(ruleset, as_of)
     total = int(con.execute(f"SELECT count(*) FROM {facts_table}").fetchall()[0][0])
-    sql_verdicts: dict[str, frozenset[int]] = {}
+    verdicts: dict[str, frozenset[int]] = {}
+    candidates: set[int] = set()
     for point in compiled.points:
         expression, params = compiled.sql(point.name)
-        keys = con.execute(
-            f"SELECT k FROM {facts_table} WHERE {expression}", params
-        ).fetchall()
-        sql_verdicts[point.name] = frozenset(int(k) for (k,) in keys)
-    # durable-rules decides each point for that point's SQL candidates only: a
-    # customer the filter leaves out cannot match (tests prove the filter exact).
-    candidates: set[int] = set()
-    for keys in sql_verdicts.values():
-        candidates |= keys
-    rows_by_key = {
-        row["k"]: row
-        for row in (
-            derive.fetch_fact_rows(
-                con, facts_table, "k IN (SELECT unnest(?::BIGINT[]))", [sorted(candidates)]
-            )
-            if candidates
-            else []
+        keys = frozenset(
+            int(k)
+            for (k,) in con.execute(
+                f"SELECT k FROM {facts_table} WHERE {expression}", params
+            ).fetchall()
         )
-    }
-    verdicts: dict[str, frozenset[int]] = {}
-    for point in compiled.points:
-        keys = sql_verdicts[point.name]
-        if not keys:
-            verdicts[point.name] = frozenset()
-            continue
-        single = replace(compiled, points=(point,))
-        verdicts[point.name] = evaluate(single, [rows_by_key[k] for k in sorted(keys)])[
-            point.name
-        ]
-    for name, keys in sql_verdicts.items():
-        if verdicts[name] != keys:
-            differ = sorted(verdicts[name] ^ keys)[:5]
-            raise EngineError(
-                f"decision point {name}: durable-rules and the SQL candidate filter disagree "
-                f"on {len(verdicts[name] ^ keys)} customers (keys {differ})",
-                code="HS525",
-                hint="this is a bug in highseas; no decision was taken",
-            )
+        if keys:
+            _confirm_with_durable(con, compiled, point, facts_table, expression, params)
+        verdicts[point.name] = keys
+        candidates |= keys
     return Evaluation(ruleset, compiled, verdicts, total, len(candidates))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -81,7 +82,9 @@ class Plan:
     as_of: date
     decisions: tuple[Decision, ...]
     unassigned: tuple[Unassigned, ...] = ()
-    skipped: tuple[tuple[str, tuple[Skip, ...]], ...] = ()
+    #: customer_id -> the (rep_id, reason) pairs of salespeople passed over, as
+    #: a mapping kept raw: a night can skip millions (see :meth:`skipped_for`).
+    skipped: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     #: (allocation_id, pool_id) -> last rep served, after this run.
     rotation: tuple[tuple[str, str, str | None], ...] = ()
     #: Relay rows after this run (upserted), and customers whose relay ended.
@@ -107,10 +110,8 @@ class Plan:
         return counts
 
     def skipped_for(self, customer_id: str) -> tuple[Skip, ...]:
-        for cid, skips in self.skipped:
-            if cid == customer_id:
-                return skips
-        return ()
+        """The salespeople considered for ``customer_id`` and why each was skipped."""
+        return tuple(Skip(rep, why) for rep, why in self.skipped.get(customer_id, ()))
 
     def to_json(self) -> str:
         """The plan file: deterministic JSON, byte for byte for the same plan."""

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from engine import coverage, derive, ir
@@ -37,11 +38,13 @@ from engine.allocate import (
 )
 from engine.errors import InvalidInputError
 from engine.model import Allocation, PoolTarget, Ruleset
-from engine.plan_model import Decision, Plan, RelayStateRow, Skip, Unassigned
+from engine.plan_model import Decision, Plan, RelayStateRow, Unassigned
 
 if TYPE_CHECKING:
     import duckdb
 
+#: Fact columns every planning step reads.
+BASE_COLUMNS = ("k", "customer_id", "owner_rep_id", "pool_id", "region", "name")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -95,7 +98,7 @@ class _Planner:
         self.evaluation = evaluation
         self.decisions: list[Decision] = []
         self.unassigned: list[Unassigned] = []
-        self.skipped: dict[str, list[Skip]] = {}
+        self.skipped: dict[str, list[tuple[str, str]]] = {}
         self.changed: set[str] = set()
         self.exercised: set[str] = set()
         self.relay_upserts: list[RelayStateRow] = []
@@ -131,9 +134,7 @@ class _Planner:
             as_of=self.as_of,
             decisions=decisions,
             unassigned=tuple(sorted(self.unassigned, key=lambda u: (u.customer_id, u.rule_id))),
-            skipped=tuple(
-                (cid, tuple(skips)) for cid, skips in sorted(self.skipped.items()) if skips
-            ),
+            skipped={cid: tuple(skips) for cid, skips in sorted(self.skipped.items()) if skips},
             rotation=tuple(
                 (alloc, pool, rep) for (alloc, pool), rep in sorted(self.rotation.items())
             ),
@@ -145,14 +146,26 @@ class _Planner:
 
     # ------------------------------------------------------------------
     # helpers
-    def _rows(self, where: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return derive.fetch_fact_rows(self.con, self.facts_table, where, params)
+    def _rows(
+        self, where: str, params: Sequence[Any] = (), extra: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Fact rows with the base columns and ``extra`` ones (fetching only what
+        a step reads: list columns such as tags are costly to convert)."""
+        columns = list(BASE_COLUMNS) + [c for c in extra if c not in BASE_COLUMNS]
+        return derive.fetch_fact_rows(self.con, self.facts_table, where, params, columns)
 
-    def _rows_for_keys(self, keys: Iterable[int]) -> list[dict[str, Any]]:
+    def _rows_for_keys(
+        self, keys: Iterable[int], extra: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
         key_list = sorted(set(keys))
         if not key_list:
             return []
-        return self._rows("k IN (SELECT unnest(?::BIGINT[]))", [key_list])
+        return self._rows("k IN (SELECT unnest(?::BIGINT[]))", [key_list], extra)
+
+    @property
+    def _condition_columns(self) -> tuple[str, ...]:
+        """Every fact column a compiled condition reads (for reasons and dates)."""
+        return tuple(self.evaluation.compiled.columns)
 
     def _load_rotation(self) -> dict[tuple[str, str], str | None]:
         rows = self.con.execute(
@@ -215,16 +228,12 @@ class _Planner:
         skips = result.skipped.get(customer_id, ())
         if not skips:
             return reason
-        counts: dict[str, int] = {}
-        for _, why in skips:
-            kind = re.sub(r"\s*\(.*\)$", "", why)
-            kind = re.sub(r" until .*$", "", kind)
-            counts[kind] = counts.get(kind, 0) + 1
-        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-        return reason + " (skipped: " + ", ".join(f"{n} {why}" for why, n in top) + ")"
+        return reason + _skip_summary(tuple(why for _, why in skips[:SKIP_SUMMARY_LIMIT]))
 
     def _cooldown_reps(self, customer_id: str) -> frozenset[str]:
-        ends = self.cooldowns.get(customer_id, {})
+        ends = self.cooldowns.get(customer_id)
+        if not ends:
+            return _NOBODY
         return frozenset(rep for rep, until in ends.items() if until > self.as_of)
 
     def _allocate(self, requests: list[AssignRequest], allocation: Allocation) -> AllocationResult:
@@ -236,12 +245,16 @@ class _Planner:
         result = allocate(requests, self._snapshots(), allocation, self.ruleset.regions, positions)
         for key, rep in result.positions.items():
             self.rotation[(allocation.id, key)] = rep
+        noted: set[str] = set()
         for customer_id, skips in result.skipped.items():
-            self.skipped.setdefault(customer_id, []).extend(Skip(r, why) for r, why in skips)
+            self.skipped.setdefault(customer_id, []).extend(skips)
             for rep_id, why in skips:
-                if "cooldown" in why:
+                if why in noted:
+                    continue
+                noted.add(why)
+                if why.startswith("in cooldown"):
                     self.exercised.add(coverage.COOLDOWN_POINT)
-                elif "claim cap" in why:
+                elif why.startswith("claim cap"):
                     tier = self.rep_by_id[rep_id].tier if rep_id in self.rep_by_id else None
                     if tier:
                         self.exercised.add(coverage.claim_cap_point(tier))
@@ -443,7 +456,7 @@ class _Planner:
         for rule in self.ruleset.release_rules:
             self._note_exemptions(rule)
             keys = self.evaluation.matched(f"release:{rule.id}")
-            for row in self._rows_for_keys(keys):
+            for row in self._rows_for_keys(keys, self._condition_columns):
                 customer_id = row["customer_id"]
                 if customer_id in self.changed or customer_id in in_relay:
                     continue
@@ -473,7 +486,7 @@ class _Planner:
             return
         when = ir.lower(rule.when, self.as_of, self.ruleset)
         compiled = self.evaluation.compiled
-        for row in self._rows_for_keys(keys):
+        for row in self._rows_for_keys(keys, self._condition_columns):
             if row["owner_rep_id"] is not None and ir.evaluate(when, compiled.normalize(row)):
                 self.exercised.add(coverage.exemption_point(rule.id))
                 return
@@ -502,7 +515,7 @@ class _Planner:
             all_keys: set[int] = set()
             for _, keys in matched_by_offset:
                 all_keys |= set(keys)
-            for row in self._rows_for_keys(all_keys):
+            for row in self._rows_for_keys(all_keys, self._condition_columns):
                 customer_id = row["customer_id"]
                 if (
                     customer_id in self.changed
@@ -563,6 +576,7 @@ class _Planner:
             rows = self._rows(
                 "owner_rep_id IN (SELECT unnest(?::VARCHAR[])) AND open_orders = 0",
                 [sorted(over)],
+                ("last_touch_day", "owned_since_day", "level"),
             )
             key = order_sql[cap.excess_order]
             rows = _sort_rows(rows, key)
@@ -709,6 +723,30 @@ class _RelayItem:
     round: int
     tried: tuple[str, ...]
     previous_owner: str | None
+
+
+_NOBODY: frozenset[str] = frozenset()
+#: How many skipped salespeople an unassigned customer's reason summarises.
+SKIP_SUMMARY_LIMIT = 40
+_DETAIL = re.compile(r"\s*\(.*\)$| until .*$")
+
+
+@lru_cache(maxsize=4096)
+def _skip_kind(why: str) -> str:
+    """A skip reason without its details ("away until 2026-07-01" -> "away",
+    "claim cap per day reached (10)" -> "claim cap per day reached")."""
+    return _DETAIL.sub("", why)
+
+
+@lru_cache(maxsize=4096)
+def _skip_summary(reasons: tuple[str, ...]) -> str:
+    """`` (skipped: 11 claim cap per day reached, 2 away)`` for a list of skip reasons."""
+    counts: dict[str, int] = {}
+    for why in reasons:
+        kind = _skip_kind(why)
+        counts[kind] = counts.get(kind, 0) + 1
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return " (skipped: " + ", ".join(f"{n} {why}" for why, n in top) + ")"
 
 
 def _sort_rows(rows: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
