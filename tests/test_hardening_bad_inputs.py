@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from hardening_support import snapshot
 
 from engine.cli import main
 
@@ -162,21 +163,6 @@ def small_ruleset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ruleset") / "small-co.yaml"
     path.write_text(text.replace("id: regional-trading", f"id: {COMPANY}", 1), encoding="utf-8")
     return path
-
-
-def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (sorted): the whole content of the database."""
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-            "ORDER BY 1").fetchall()]
-        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)
-                for t in tables}
-    finally:
-        con.close()
 
 
 # --- rulesets -------------------------------------------------------------------

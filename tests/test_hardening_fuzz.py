@@ -19,8 +19,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
+from hardening_support import snapshot
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from nightly_support import Facts
@@ -273,3 +275,83 @@ def test_random_valid_rulesets_run_on_random_facts_keeping_the_invariants(
     once = _owners(facts)
     again = apply_plan(facts.con, plan(facts.con, ruleset, day))
     assert not again.applied and _owners(facts) == once, "apply twice = apply once"
+
+
+# --- random facts files through `highseas load` -------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small fixture company in a database."""
+    from engine.store.db import init_db
+    from engine.store.loader import load_file
+
+    path = tmp_path_factory.mktemp("fuzz-facts") / "small.db"
+    init_db(path)
+    for table in ("reps", "customers", "activities", "orders"):
+        load_file(path, table, ROOT / "fixtures" / "small" / f"{table}.csv", "small-co")
+    return path
+
+
+CUSTOMER_COLUMNS = ["customer_id", "name", "country", "region", "source", "stage", "tags",
+                    "level", "attributes", "created_at", "owner_rep_id", "pool_id",
+                    "owned_since"]
+CELLS = st.one_of(
+    st.sampled_from(["", " ", "C001", "R01", "R99", "DE", "de", "UK", "2026-01-31",
+                     "2026-02-29", "2024-02-29 23:59:59", "2999-01-01", "0", "-1", "1.5",
+                     "99999999999999999999", "true", "[a, b", "a;b|c", '{"credit_score": 1}',
+                     "{x}", "'; DROP TABLE customers; --", "深圳市华强电子有限公司", "😀",
+                     '"', '""', ",", "\n", "\r\n", "\t", "NULL", "\\N"]),
+    st.text(max_size=12),
+)
+
+
+def _csv_text(header: list[str], rows: list[list[str]]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_random_customer_files_load_cleanly_or_change_nothing(
+        small_template: Path, data: st.DataObject) -> None:
+    import shutil
+
+    header = data.draw(st.lists(st.sampled_from([*CUSTOMER_COLUMNS, "notes"]), min_size=1,
+                                max_size=14, unique=True))
+    if data.draw(st.booleans()):  # mostly files with the required columns
+        header = [c for c in ("customer_id", "name", "created_at") if c not in header] + header
+    rows = data.draw(st.lists(st.lists(CELLS, min_size=len(header), max_size=len(header)),
+                              max_size=6))
+    raw = data.draw(st.sampled_from(["csv", "csv", "bytes"]))
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "facts.db"
+        shutil.copy(small_template, db)
+        path = Path(folder) / "customers.csv"
+        if raw == "bytes":
+            path.write_bytes(data.draw(st.binary(max_size=300)))
+        else:
+            path.write_text(_csv_text(header, rows), encoding="utf-8")
+        before = snapshot(db)
+        result = CliRunner().invoke(main, ["load", str(db), "customers", str(path),
+                                           "--company", "small-co"])
+        assert result.exception is None or isinstance(result.exception, SystemExit), \
+            repr(result.exception)
+        assert "Traceback" not in result.output and "HS999" not in result.output, result.output
+        assert result.exit_code in (0, 1, 2), result.output
+        after = snapshot(db)
+        if result.exit_code == 0:
+            if raw == "csv":
+                assert len(after["customers"]) == len(before["customers"]) + len(rows)
+            assert {k: v for k, v in after.items() if k != "customers"} == \
+                {k: v for k, v in before.items() if k != "customers"}
+        else:
+            assert re.search(r"error HS4\d\d ", result.output), result.output
+            assert after == before
+
