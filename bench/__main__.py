@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-simulate", action="store_true", help="skip the simulation")
     parser.add_argument("--simulate-size", default="100k")
     parser.add_argument("--simulate-days", type=int, default=365)
+    parser.add_argument("--simulate-timeout", type=float, default=None,
+                        help="give up the simulation after this many seconds")
+    parser.add_argument("--step-timeout", type=float, default=None,
+                        help="give up a step run after this many seconds")
     parser.add_argument("--steps", default=None,
                         help="comma-separated subset of load,derive,evaluate,plan,apply,explain")
     parser.add_argument("--no-write", action="store_true",
@@ -56,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             simulate=not args.no_simulate,
             simulate_size=parse_size(args.simulate_size),
             simulate_days=args.simulate_days,
+            simulate_timeout=args.simulate_timeout,
+            step_timeout=args.step_timeout,
             write=not args.no_write,
             label=args.label,
             notes=list(args.note),
@@ -76,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(json.dumps({k: v for k, v in results.items() if k != "sizes"}, default=str)[:2000])
     failed = [size for size, entry in results["sizes"].items()
-              if "plan" in entry and not entry["plan"]["equal"]]
+              if "plan" in entry and not entry["plan"].get("equal", True)]
     if failed:
         print(f"engine and reference decisions DIFFER at {', '.join(failed)} "
               "(see the raw JSON)", file=sys.stderr)

@@ -39,6 +39,8 @@ class Options:
     simulate: bool = True
     simulate_size: int = 100_000
     simulate_days: int = 365
+    simulate_timeout: float | None = None
+    step_timeout: float | None = None
     sweep: str = "idle-period=30d,60d,90d,180d"
     validate_runs: int = 10
     write: bool = True
@@ -102,22 +104,31 @@ def exported(db: Path) -> Path:
     return folder
 
 
-def run_step(step: str, db: Path, size: int, extra: list[str] | None = None) -> dict[str, Any]:
+def run_step(step: str, db: Path, size: int, extra: list[str] | None = None,
+             timeout: float | None = None) -> dict[str, Any]:
     """One run of ``step`` in a fresh process; its JSON result."""
     cmd = [sys.executable, "-m", "bench.steps", step, "--db", str(db), "--size", str(size),
            *(extra or [])]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
+                          timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"step {step} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def measure(step: str, db: Path, size: int, repeat: int,
-            extra: list[str] | None = None) -> dict[str, Any]:
-    """``repeat`` runs of a step: median seconds, max peak RSS, the last details."""
+            extra: list[str] | None = None, timeout: float | None = None) -> dict[str, Any]:
+    """``repeat`` runs of a step: median seconds, max peak RSS, the last details.
+
+    A failed or timed-out step is recorded as ``{"error": ...}`` (the rest of
+    the suite still runs)."""
     runs = []
     for _ in range(repeat):
-        runs.append(run_step(step, db, size, extra))
+        try:
+            runs.append(run_step(step, db, size, extra, timeout))
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as error:
+            print(f"  {step} {size_label(size)}: FAILED: {str(error)[-500:]}", flush=True)
+            return {"error": str(error)[-2000:]}
         print(f"  {step} {size_label(size)}: {runs[-1]['seconds']:.3f} s, "
               f"{runs[-1]['peak_rss_kib'] / 1024:.0f} MiB", flush=True)
     result = dict(runs[-1])
@@ -203,14 +214,15 @@ def run_suite(options: Options) -> dict[str, Any]:
         entry: dict[str, Any] = {"fixture": summary}
         for step in options.steps:
             extra = ["--files", str(exported(db))] if step == "load" else None
-            entry[step] = measure(step, db, n, options.repeat, extra)
+            entry[step] = measure(step, db, n, options.repeat, extra, options.step_timeout)
         results["sizes"][size_label(n)] = entry
     if options.simulate:
         db, summary = fixture(options.simulate_size)
         print(f"simulate {options.simulate_days} days at {size_label(options.simulate_size)} "
               f"with {options.sweep} ...", flush=True)
         sim = measure("simulate", db, options.simulate_size, 1,
-                      ["--days", str(options.simulate_days), "--sweep", options.sweep])
+                      ["--days", str(options.simulate_days), "--sweep", options.sweep],
+                      options.simulate_timeout)
         sim["customers"] = options.simulate_size
         results["simulate"] = sim
     results["growth"] = growth(results)
@@ -226,11 +238,12 @@ def growth(results: dict[str, Any]) -> dict[str, float]:
     for small, big in (("100k", "1m"), ("10k", "100k")):
         if small in sizes and big in sizes:
             for step in SIZE_STEPS:
-                if step in sizes[small] and step in sizes[big] and sizes[small][step]["median"]:
+                if (sizes[small].get(step, {}).get("median")
+                        and sizes[big].get(step, {}).get("median")):
                     factors[f"{step} {small}->{big}"] = (
                         sizes[big][step]["median"] / sizes[small][step]["median"])
             a, b = sizes[small].get("plan"), sizes[big].get("plan")
-            if a and b:
+            if a and b and "error" not in a and "error" not in b:
                 factors[f"reference {small}->{big}"] = (
                     b["reference_median"] / a["reference_median"])
     return factors
@@ -281,6 +294,9 @@ def markdown(results: dict[str, Any]) -> str:
             cells = []
             for entry in sizes.values():
                 r = entry.get(step)
+                if r is not None and "error" in r:
+                    cells.append("failed (see JSON)")
+                    continue
                 cells.append("-" if r is None else
                              f"{_fmt(r['median'])} (CPU {_fmt(r['cpu_median'])}), "
                              f"{r['peak_rss_mib']:.0f} MiB")
@@ -288,12 +304,14 @@ def markdown(results: dict[str, Any]) -> str:
         cells = []
         for entry in sizes.values():
             r = entry.get("plan")
+            r = None if r is None or "error" in r else r
             cells.append("-" if r is None else
                          f"{_fmt(r['reference_median'])} (CPU {_fmt(r['reference_cpu_median'])})")
         lines.append("| SQL reference (bench/reference.py) | " + " | ".join(cells) + " |")
         cells = []
         for entry in sizes.values():
             r = entry.get("plan")
+            r = None if r is None or "error" in r else r
             cells.append("-" if r is None else
                          f"**{r['ratio_median']:.1f}x** (CPU {r['cpu_ratio_median']:.1f}x)"
                          + (" (equal)" if r["equal"] else " (DIFFERENT decisions)"))
@@ -301,11 +319,14 @@ def markdown(results: dict[str, Any]) -> str:
         cells = []
         for entry in sizes.values():
             r = entry.get("plan")
+            r = None if r is None or "error" in r else r
             cells.append("-" if r is None else
                          ", ".join(f"{k} {v:,}" for k, v in sorted(r["decisions"].items())))
         lines.append("| plan decisions | " + " | ".join(cells) + " |")
         lines.append("")
-    if "simulate" in results:
+    if "simulate" in results and "error" in results["simulate"]:
+        lines += ["Simulation: did not finish (" + results["simulate"]["error"][-200:] + ").", ""]
+    elif "simulate" in results:
         s = results["simulate"]
         lines += [
             f"Simulation: {s['days']} days of {size_label(s['customers'])} customers, "
