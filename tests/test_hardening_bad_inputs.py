@@ -80,7 +80,8 @@ WARNING_CODES = {"HS313", "HS316", "HS317", "HS318"}
 def _facts_cases() -> list[FactsCase]:
     cases = []
     for entry in MANIFEST["facts"]:
-        rows, file_error = set(), ""
+        rows: set[tuple[str, int, str]] = set()
+        file_error = ""
         for text in entry["expect"]:
             parts = text.split()
             if len(parts) == 1:
@@ -100,8 +101,9 @@ def _facts_cases() -> list[FactsCase]:
             cases.append(FactsCase(f"golden/{case_dir.name}", path, spec["table"], 2,
                                    file_error=spec["expect_error"]))
         else:
-            rows = frozenset((e["code"], int(e["row"]), str(e["column"])) for e in spec["expect"])
-            cases.append(FactsCase(f"golden/{case_dir.name}", path, spec["table"], 1, rows))
+            expected = frozenset((str(e["code"]), int(e["row"]), str(e["column"]))
+                                 for e in spec["expect"])
+            cases.append(FactsCase(f"golden/{case_dir.name}", path, spec["table"], 1, expected))
     return cases
 
 

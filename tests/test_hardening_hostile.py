@@ -71,9 +71,11 @@ def _facts() -> tuple[Facts, dict[str, bool]]:
     rep = HOSTILE[0] + " rep"
     facts.reps([{"rep_id": rep, "name": HOSTILE[2], "hired_on": "2020-01-01",
                  "regions": ["emea"]}])
-    customers, should_release = [], {}
+    customers: list[dict[str, Any]] = []
+    should_release: dict[str, bool] = {}
     for i, text in enumerate(HOSTILE):
-        matching = {"customer_id": f"{text}#{i}", "name": text if i < 3 else f"n{i}",
+        matching: dict[str, Any] = {
+                    "customer_id": f"{text}#{i}", "name": text if i < 3 else f"n{i}",
                     "tags": [text] if i == 3 else ["vip-" + text],
                     "stage": text if i == 4 else "lead",
                     "attributes": {"segment": text if i == 5 else "other " + text,
@@ -81,7 +83,7 @@ def _facts() -> tuple[Facts, dict[str, bool]]:
                     "country": "DE", "created_at": "2026-05-01", "owner": rep}
         customers.append(matching)
         should_release[matching["customer_id"]] = i < 6
-        decoy = {"customer_id": f"decoy {text}", "name": text + " (not quite)",
+        decoy: dict[str, Any] = {"customer_id": f"decoy {text}", "name": text + " (not quite)",
                  "tags": [text + " "], "stage": text.upper() + "x",
                  "attributes": {"segment": " " + text}, "country": "DE",
                  "created_at": "2026-05-01", "owner": rep}
