@@ -68,7 +68,7 @@ def _existing_db(db: PathLike) -> Path:
     if not path.exists():
         raise InvalidInputError(
             f"database {path} does not exist",
-            code="HS401",
+            code="HS400",
             file=str(path),
             hint="create it with 'highseas db init' and load facts, or run 'highseas demo'",
         )

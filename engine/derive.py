@@ -55,7 +55,7 @@ def custom_column(name: str) -> str:
     """The fact column of custom field ``name`` (validated, safe to quote)."""
     if not _SAFE_IDENTIFIER.match(name):
         raise EngineError(
-            f"custom field name {name!r} is not a safe identifier", code="HS501"
+            f"custom field name {name!r} is not a safe identifier", code="HS550"
         )
     return f"cf_{name}"
 
@@ -213,7 +213,7 @@ def fetch_fact_rows(
     if columns is not None:
         for column in columns:
             if column not in FACT_COLUMNS and not column.startswith("cf_"):
-                raise EngineError(f"unknown fact column {column!r}", code="HS501")
+                raise EngineError(f"unknown fact column {column!r}", code="HS550")
         selected = ", ".join(f'"{c}"' for c in columns)
     query = f"SELECT {selected} FROM {table}"
     if where_sql:

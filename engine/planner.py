@@ -761,9 +761,3 @@ def _sort_rows(rows: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
         present.sort(key=lambda r: r[column], reverse=descending)
         result = missing + present
     return result
-
-
-def check_as_of(as_of: date) -> None:
-    if as_of.year < 1900 or as_of.year > 2200:
-        raise InvalidInputError(f"as-of date {as_of} is out of range", code="HS502")
-
