@@ -31,7 +31,7 @@ def load_ruleset(path: PathLike) -> Ruleset:
     """Load, check and parse a ruleset file (raises with every error found)."""
     from engine.ruleset_loader import load_ruleset as _load
 
-    return _load(path)
+    return _load(Path(path))
 
 
 def validate(paths: Sequence[PathLike], *, strict: bool = False) -> ValidationReport:

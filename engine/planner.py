@@ -36,7 +36,6 @@ from engine.allocate import (
     allocate,
     relay_allocation,
 )
-from engine.errors import InvalidInputError
 from engine.model import Allocation, PoolTarget, Ruleset
 from engine.plan_model import Decision, Plan, RelayStateRow, Unassigned
 
