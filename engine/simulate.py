@@ -188,18 +188,30 @@ def simulate(
     source = Path(db)
     scenarios = plan_scenarios(ruleset, sets=sets, idle_period=idle_period, sweeps=sweeps)
     warnings: list[Diagnostic] = [w for s in scenarios for w in s.warnings]
-    per_scenario = []
-    workers = _workers(jobs, len(scenarios), len(days))
+    same = same_as(scenarios)
+    distinct = [scenario for index, scenario in enumerate(scenarios) if same[index] == index]
+    workers = _workers(jobs, len(distinct), len(days))
     with tempfile.TemporaryDirectory(prefix="highseas-sim-", dir=scratch) as folder:
         if workers > 1:
-            outcomes = _run_parallel(scenarios, source, Path(folder), days, options,
+            outcomes = _run_parallel(distinct, source, Path(folder), days, options,
                                      progress, workers)
         else:
             outcomes = [_run_scenario(scenario, source, Path(folder), index, days, options,
-                                      progress) for index, scenario in enumerate(scenarios)]
-        for tables, found in outcomes:
-            per_scenario.append(tables)
-            warnings.extend(found)
+                                      progress) for index, scenario in enumerate(distinct)]
+    by_name = {scenario.name: outcome for scenario, outcome in zip(distinct, outcomes,
+                                                                   strict=True)}
+    per_scenario = []
+    for index, scenario in enumerate(scenarios):
+        original = scenarios[same[index]].name
+        tables, found = by_name[original]
+        if original != scenario.name:
+            # the overrides left the ruleset as it was: the same replay, not run twice
+            tables = {name: [{**row, "scenario": scenario.name} for row in rows]
+                      for name, rows in tables.items()}
+            if progress is not None:
+                progress(len(days))
+        per_scenario.append(tables)
+        warnings.extend(found)
     result = SimulationResult(
         company_id=scenarios[0].ruleset.company.id, start=start, end=end,
         scenarios=tuple(s.name for s in scenarios),
@@ -214,6 +226,28 @@ def simulate(
 
         result.files = tuple(write_outputs(result, Path(out)))
         result.seconds = time.perf_counter() - started
+    return result
+
+
+def same_as(scenarios: Sequence[Scenario]) -> list[int]:
+    """For each scenario, the index of the first scenario with an identical
+    ruleset (itself when none): an override that sets a value to what it
+    already is (``--sweep idle-period=90d`` on a 90-day rule) replays nothing new."""
+    from dataclasses import replace
+
+    keys: list[object] = []
+    out: list[int] = []
+    for scenario in scenarios:
+        key = replace(scenario.ruleset, content_hash="")
+        out.append(keys.index(key) if key in keys else len(keys))
+        if out[-1] == len(keys):
+            keys.append(key)
+    # map positions among distinct rulesets back to scenario indexes
+    first: dict[int, int] = {}
+    result = []
+    for index, group in enumerate(out):
+        first.setdefault(group, index)
+        result.append(first[group])
     return result
 
 

@@ -276,3 +276,26 @@ def test_warns_when_the_database_already_applied_runs_in_the_window(db: Path,
     result = simulate(QUICK_ORDER, applied, AS_OF - timedelta(days=1), AS_OF)
     assert [w.code for w in result.warnings] == ["HS720"]
     assert not simulate(QUICK_ORDER, db, AS_OF, AS_OF).warnings
+
+
+def test_a_scenario_equal_to_the_baseline_is_not_replayed_twice(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine import simulate as module
+
+    calls: list[str] = []
+    original = module._run_scenario
+
+    def counting(scenario: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(scenario.name)
+        return original(scenario, *args, **kwargs)
+
+    monkeypatch.setattr(module, "_run_scenario", counting)
+    ticks: list[int] = []
+    # quick-order's rule already idles for 14 days
+    result = simulate(QUICK_ORDER, db, AS_OF - timedelta(days=1), AS_OF,
+                      sweeps=["idle-period=14d,7d"], progress=ticks.append, jobs=1)
+    assert calls == ["baseline", "idle-period=7d"]
+    assert sum(ticks) == 2 * 3
+    assert result.value("idle-period=14d", "customers_released") == result.value(
+        "baseline", "customers_released")
+    assert {r["scenario"] for r in result.tables["daily"]} == set(result.scenarios)
