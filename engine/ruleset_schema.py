@@ -327,7 +327,6 @@ class SchemaErrorMapper:
 
 
 #: Former private name, kept for callers that imported it.
-_Mapper = SchemaErrorMapper
 
 
 def _where(error: Any) -> str:

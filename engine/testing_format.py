@@ -234,10 +234,10 @@ def schema_diagnostics(
     """Validate ``data`` against the test file schema (or one of its
     ``$defs``), reported at YAML lines with the ruleset schema's wording."""
     # The ruleset schema module owns the jsonschema-error -> Diagnostic mapping;
-    # the test schema uses $anchor references, which that mapping leaves alone.
-    from engine.ruleset_schema import _Mapper
+    # local references resolve against the test file schema.
+    from engine.ruleset_schema import SchemaErrorMapper
 
-    mapper = _Mapper(positions, file)
+    mapper = SchemaErrorMapper(positions, file, root_schema=tests_schema())
     found: list[Diagnostic] = []
     seen: set[tuple[str, str, str]] = set()
     for error in _validator(definition).iter_errors(data):
