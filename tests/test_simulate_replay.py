@@ -249,7 +249,7 @@ def test_claim_back_prefilter_agrees_with_check_claim(db: Path, tmp_path: Path,
 def test_behaviour_model_invents_contacts_only_when_switched_on(db: Path) -> None:
     from engine.errors import InvalidInputError
 
-    first, last = AS_OF - timedelta(days=5), AS_OF
+    first, last = AS_OF - timedelta(days=3), AS_OF
     plain = simulate(QUICK_ORDER, db, first, last)
     modelled = simulate(QUICK_ORDER, db, first, last, contact_after="2d")
     assert plain.value("baseline", "invented_contacts") == 0 and not plain.behaviour
@@ -257,7 +257,8 @@ def test_behaviour_model_invents_contacts_only_when_switched_on(db: Path) -> Non
     assert "2 day(s) later" in modelled.behaviour
     delays = {r["days_to_first_contact"] for r in modelled.tables["first_contact"]}
     assert 2 in delays
-    none = simulate(QUICK_ORDER, db, first, last, contact_after="2d", contact_share=0.0)
+    none = simulate(QUICK_ORDER, db, last - timedelta(days=2), last, contact_after="1d",
+                    contact_share=0.0)
     assert none.value("baseline", "invented_contacts") == 0
     with pytest.raises(InvalidInputError) as caught:
         simulate(QUICK_ORDER, db, first, last, contact_after="soon")
