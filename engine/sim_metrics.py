@@ -271,7 +271,7 @@ def scenario_tables(ctx: ScenarioContext) -> dict[str, list[Row]]:
     values: dict[str, Any] = {
         "customers_released": len(first_release),
         "release_events": sum(1 for e in events if e["action"] == "release"),
-        "reminders": sum(1 for e in events if e["action"] == "remind"),
+        "reminders": sum(d.counts.get("remind", 0) for d in days),
         "trims": sum(1 for e in events if e["action"] == "trim"),
         "assignments": sum(1 for e in events if e["action"] == "assign"),
         "relays_started": sum(r["started"] for r in tables["relays"]),

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 #: The time of day the simulated nightly run writes its events.
 RUN_TIME = time(23, 59, 59)
 
-#: One event row the metrics read: (day, action, customer_id, rule_id,
+#: One event row the metrics read (every decision but reminders, which are
+#: counted per day, plus claims back and lost touches): (day, action, customer_id, rule_id,
 #: from_rep_id, to_rep_id, from_pool_id, to_pool_id, relay_round).
 EVENT_COLUMNS = ("day", "action", "customer_id", "rule_id", "from_rep_id", "to_rep_id",
                  "from_pool_id", "to_pool_id", "relay_round")
@@ -337,6 +338,8 @@ def replay(
         result = apply_plan(con, the_plan, mode="simulate", timestamp=_run_timestamp(day))
         sim_runs.add(result.run_id)
         for decision in the_plan.decisions:
+            if decision.action == "remind":
+                continue  # counted per day; the metrics need no reminder rows
             if (contact is not None and decision.to_rep_id
                     and decision.action in ("assign", "relay", "trim")
                     and contact.picks(decision.customer_id, decision.to_rep_id)):
