@@ -360,10 +360,87 @@ def replay(
 
 
 def later_runs(con: duckdb.DuckDBPyConnection, company: str, start: date) -> int:
-    """Ownership changes the database already records on or after ``start``
-    (the replay starts from the stored state, which includes them)."""
+    """Ownership changes the database already records on or after ``start``."""
     rows = con.execute(
         "SELECT count(*) FROM ownership_events WHERE company_id = ? AND as_of >= ?",
         [company, start],
     ).fetchall()
     return int(rows[0][0])
+
+
+def rewind(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, start: date) -> int:
+    """Undo, on the copy, every ownership change recorded on or after ``start``
+    (runs applied and claims made), so that the replay starts from the
+    ownership of that morning. Returns how many changes were undone.
+
+    Per customer, the first change on or after ``start`` says who held it
+    before: its ``from_rep_id`` (or, in the high seas, its ``from_pool_id``;
+    the pool of the customer's region when the event names none). The owner's
+    ``owned_since`` becomes the day of the last earlier change that gave them
+    the customer, else the stored value if it is older than ``start``, else
+    the customer's creation. The runs, reminders, relays started and rotation
+    pointers of those days are removed too (a relay or rotation position
+    from before ``start`` that a later run changed cannot be restored: relays
+    end and rotations restart from the first salesperson).
+    """
+    from engine import derive
+
+    company = ruleset.company.id
+    undone = later_runs(con, company, start)
+    if not undone:
+        return 0
+    rows = con.execute(
+        """
+        WITH later AS (
+            SELECT customer_id, from_rep_id, from_pool_id,
+                   row_number() OVER (PARTITION BY customer_id
+                                      ORDER BY as_of, "at", event_id) AS n
+            FROM ownership_events WHERE company_id = ? AND as_of >= ?
+        )
+        SELECT l.customer_id, l.from_rep_id, l.from_pool_id, c.owned_since, c.owner_rep_id,
+               c.created_at,
+               (SELECT max(e.as_of) FROM ownership_events e
+                 WHERE e.company_id = ? AND e.customer_id = l.customer_id
+                   AND e.to_rep_id = l.from_rep_id AND e.as_of < ?) AS gained_on
+        FROM later l JOIN customers c ON c.company_id = ? AND c.customer_id = l.customer_id
+        WHERE l.n = 1
+        ORDER BY 1
+        """,
+        [company, start, company, start, company],
+    ).fetchall()
+    facts = derive.materialize_customer_facts(con, ruleset, start, company)
+    regions = dict(con.execute(f"SELECT customer_id, region FROM {facts}").fetchall())
+    restored = []
+    for customer_id, owner, pool, owned_since, current, created, gained_on in rows:
+        if owner is None:
+            since = None
+            pool = pool or derive.pool_of_region(ruleset, regions.get(customer_id))
+        else:
+            pool = None
+            if gained_on is not None:
+                since = datetime.combine(gained_on, time())
+            elif current == owner and owned_since is not None and owned_since.date() < start:
+                since = owned_since
+            else:
+                since = created
+        restored.append((customer_id, owner, pool, since))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.executemany(
+            "UPDATE customers SET owner_rep_id = ?, pool_id = ?, owned_since = ? "
+            "WHERE company_id = ? AND customer_id = ?",
+            [(owner, pool, since, company, cid) for cid, owner, pool, since in restored],
+        )
+        for sql in (
+            "DELETE FROM ownership_events WHERE company_id = ? AND as_of >= ?",
+            "DELETE FROM notifications WHERE company_id = ? AND as_of >= ?",
+            "DELETE FROM runs WHERE company_id = ? AND as_of >= ?",
+            "DELETE FROM relay_state WHERE company_id = ? AND started_on >= ?",
+            "DELETE FROM rotation_state WHERE company_id = ? AND updated_as_of >= ?",
+        ):
+            con.execute(sql, [company, start])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return undone

@@ -114,7 +114,7 @@ def _run_scenario(
     options: ReplayOptions, progress: Callable[[int], None] | None, threads: int | None = None,
 ) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
     from engine.sim_metrics import collect_context, scenario_tables
-    from engine.sim_replay import copy_database, later_runs, replay
+    from engine.sim_replay import copy_database, replay, rewind
     from engine.store.db import open_db
 
     started = time.perf_counter()
@@ -124,16 +124,14 @@ def _run_scenario(
         with open_db(copy) as con:
             if threads is not None:
                 con.execute(f"SET threads = {int(threads)}")
-            if index == 0:
-                later = later_runs(con, scenario.ruleset.company.id, days[0])
-                if later:
-                    warnings.append(Diagnostic(
-                        "HS720", f"the database already records {later} ownership change(s) "
-                        f"on or after {days[0].isoformat()}; the replay starts from the stored "
-                        "ownership, which includes them", file=str(db),
-                        severity=Severity.WARNING,
-                        hint="replay from a day after the last applied run, or from a copy "
-                        "taken before it"))
+            undone = rewind(con, scenario.ruleset, days[0])
+            if undone and index == 0:
+                warnings.append(Diagnostic(
+                    "HS720", f"the database records {undone} ownership change(s) on or after "
+                    f"{days[0].isoformat()}; the replay undid them in its copy to start from "
+                    "the ownership of that day", file=str(db), severity=Severity.WARNING,
+                    hint="changes made outside highseas (not in the audit trail) cannot be "
+                    "undone; relays in progress and rotation positions restart"))
             log = replay(con, scenario.ruleset, days, claim_back=options.claim_back,
                          contact=options.contact, progress=progress)
             context = collect_context(con, scenario.name, scenario.ruleset, days[0], days[-1],

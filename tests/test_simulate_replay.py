@@ -300,3 +300,40 @@ def test_a_scenario_equal_to_the_baseline_is_not_replayed_twice(
     assert result.value("idle-period=14d", "customers_released") == result.value(
         "baseline", "customers_released")
     assert {r["scenario"] for r in result.tables["daily"]} == set(result.scenarios)
+
+
+def test_rewind_restores_the_ownership_of_the_first_day(db: Path, tmp_path: Path) -> None:
+    """Runs applied inside the window are undone in the copy: the replay's
+    first day decides what the nightly run decided on the untouched data."""
+    import shutil
+
+    from engine.apply import apply_plan
+    from engine.planner import plan
+    from engine.ruleset_loader import load_ruleset
+    from engine.sim_replay import RUN_TIME, rewind
+    from engine.store.db import open_db
+
+    ruleset = load_ruleset(QUICK_ORDER)
+    original = tmp_path / "original.duckdb"
+    shutil.copyfile(db, original)
+    query = ("SELECT customer_id, owner_rep_id, pool_id, owned_since FROM customers "
+             "ORDER BY 1")
+    first = AS_OF - timedelta(days=3)
+    with open_db(original) as con:
+        # the start of ownership is not in the audit trail: make it the creation
+        con.execute("UPDATE customers SET owned_since = created_at "
+                    "WHERE owner_rep_id IS NOT NULL")
+        before = con.execute(query).fetchall()
+        expected = plan(con, ruleset, first)
+    applied = tmp_path / "applied.duckdb"
+    shutil.copyfile(original, applied)
+    with open_db(applied) as con:
+        for n in range(3):
+            day = first + timedelta(days=n)
+            apply_plan(con, plan(con, ruleset, day),
+                       timestamp=datetime.combine(day, RUN_TIME))
+        assert con.execute(query).fetchall() != before
+        assert rewind(con, ruleset, first) > 0
+        assert con.execute(query).fetchall() == before
+        assert rewind(con, ruleset, first) == 0
+        assert plan(con, ruleset, first).decisions == expected.decisions
