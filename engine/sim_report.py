@@ -352,8 +352,9 @@ def render_html(result: SimulationResult, charts: dict[str, Path]) -> str:
 ASSUMPTIONS = (
     "Recorded activities and orders are facts of the past: they happen on their recorded day "
     "whatever the ruleset does.",
-    "The replay starts from the ownership stored in the database; customers appear on the day "
-    "they were created, with their stored owner.",
+    "The replay starts from the ownership of the first day: the stored ownership with every "
+    "change recorded on or after that day undone; customers appear on the day they were "
+    "created, with their stored owner.",
     "A recorded activity by the salesperson who lost the customer in the simulation counts as "
     "that salesperson claiming it back when the rules allow (claim caps, private caps, "
     "cooldown, region), otherwise as a lost touch.",
