@@ -30,7 +30,7 @@ RULESET = ROOT / "rulesets" / "regional-trading.yaml"
 COMPANY = "regional-trading"
 FIRST_DAY = date(2026, 7, 1)
 BUSY = "is in use by another process"
-KILLS = 9
+KILLS = 8
 OWNERSHIP_ACTIONS = ("release", "trim", "assign", "relay")
 
 
