@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 PathLike = str | os.PathLike[str]
 
+#: The as-of dates highseas accepts (durations of up to 20 years must fit
+#: around them in Python's calendar).
+MIN_AS_OF = date(1900, 1, 1)
+MAX_AS_OF = date(2999, 12, 31)
+
 
 def load_ruleset(path: PathLike) -> Ruleset:
     """Load, check and parse a ruleset file (raises with every error found)."""
@@ -50,6 +55,38 @@ def _ruleset(ruleset: Ruleset | PathLike) -> Ruleset:
     return ruleset if isinstance(ruleset, Ruleset) else load_ruleset(ruleset)
 
 
+def _day(ruleset: Ruleset, as_of: date | None) -> date:
+    """``as_of``, or today in the company's zone; refused when out of range."""
+    day = as_of or today_in(ruleset)
+    if not MIN_AS_OF <= day <= MAX_AS_OF:
+        raise InvalidInputError(
+            f"as-of date {day.isoformat()} is out of range",
+            code="HS551",
+            hint=f"use a date between {MIN_AS_OF.isoformat()} and {MAX_AS_OF.isoformat()}",
+        )
+    return day
+
+
+def _check_company(con: Any, ruleset: Ruleset, db: PathLike) -> None:
+    """Refuse a database that holds nothing of the ruleset's company (a typo in
+    ``company.id`` must not be a silent no-op)."""
+    from engine.store.db import companies
+
+    company = ruleset.company.id
+    present = companies(con)
+    if company not in present:
+        from engine.suggestions import did_you_mean
+
+        raise InvalidInputError(
+            f"database {db} holds no salespeople or customers of company {company!r}",
+            code="HS552",
+            file=str(ruleset.source_file),
+            json_path="$.company.id",
+            hint=did_you_mean(company, present)
+            or (f"it holds {', '.join(present)}" if present else "load facts first"),
+        )
+
+
 def compile_definition(ruleset: Ruleset | PathLike, as_of: date | None = None) -> dict[str, Any]:
     """The durable-rules definitions the ruleset compiles to for ``as_of``, with
     the decision point each one decides and the field -> property mapping."""
@@ -58,7 +95,7 @@ def compile_definition(ruleset: Ruleset | PathLike, as_of: date | None = None) -
     from engine.compiler import compile_ruleset
 
     rules = _ruleset(ruleset)
-    compiled = compile_ruleset(rules, as_of or today_in(rules))
+    compiled = compile_ruleset(rules, _day(rules, as_of))
     document: dict[str, Any] = json.loads(compiled.durable_json())
     return document
 
@@ -82,8 +119,9 @@ def plan(ruleset: Ruleset | PathLike, db: PathLike, as_of: date | None = None) -
     from engine.store.db import connect
 
     rules = _ruleset(ruleset)
-    day = as_of or today_in(rules)
+    day = _day(rules, as_of)
     with connect(_existing_db(db), read_only=True) as con:
+        _check_company(con, rules, db)
         return _plan(con, rules, day)
 
 
@@ -107,10 +145,11 @@ def run(
     from engine.store.db import connect
 
     rules = _ruleset(ruleset)
-    day = as_of or today_in(rules)
+    day = _day(rules, as_of)
     if not apply:
         return RunResult(plan(rules, db, day), None)
     with connect(_existing_db(db)) as con:
+        _check_company(con, rules, db)
         check_can_apply(con, rules.company.id, day, force)
         the_plan = _plan(con, rules, day)
         result = apply_plan(con, the_plan, force=force)
@@ -127,7 +166,7 @@ def explain(
     from engine.store.db import connect
 
     rules = _ruleset(ruleset)
-    day = as_of or today_in(rules)
+    day = _day(rules, as_of)
     with connect(_existing_db(db), read_only=True) as con:
         return explain_customer(con, rules, day, customer_id)
 
@@ -146,7 +185,7 @@ def claim(
     from engine.store.db import connect
 
     rules = _ruleset(ruleset)
-    day = as_of or today_in(rules)
+    day = _day(rules, as_of)
     with connect(_existing_db(db), read_only=not apply) as con:
         verdict = check_claim(con, rules, day, rep_id, customer_id)
         if apply and verdict.allowed:

@@ -15,6 +15,15 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
+def one_line(text: str) -> str:
+    """``text`` with control characters (a CR or LF in a key, a file name...)
+    escaped, so that each diagnostic stays on exactly one line."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
+
+
 class Severity(StrEnum):
     """How bad a diagnostic is. Warnings fail only under ``--strict``."""
 
@@ -64,7 +73,7 @@ class Diagnostic:
             text += f" [at {self.json_path}]"
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return one_line(text)
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.errors import Diagnostic
+from engine.errors import Diagnostic, one_line
 from engine.ruleset_codes import title
 from engine.validation import ValidationReport
 
@@ -21,16 +21,9 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/highseas/highseas/blob/main/docs/rulesets.md"
 
 
-def _one_line(text: str) -> str:
-    """``text`` with control characters (a CR or LF in a key, a file name...)
-    escaped, so that each diagnostic stays on exactly one line."""
-    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
-
-
 def render_text(report: ValidationReport) -> str:
     """One line per diagnostic and a summary line."""
-    lines = [_one_line(d.format_text()) for d in report.diagnostics]
+    lines = [one_line(d.format_text()) for d in report.diagnostics]
     lines.extend(f"note: {note}" for note in report.notes)
     checked = sum(1 for f in report.files if not f.skipped)
     summary = (f"{checked} file{'s' if checked != 1 else ''} checked: "

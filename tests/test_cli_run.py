@@ -138,3 +138,23 @@ def test_compile_prints_the_durable_definition() -> None:
     assert "release:no-follow-up-90d" in document["decision_points"]
     text = json.dumps(document["rulesets"])
     assert "no-follow-up-90d" not in text  # consultants' names never reach durable-rules
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31"])
+def test_as_of_out_of_range_is_a_usage_error(db: Path, as_of: str) -> None:
+    code, _, err = invoke("run", "--ruleset", RULESET, "--db", str(db), "--as-of", as_of)
+    assert code == 2 and "out of range" in err and "Traceback" not in err
+
+
+def test_a_ruleset_for_another_company_is_refused_not_a_silent_no_op(db: Path) -> None:
+    other = str(Path(RULESET).parent.parent / "fixtures" / "crm-sales-opportunities.ruleset.yaml")
+    code, _, err = invoke("run", "--ruleset", other, "--db", str(db), "--as-of", "2026-04-10")
+    assert code == 2 and "HS552" in err and "it holds regional-trading" in err
+
+
+def test_a_damaged_database_is_a_clear_error(db: Path) -> None:
+    with db.open("r+b") as handle:
+        handle.seek(12288)
+        handle.write(b"\x13" * 4096)
+    code, _, err = invoke("run", "--ruleset", RULESET, "--db", str(db), "--as-of", "2026-04-10")
+    assert code == 2 and "HS405" in err and "damaged" in err

@@ -54,6 +54,14 @@ def report_error(error: HighseasError) -> None:
         click.echo(diagnostic.format_text(), err=True)
 
 
+def _is_corrupt_database(error: BaseException) -> bool:
+    """DuckDB's error for a damaged file (checked by name: the CLI module does not
+    import duckdb, so that ``highseas validate`` starts fast)."""
+    return type(error).__module__.startswith(("duckdb", "_duckdb")) and (
+        "Corrupt database file" in str(error) or "checksum" in str(error)
+    )
+
+
 class HighseasGroup(click.Group):
     """Loads subcommands lazily and maps errors to messages and exit codes."""
 
@@ -106,6 +114,13 @@ class HighseasGroup(click.Group):
         except Exception as error:  # a bug: say so briefly, full trace only on request
             if os.environ.get("HIGHSEAS_DEBUG"):
                 raise
+            if _is_corrupt_database(error):
+                click.echo(
+                    f"error HS405 the database file is damaged: {str(error).splitlines()[0]} "
+                    "(restore it from a backup; nothing was written)",
+                    err=True,
+                )
+                ctx.exit(EXIT_USAGE)
             click.echo(
                 f"internal error HS999 {type(error).__name__}: {error} "
                 "(this is a bug in highseas; rerun with HIGHSEAS_DEBUG=1 for the traceback)",

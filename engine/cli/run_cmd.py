@@ -21,11 +21,20 @@ class DateType(click.ParamType):
     def convert(self, value: object, param: click.Parameter | None,
                 ctx: click.Context | None) -> date:
         if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD", param, ctx)
+            day = value
+        else:
+            try:
+                day = date.fromisoformat(str(value))
+            except ValueError:
+                self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD", param, ctx)
+        if not api.MIN_AS_OF <= day <= api.MAX_AS_OF:
+            self.fail(
+                f"{day.isoformat()} is out of range: as-of dates lie between "
+                f"{api.MIN_AS_OF.isoformat()} and {api.MAX_AS_OF.isoformat()}",
+                param,
+                ctx,
+            )
+        return day
 
 
 DATE = DateType()
