@@ -124,6 +124,8 @@ def _run_scenario(
         with open_db(copy) as con:
             if threads is not None:
                 con.execute(f"SET threads = {int(threads)}")
+            if index == 0:
+                _check_company(con, scenario.ruleset.company.id, db)
             undone = rewind(con, scenario.ruleset, days[0])
             if undone and index == 0:
                 warnings.append(Diagnostic(
@@ -141,6 +143,23 @@ def _run_scenario(
             leftover.unlink(missing_ok=True)
     context.seconds = time.perf_counter() - started
     return scenario_tables(context), warnings
+
+
+def _check_company(con: Any, company: str, db: Path) -> None:
+    """HS708 when the database holds nothing of the ruleset's company."""
+    companies = [r[0] for r in con.execute(
+        "SELECT company_id FROM customers UNION SELECT company_id FROM reps ORDER BY 1"
+    ).fetchall()]
+    if company not in companies:
+        from engine.errors import InvalidInputError
+        from engine.suggestions import did_you_mean
+
+        raise InvalidInputError(
+            f"the database holds no customers or salespeople of company {company!r} "
+            "(the ruleset's company.id)", code="HS708", file=str(db),
+            hint=did_you_mean(company, companies) or
+            ("companies here: " + ", ".join(companies) if companies else
+             "load or import facts first"))
 
 
 def simulate(

@@ -337,3 +337,15 @@ def test_rewind_restores_the_ownership_of_the_first_day(db: Path, tmp_path: Path
         assert con.execute(query).fetchall() == before
         assert rewind(con, ruleset, first) == 0
         assert plan(con, ruleset, first).decisions == expected.decisions
+
+
+def test_a_ruleset_of_another_company_is_an_error(tmp_path: Path) -> None:
+    from engine.errors import InvalidInputError
+    from engine.store.db import init_db
+
+    empty = tmp_path / "empty.duckdb"
+    init_db(empty)
+    with pytest.raises(InvalidInputError) as caught:
+        simulate(QUICK_ORDER, empty, AS_OF, AS_OF)
+    assert caught.value.first.code == "HS708"
+    assert "load or import facts first" in caught.value.first.hint
