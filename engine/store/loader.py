@@ -50,6 +50,8 @@ REJECT_CODES: dict[str, str] = {
     "HS433": "malformed CSV line",
     "HS434": "company_id differs from the company being loaded",
     "HS435": "number out of range",
+    "HS436": "date before 1900",
+    "HS437": "text contains a NUL character",
 }
 
 #: How many rejects a :class:`LoadReport` keeps in memory (the file has all).
@@ -383,6 +385,15 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
     queries: list[str] = []
     for col in spec.columns:
         v = _q(col.name)
+        queries.append(
+            _reject(
+                col.name,
+                "HS437",
+                "'contains a NUL character'",
+                f"{v} IS NOT NULL AND strpos(CAST({v} AS VARCHAR), chr(0)) > 0",
+                value=f"replace(CAST({v} AS VARCHAR), chr(0), '\\0')",
+            )
+        )
         if col.required:
             queries.append(
                 _reject(col.name, "HS420", "'required value is missing'", f"{v} IS NULL")
@@ -400,6 +411,15 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
                     "HS422",
                     _lit(f"not a valid {col.kind}: {shape}"),
                     f"{v} IS NOT NULL AND NOT {valid}",
+                )
+            )
+            queries.append(
+                _reject(
+                    col.name,
+                    "HS436",
+                    "'before 1900-01-01: not a plausible CRM date'",
+                    f"{v} IS NOT NULL AND {valid} "
+                    "AND CAST({v} AS TIMESTAMP) < TIMESTAMP '1900-01-01'".replace("{v}", v),
                 )
             )
             if col.past:
