@@ -190,11 +190,22 @@ def _write_engine_state(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             "AND customer_id IN (SELECT unnest(?::VARCHAR[]))",
             [company, list(plan.relay_deletes)],
         )
-    for row in plan.relay_upserts:
+    if plan.relay_upserts:
         con.execute(
-            "INSERT OR REPLACE INTO relay_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [company, row.customer_id, row.relay_id, row.round, row.rep_id, row.started_on,
-             row.deadline, list(row.reps_tried)],
+            "DELETE FROM relay_state WHERE company_id = ? "
+            "AND customer_id IN (SELECT unnest(?::VARCHAR[]))",
+            [company, [row.customer_id for row in plan.relay_upserts]],
+        )
+        _bulk_insert(
+            con,
+            "relay_state",
+            ("company_id", "customer_id", "relay_id", "round", "rep_id", "started_on",
+             "deadline", "reps_tried"),
+            [
+                (company, row.customer_id, row.relay_id, row.round, row.rep_id, row.started_on,
+                 row.deadline, list(row.reps_tried))
+                for row in plan.relay_upserts
+            ],
         )
 
 

@@ -31,11 +31,15 @@ from typing import TYPE_CHECKING, Any
 from engine import coverage, derive, ir
 from engine.allocate import (
     AllocationResult,
+    Assignment,
     AssignRequest,
     RepSnapshot,
     allocate,
+    daily_quota,
     relay_allocation,
+    static_skip_reason,
 )
+from engine.allocate import Unassigned as AllocationUnassigned
 from engine.model import Allocation, PoolTarget, Ruleset
 from engine.plan_model import Decision, Plan, RelayStateRow, Unassigned
 
@@ -192,12 +196,16 @@ class _Planner:
             load.last30 += 1
             load.received_this_run += 1
 
-    def _snapshots(self) -> list[RepSnapshot]:
+    def _snapshots(self, pending: Mapping[str, int] | None = None) -> list[RepSnapshot]:
+        """Salespeople as allocation sees them now; ``pending`` adds customers
+        already given in this allocation call but not yet recorded."""
+        pending = pending or {}
         private_caps = {cap.tier: cap.max for cap in self.ruleset.caps.private}
         claim_caps = {cap.tier: cap for cap in self.ruleset.caps.claims}
         snapshots = []
         for rep in self.reps:
             load = self.loads[rep.rep_id]
+            extra = pending.get(rep.rep_id, 0)
             claim = claim_caps.get(rep.tier or "")
             snapshots.append(
                 RepSnapshot(
@@ -206,15 +214,15 @@ class _Planner:
                     regions=rep.regions,
                     active=rep.active,
                     away=rep.away,
-                    private_count=load.private,
+                    private_count=load.private + extra,
                     private_cap=private_caps.get(rep.tier or ""),
-                    claims_today=load.today,
-                    claims_week=load.week,
-                    claims_month=load.month,
+                    claims_today=load.today + extra,
+                    claims_week=load.week + extra,
+                    claims_month=load.month + extra,
                     claim_cap_day=claim.per_day if claim else None,
                     claim_cap_week=claim.per_week if claim else None,
                     claim_cap_month=claim.per_month if claim else None,
-                    assigned_last_30d=load.last30,
+                    assigned_last_30d=load.last30 + extra,
                     weight=rep.weight,
                     away_until=rep.away_until,
                 )
@@ -237,11 +245,49 @@ class _Planner:
 
     def _allocate(self, requests: list[AssignRequest], allocation: Allocation) -> AllocationResult:
         """Run one allocation with the rotation state persisted for its id, and
-        keep the new state and the skip reasons."""
-        positions = {
-            key: rep for (alloc, key), rep in self.rotation.items() if alloc == allocation.id
-        }
-        result = allocate(requests, self._snapshots(), allocation, self.ruleset.regions, positions)
+        keep the new state and the skip reasons.
+
+        Without a per-run limit (which counts within one call), large request
+        lists are placed in chunks, in allocation's own order; once nobody has
+        room left, the rest are unassigned without trying each customer (the
+        result is the same, minus the per-customer skip lists)."""
+        ordered = sorted(requests, key=lambda r: (r.pool_id, r.customer_id))
+        chunk = len(ordered) if allocation.max_per_rep_per_run is not None else ALLOCATION_CHUNK
+        pending: dict[str, int] = {}
+        assignments: list[Assignment] = []
+        unassigned: list[AllocationUnassigned] = []
+        skipped: dict[str, tuple[tuple[str, str], ...]] = {}
+        positions: dict[str, str | None] = {}
+        for start in range(0, len(ordered), max(chunk, 1)):
+            part = ordered[start:start + chunk]
+            snapshots = self._snapshots(pending)
+            if not any(_has_room(rep, allocation) for rep in snapshots):
+                reason = (
+                    f"no salesperson of {', '.join(allocation.tiers)} has room left "
+                    "(inactive, away, or private or claim caps reached)"
+                )
+                unassigned.extend(
+                    AllocationUnassigned(r.customer_id, reason, r.pool_id, r.reason)
+                    for r in ordered[start:]
+                )
+                break
+            current = {
+                key: rep for (alloc, key), rep in self.rotation.items() if alloc == allocation.id
+            }
+            current.update(positions)
+            part_result = allocate(part, snapshots, allocation, self.ruleset.regions, current)
+            positions.update(part_result.positions)
+            assignments.extend(part_result.assignments)
+            unassigned.extend(part_result.unassigned)
+            skipped.update(part_result.skipped)
+            for assignment in part_result.assignments:
+                pending[assignment.rep_id] = pending.get(assignment.rep_id, 0) + 1
+        result = AllocationResult(
+            assignments=tuple(assignments),
+            unassigned=tuple(unassigned),
+            skipped=skipped,
+            positions=dict(sorted(positions.items())),
+        )
         for key, rep in result.positions.items():
             self.rotation[(allocation.id, key)] = rep
         noted: set[str] = set()
@@ -725,6 +771,32 @@ class _RelayItem:
 
 
 _NOBODY: frozenset[str] = frozenset()
+#: Requests per allocation call when no per-run limit applies.
+ALLOCATION_CHUNK = 2000
+
+
+def _has_room(rep: RepSnapshot, allocation: Allocation) -> bool:
+    """Whether ``rep`` could receive at least one customer from ``allocation``
+    (ignoring regions, cooldowns and exclusions, which only remove more)."""
+    if static_skip_reason(rep, allocation) is not None:
+        return False
+    if rep.private_cap is not None and rep.private_count >= rep.private_cap:
+        return False
+    for used, cap in (
+        (rep.claims_today, rep.claim_cap_day),
+        (rep.claims_week, rep.claim_cap_week),
+        (rep.claims_month, rep.claim_cap_month),
+    ):
+        if cap is not None and used >= cap:
+            return False
+    if allocation.max_per_rep_per_run == 0:
+        return False
+    if allocation.strategy == "capacity" and allocation.capacity is not None:
+        if rep.assigned_last_30d >= allocation.capacity:
+            return False
+        if rep.claims_today >= daily_quota(allocation.capacity):
+            return False
+    return True
 #: How many skipped salespeople an unassigned customer's reason summarises.
 SKIP_SUMMARY_LIMIT = 40
 _DETAIL = re.compile(r"\s*\(.*\)$| until .*$")

@@ -130,3 +130,19 @@ def test_sql_candidate_filter_changes_no_verdict(facts: Facts) -> None:
     everyone = evaluate(filtered.compiled, rows)  # durable-rules on every customer
     for name in filtered.compiled.names:
         assert filtered.matched(name) == everyone[name], name
+
+
+@SETTINGS
+@given(company_facts())
+def test_chunked_allocation_decides_like_one_call(facts: Facts) -> None:
+    import engine.planner as planner_module
+
+    whole = plan(facts.con, RULES, AS_OF)
+    original = planner_module.ALLOCATION_CHUNK
+    planner_module.ALLOCATION_CHUNK = 2
+    try:
+        chunked = plan(facts.con, RULES, AS_OF)
+    finally:
+        planner_module.ALLOCATION_CHUNK = original
+    assert [d.to_dict() for d in chunked.decisions] == [d.to_dict() for d in whole.decisions]
+    assert chunked.rotation == whole.rotation
