@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidInputError
 from engine.model import Ruleset
+from engine.simulate import SimulationResult, advise, simulate  # noqa: F401 - the API
 
 if TYPE_CHECKING:
     from engine.apply import ApplyResult
@@ -191,3 +192,4 @@ def claim(
         if apply and verdict.allowed:
             record_claim(con, rules, day, verdict)
         return verdict
+
