@@ -104,6 +104,7 @@ class _Planner:
         self.skipped: dict[str, list[tuple[str, str]]] = {}
         self.changed: set[str] = set()
         self.exercised: set[str] = set()
+        self._pools_by_region: dict[str | None, str] = {}
         self.relay_upserts: list[RelayStateRow] = []
         self.relay_deletes: list[str] = []
         self.reps = derive.rep_facts(con, ruleset, as_of, company_id)
@@ -158,11 +159,20 @@ class _Planner:
         return derive.fetch_fact_rows(self.con, self.facts_table, where, params, columns)
 
     def _rows_for_keys(
-        self, keys: Iterable[int], extra: Iterable[str] = ()
+        self, keys: Iterable[int], extra: Iterable[str] = (), *, skip_changed: bool = False
     ) -> list[dict[str, Any]]:
+        """Fact rows of ``keys``; with ``skip_changed``, not those of customers
+        that already changed hands in this run (filtered in SQL)."""
         key_list = sorted(set(keys))
         if not key_list:
             return []
+        if skip_changed and self.changed:
+            return self._rows(
+                "k IN (SELECT unnest(?::BIGINT[])) "
+                "AND customer_id NOT IN (SELECT unnest(?::VARCHAR[]))",
+                [key_list, sorted(self.changed)],
+                extra,
+            )
         return self._rows("k IN (SELECT unnest(?::BIGINT[]))", [key_list], extra)
 
     @property
@@ -177,9 +187,17 @@ class _Planner:
         ).fetchall()
         return {(a, p): r for a, p, r in rows}
 
+    def _region_pool(self, region: str | None) -> str:
+        """The pool of ``region`` (memoised: asked once per customer)."""
+        pool = self._pools_by_region.get(region)
+        if pool is None:
+            pool = derive.pool_of_region(self.ruleset, region)
+            self._pools_by_region[region] = pool
+        return pool
+
     def _pool_for(self, target: PoolTarget, region: str | None) -> str:
         if target.by_region or target.pool is None:
-            return derive.pool_of_region(self.ruleset, region)
+            return self._region_pool(region)
         return target.pool
 
     def _record_ownership(self, decision: Decision) -> None:
@@ -369,7 +387,7 @@ class _Planner:
                 continue
             request = AssignRequest(
                 customer_id=customer_id,
-                pool_id=derive.pool_of_region(self.ruleset, region),
+                pool_id=self._region_pool(region),
                 region=region,
                 cooldown_reps=self._cooldown_reps(customer_id),
                 exclude_reps=frozenset(tried_tuple),
@@ -485,7 +503,7 @@ class _Planner:
                 owner = row["owner_rep_id"]
                 request = AssignRequest(
                     customer_id=row["customer_id"],
-                    pool_id=row["pool_id"] or derive.pool_of_region(self.ruleset, row["region"]),
+                    pool_id=row["pool_id"] or self._region_pool(row["region"]),
                     region=row["region"],
                     cooldown_reps=self._cooldown_reps(row["customer_id"]),
                     exclude_reps=frozenset({owner}) if owner else frozenset(),
@@ -501,7 +519,7 @@ class _Planner:
         for rule in self.ruleset.release_rules:
             self._note_exemptions(rule)
             keys = self.evaluation.matched(f"release:{rule.id}")
-            for row in self._rows_for_keys(keys, self._condition_columns):
+            for row in self._rows_for_keys(keys, self._condition_columns, skip_changed=True):
                 customer_id = row["customer_id"]
                 if customer_id in self.changed or customer_id in in_relay:
                     continue
@@ -560,7 +578,7 @@ class _Planner:
             all_keys: set[int] = set()
             for _, keys in matched_by_offset:
                 all_keys |= set(keys)
-            for row in self._rows_for_keys(all_keys, self._condition_columns):
+            for row in self._rows_for_keys(all_keys, self._condition_columns, skip_changed=True):
                 customer_id = row["customer_id"]
                 if (
                     customer_id in self.changed
