@@ -23,6 +23,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESET = ROOT / "rulesets" / "regional-trading.yaml"
+#: Where simulations copy the database (emptied by the suite after a timeout).
+SCRATCH = Path(__file__).resolve().parent / ".cache" / "scratch"
 STEPS = ("load", "derive", "evaluate", "plan", "apply", "explain", "simulate")
 
 
@@ -165,8 +167,11 @@ def step_simulate(db: Path, days: int, sweep: str) -> dict[str, Any]:
     from engine.store.fixtures import DEFAULT_AS_OF
 
     start = DEFAULT_AS_OF - timedelta(days=days - 1)
+    scratch = SCRATCH
+    scratch.mkdir(parents=True, exist_ok=True)
     started, cpu = time.perf_counter(), time.process_time()
-    result = simulate(RULESET, db, start, DEFAULT_AS_OF, sweeps=[sweep] if sweep else [])
+    result = simulate(RULESET, db, start, DEFAULT_AS_OF, sweeps=[sweep] if sweep else [],
+                      scratch=scratch)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {"seconds": seconds, "cpu_seconds": cpu, "days": days,
             "scenarios": len(result.scenarios), "sweep": sweep}

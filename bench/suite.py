@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -109,8 +111,20 @@ def run_step(step: str, db: Path, size: int, extra: list[str] | None = None,
     """One run of ``step`` in a fresh process; its JSON result."""
     cmd = [sys.executable, "-m", "bench.steps", step, "--db", str(db), "--size", str(size),
            *(extra or [])]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
-                          timeout=timeout)
+    # its own session, so that a timeout also ends the step's worker processes
+    child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        stdout, stderr = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        from bench.steps import SCRATCH
+
+        for leftover in SCRATCH.glob("highseas-sim-*"):  # copies of a killed simulation
+            shutil.rmtree(leftover, ignore_errors=True)
+        raise
+    done = subprocess.CompletedProcess(cmd, child.returncode, stdout, stderr)
     if done.returncode != 0:
         raise RuntimeError(f"step {step} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
