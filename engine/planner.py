@@ -548,11 +548,14 @@ class _Planner:
         if not keys:
             return
         when = ir.lower(rule.when, self.as_of, self.ruleset)
-        compiled = self.evaluation.compiled
-        for row in self._rows_for_keys(keys, self._condition_columns):
-            if row["owner_rep_id"] is not None and ir.evaluate(when, compiled.normalize(row)):
-                self.exercised.add(coverage.exemption_point(rule.id))
-                return
+        when_sql, params = ir.to_sql(when, self.evaluation.compiled.allowed_columns)
+        found = self.con.execute(
+            f"SELECT 1 FROM {self.facts_table} WHERE owner_rep_id IS NOT NULL "
+            f"AND k IN (SELECT unnest(?::BIGINT[])) AND ({when_sql}) LIMIT 1",
+            [sorted(keys), *params],
+        ).fetchall()
+        if found:
+            self.exercised.add(coverage.exemption_point(rule.id))
 
     # ------------------------------------------------------------------
     # 4. reminders
