@@ -47,13 +47,33 @@ class Evaluation:
             self.compiled.point(name)  # raises with a did-you-mean
         return self.verdicts[name]
 
-    def describe(self, name: str, row: Mapping[str, Any]) -> str:
-        """The conditions that made point ``name`` hold for ``row``, as a sentence
-        (cached per fact pattern: customers with equal facts read the same)."""
+    def columns(self, name: str) -> tuple[str, ...]:
+        """The fact columns point ``name`` reads (all its caller must fetch)."""
         columns = self._columns.get(name)
         if columns is None:
             columns = tuple(sorted(ir.columns_of(self.compiled.point(name).condition)))
             self._columns[name] = columns
+        return columns
+
+    def rule_columns(self, rule: ReleaseRule) -> tuple[str, ...]:
+        """The fact columns a release rule reads on any day (its release and
+        reminder points): what reasons and release dates need."""
+        names = [f"release:{rule.id}"] + [f"remind:{rule.id}:{o}" for o in rule.remind_before]
+        return tuple(sorted({c for name in names for c in self.columns(name)}))
+
+    def _normalize_columns(
+        self, columns: tuple[str, ...], row: Mapping[str, Any]
+    ) -> dict[str, object]:
+        return ir.normalize_fact(row, {c: self.compiled.columns[c] for c in columns})
+
+    def _normalize(self, name: str, row: Mapping[str, Any]) -> dict[str, object]:
+        """``row`` reduced to the columns point ``name`` reads, normalized."""
+        return self._normalize_columns(self.columns(name), row)
+
+    def describe(self, name: str, row: Mapping[str, Any]) -> str:
+        """The conditions that made point ``name`` hold for ``row``, as a sentence
+        (cached per fact pattern: customers with equal facts read the same)."""
+        columns = self.columns(name)
         key = (name, *(_hashable(row.get(c)) for c in columns))
         text = self._descriptions.get(key)
         if text is None:
@@ -62,7 +82,7 @@ class Evaluation:
         return text
 
     def _describe(self, name: str, row: Mapping[str, Any]) -> str:
-        explanation = self.compiled.explain(name, row)
+        explanation = ir.explain(self.compiled.point(name).condition, self._normalize(name, row))
         parts = [leaf.text.rsplit(":", 1)[0] for leaf in explanation.leaves() if leaf.passed]
         point = self.compiled.point(name)
         subject = f"rule {point.subject}"
@@ -74,7 +94,7 @@ class Evaluation:
         """The first day within ``offset`` after the as-of date on which ``rule``
         would release the customer if nothing changes (None if none)."""
         as_of = self.compiled.as_of
-        fact = self.compiled.normalize(row)
+        fact = self._normalize_columns(self.rule_columns(rule), row)
         last = offset.add_to(as_of)
         day = as_of + timedelta(days=1)
         while day <= last:

@@ -175,11 +175,6 @@ class _Planner:
             )
         return self._rows("k IN (SELECT unnest(?::BIGINT[]))", [key_list], extra)
 
-    @property
-    def _condition_columns(self) -> tuple[str, ...]:
-        """Every fact column a compiled condition reads (for reasons and dates)."""
-        return tuple(self.evaluation.compiled.columns)
-
     def _load_rotation(self) -> dict[tuple[str, str], str | None]:
         rows = self.con.execute(
             "SELECT allocation_id, pool_id, last_rep_id FROM rotation_state WHERE company_id = ?",
@@ -519,7 +514,8 @@ class _Planner:
         for rule in self.ruleset.release_rules:
             self._note_exemptions(rule)
             keys = self.evaluation.matched(f"release:{rule.id}")
-            for row in self._rows_for_keys(keys, self._condition_columns, skip_changed=True):
+            columns = self.evaluation.columns(f"release:{rule.id}")
+            for row in self._rows_for_keys(keys, columns, skip_changed=True):
                 customer_id = row["customer_id"]
                 if customer_id in self.changed or customer_id in in_relay:
                     continue
@@ -581,7 +577,8 @@ class _Planner:
             all_keys: set[int] = set()
             for _, keys in matched_by_offset:
                 all_keys |= set(keys)
-            for row in self._rows_for_keys(all_keys, self._condition_columns, skip_changed=True):
+            columns = self.evaluation.rule_columns(rule)
+            for row in self._rows_for_keys(all_keys, columns, skip_changed=True):
                 customer_id = row["customer_id"]
                 if (
                     customer_id in self.changed
