@@ -633,29 +633,22 @@ class _Planner:
             }
             if not over:
                 continue
-            protected: set[int] = set()
+            protected: list[int] = []
             if cap.protect is not None:
-                protected = set(self.evaluation.matched(f"protect:{cap.tier}"))
-            rows = self._rows(
-                "owner_rep_id IN (SELECT unnest(?::VARCHAR[])) AND open_orders = 0",
-                [sorted(over)],
-                ("last_touch_day", "owned_since_day", "level"),
+                protected = sorted(self.evaluation.matched(f"protect:{cap.tier}"))
+            owners = sorted(over)
+            # The excess of each salesperson, chosen in SQL: never a customer with an
+            # open order, a protected one, or one already changed tonight.
+            trimmed = self._rows(
+                "owner_rep_id IN (SELECT unnest(?::VARCHAR[])) AND open_orders = 0 "
+                "AND customer_id NOT IN (SELECT unnest(?::VARCHAR[])) "
+                "AND k NOT IN (SELECT unnest(?::BIGINT[])) "
+                "QUALIFY row_number() OVER (PARTITION BY owner_rep_id ORDER BY "
+                f"{order_sql[cap.excess_order]}) "
+                "<= (?::BIGINT[])[list_position(?::VARCHAR[], owner_rep_id)]",
+                [owners, sorted(self.changed | in_relay), protected,
+                 [over[rep] for rep in owners], owners],
             )
-            key = order_sql[cap.excess_order]
-            rows = _sort_rows(rows, key)
-            trimmed: list[dict[str, Any]] = []
-            taken: dict[str, int] = {rep: 0 for rep in over}
-            for row in rows:
-                owner = row["owner_rep_id"]
-                customer_id = row["customer_id"]
-                if taken[owner] >= over[owner]:
-                    continue
-                if customer_id in self.changed or customer_id in in_relay:
-                    continue
-                if row["k"] in protected:
-                    continue
-                taken[owner] += 1
-                trimmed.append(row)
             rule_id = f"caps.private.{cap.tier}"
             if trimmed:
                 self.exercised.add(coverage.private_cap_point(cap.tier))
@@ -836,17 +829,3 @@ def _skip_summary(reasons: tuple[str, ...]) -> str:
         counts[kind] = counts.get(kind, 0) + 1
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     return " (skipped: " + ", ".join(f"{n} {why}" for why, n in top) + ")"
-
-
-def _sort_rows(rows: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
-    """Sort fact rows by an ``a ASC, b DESC NULLS FIRST`` spec (deterministic)."""
-    result = list(rows)
-    for part in reversed([p.strip() for p in order.split(",")]):
-        words = part.split()
-        column = words[0]
-        descending = len(words) > 1 and words[1] == "DESC"
-        present = [r for r in result if r[column] is not None]
-        missing = [r for r in result if r[column] is None]
-        present.sort(key=lambda r: r[column], reverse=descending)
-        result = missing + present
-    return result
