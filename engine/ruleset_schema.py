@@ -34,16 +34,26 @@ _TYPE_WORDS = {
 }
 
 
+def packaged_schema_text(file_name: str) -> str:
+    """A JSON Schema shipped in the package (``engine.schemas``), as text."""
+    return files("engine.schemas").joinpath(file_name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=4)
+def packaged_schema(file_name: str) -> dict[str, Any]:
+    """A JSON Schema shipped in the package, as a dictionary."""
+    schema: dict[str, Any] = json.loads(packaged_schema_text(file_name))
+    return schema
+
+
 def schema_text() -> str:
     """The ruleset JSON Schema, as shipped in the package."""
-    return files("engine.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    return packaged_schema_text(SCHEMA_FILE)
 
 
-@lru_cache(maxsize=1)
 def ruleset_schema() -> dict[str, Any]:
     """The ruleset JSON Schema as a dictionary."""
-    schema: dict[str, Any] = json.loads(schema_text())
-    return schema
+    return packaged_schema(SCHEMA_FILE)
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -207,14 +206,16 @@ class TestFile:
 
 def schema_text() -> str:
     """The test file JSON Schema, as shipped in the package."""
-    return files("engine.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    from engine.ruleset_schema import packaged_schema_text
+
+    return packaged_schema_text(SCHEMA_FILE)
 
 
-@lru_cache(maxsize=1)
 def tests_schema() -> dict[str, Any]:
     """The test file JSON Schema as a dictionary."""
-    schema: dict[str, Any] = json.loads(schema_text())
-    return schema
+    from engine.ruleset_schema import packaged_schema
+
+    return packaged_schema(SCHEMA_FILE)
 
 
 @lru_cache(maxsize=8)
