@@ -10,7 +10,7 @@ simulator replay history day by day with the same code.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -398,7 +398,3 @@ def pool_of_region(ruleset: Ruleset, region: str | None) -> str:
         if pool.all_regions and not pool.default:
             return pool.id
     return ruleset.default_pool.id
-
-
-def as_mapping(rows: Sequence[Mapping[str, Any]], key: str) -> dict[Any, Mapping[str, Any]]:
-    return {row[key]: row for row in rows}

@@ -81,7 +81,8 @@ def _kind_of(value: object) -> str:
     return type(value).__name__
 
 
-def _matches_type(value: object, type_name: str) -> bool:
+def matches_json_type(value: object, type_name: str) -> bool:
+    """Whether ``value`` (from YAML) is of JSON Schema type ``type_name``."""
     if type_name == "object":
         return isinstance(value, dict)
     if type_name == "array":
@@ -125,7 +126,7 @@ def _branch_fits(schema: dict[str, Any], value: object,
         return True
     if isinstance(types, str):
         types = [types]
-    return any(_matches_type(value, t) for t in types)
+    return any(matches_json_type(value, t) for t in types)
 
 
 def _describe(schema: dict[str, Any], root: dict[str, Any] | None = None) -> str:

@@ -821,23 +821,20 @@ def _region_codes(ruleset: Ruleset) -> set[str]:
 
 
 def _fits(value: Any, type_name: str) -> bool:
-    if type_name == "string":
-        return isinstance(value, str)
-    if type_name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if type_name == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if type_name == "boolean":
-        return isinstance(value, bool)
-    if type_name == "date":
-        if not isinstance(value, str):
-            return False
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            return False
-        return True
-    return False
+    """Whether ``value`` fits a custom field type (JSON types, plus ISO dates)."""
+    if type_name != "date":
+        from engine.ruleset_schema import matches_json_type
+
+        return type_name in ("string", "integer", "number", "boolean") and matches_json_type(
+            value, type_name
+        )
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _csv_value(cell: str, kind: str) -> Any:

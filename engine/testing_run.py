@@ -40,6 +40,7 @@ from engine.testing_format import (
     is_test_file,
     load_test_file_with_diagnostics,
 )
+from engine.validation import files_under, missing_path, unique_paths
 
 if TYPE_CHECKING:
     import duckdb
@@ -186,11 +187,7 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[Path], list[Diagnostic]]
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            matches = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and is_test_file(p.name)
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            matches = files_under(path, lambda p: is_test_file(p.name))
             if not matches:
                 problems.append(Diagnostic(code="HS620", message="no test files "
                                            "(*.tests.yaml) in this directory", file=str(path),
@@ -208,13 +205,8 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[Path], list[Diagnostic]]
             else:
                 found.append(sibling)
         else:
-            problems.append(Diagnostic(code="HS001", message="no such file or directory",
-                                       file=str(path), hint="check the path"))
-    unique: list[Path] = []
-    for path in found:
-        if path not in unique:
-            unique.append(path)
-    return unique, problems
+            problems.append(missing_path(path))
+    return unique_paths(found), problems
 
 
 def _tests_of(ruleset_path: Path) -> Path | None:

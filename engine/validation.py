@@ -138,8 +138,25 @@ def register_file_kind(kind: FileKind, first: bool = True) -> None:
     FILE_KINDS.insert(0 if first else max(len(FILE_KINDS) - 1, 0), kind)
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+def files_under(directory: Path, wanted: Callable[[Path], bool]) -> list[Path]:
+    """Files below ``directory`` (recursively, hidden entries skipped) that
+    ``wanted`` accepts, sorted."""
+    return sorted(
+        p for p in directory.rglob("*")
+        if p.is_file() and wanted(p)
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
+
+
+def unique_paths(paths: Iterable[Path]) -> list[Path]:
+    """``paths`` without repeats, first occurrence kept."""
+    return list(dict.fromkeys(paths))
+
+
+def missing_path(path: Path) -> Diagnostic:
+    """The diagnostic of a path that does not exist."""
+    return Diagnostic(code="HS001", message="no such file or directory", file=str(path),
+                      hint="check the path")
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
@@ -149,10 +166,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*")
-                if p.suffix in (".yaml", ".yml") and p.is_file() and not _hidden(p, path)
-            )
+            files = files_under(path, lambda p: p.suffix in (".yaml", ".yml"))
             if not files:
                 problems.append(Diagnostic(code="HS004", message="no *.yaml or *.yml files "
                                            "in this directory", file=str(path),
@@ -161,13 +175,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]
         elif path.exists():
             found.append(path)
         else:
-            problems.append(Diagnostic(code="HS001", message="no such file or directory",
-                                       file=str(path), hint="check the path"))
-    unique: list[Path] = []
-    for path in found:
-        if path not in unique:
-            unique.append(path)
-    return unique, problems
+            problems.append(missing_path(path))
+    return unique_paths(found), problems
 
 
 def validate_file(path: Path) -> FileResult:
