@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import InvalidInputError
-from engine.plan_model import Plan
+from engine.plan_model import Plan, Records
 
 if TYPE_CHECKING:
     import duckdb
@@ -116,28 +116,34 @@ def apply_plan(
                        f"applied {len(changes)} ownership changes")
 
 
+def _register_records(con: duckdb.DuckDBPyConnection, name: str, records: Records[Any]) -> None:
+    """Register ``records`` as the view ``name``, with its position as ``seq``."""
+    import pyarrow as pa
+
+    table = records.table
+    con.register(name, table.append_column("seq", pa.array(range(table.num_rows), pa.int64())))
+
+
 def _apply_ownership(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: str, at: datetime,
-                     changes: list[Any]) -> None:
-    if not changes:
+                     changes: Records[Any]) -> None:
+    if not len(changes):
         return
-    rows = []
-    for index, decision in enumerate(changes):
-        event_id = f"{run_id}-{index:07d}"
-        rows.append(
-            (
-                plan.company_id, event_id, run_id, decision.customer_id, decision.from_rep_id,
-                decision.to_rep_id, decision.from_pool_id, decision.to_pool_id, decision.action,
-                decision.rule_id, plan.ruleset_hash, decision.reason, at, plan.as_of,
-            )
+    _register_records(con, "hs_changes", changes)
+    try:
+        # Event ids number the changes in plan order: <run id>-0000000, ...
+        con.execute(
+            """
+            INSERT INTO ownership_events (company_id, event_id, run_id, customer_id,
+                from_rep_id, to_rep_id, from_pool_id, to_pool_id, action, rule_id,
+                ruleset_hash, reason, "at", as_of)
+            SELECT ?, ? || '-' || printf('%07d', seq), ?, customer_id, from_rep_id, to_rep_id,
+                   from_pool_id, to_pool_id, action, rule_id, ?, reason, ?, ?
+            FROM hs_changes ORDER BY seq
+            """,
+            [plan.company_id, run_id, run_id, plan.ruleset_hash, at, plan.as_of],
         )
-    _bulk_insert(
-        con,
-        "ownership_events",
-        ("company_id", "event_id", "run_id", "customer_id", "from_rep_id", "to_rep_id",
-         "from_pool_id", "to_pool_id", "action", "rule_id", "ruleset_hash", "reason", "at",
-         "as_of"),
-        rows,
-    )
+    finally:
+        con.unregister("hs_changes")
     # New owners from this run's events: the audit trail is the source of the update.
     con.execute(
         """
@@ -157,24 +163,24 @@ def _apply_ownership(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: str, at
 
 def _insert_notifications(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: str,
                           at: datetime) -> int:
-    rows = []
-    for decision in plan.by_action("remind"):
-        notification_id = f"{run_id}-{decision.customer_id}-{decision.rule_id}"
-        rows.append(
-            (
-                plan.company_id, notification_id, run_id, decision.to_rep_id,
-                decision.customer_id, decision.rule_id, f"remind:{decision.reminder_offset}",
-                decision.due_on, decision.days_left, decision.reason, at, plan.as_of,
-            )
+    reminders = plan.by_action("remind")
+    if not len(reminders):
+        return 0
+    _register_records(con, "hs_reminders", reminders)
+    try:
+        con.execute(
+            """
+            INSERT INTO notifications (company_id, notification_id, run_id, rep_id,
+                customer_id, rule_id, kind, due_on, days_left, message, created_at, as_of)
+            SELECT ?, ? || '-' || customer_id || '-' || rule_id, ?, to_rep_id, customer_id,
+                   rule_id, 'remind:' || reminder_offset, due_on, days_left, reason, ?, ?
+            FROM hs_reminders ORDER BY seq
+            """,
+            [plan.company_id, run_id, run_id, at, plan.as_of],
         )
-    _bulk_insert(
-        con,
-        "notifications",
-        ("company_id", "notification_id", "run_id", "rep_id", "customer_id", "rule_id", "kind",
-         "due_on", "days_left", "message", "created_at", "as_of"),
-        rows,
-    )
-    return len(rows)
+    finally:
+        con.unregister("hs_reminders")
+    return len(reminders)
 
 
 def _write_engine_state(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: Actions a decision can carry, in the order a plan lists them.
 ACTIONS = ("relay_end", "relay", "release", "trim", "assign", "remind")
@@ -72,6 +75,107 @@ class RelayStateRow:
     reps_tried: tuple[str, ...]
 
 
+#: Arrow types of the Decision and Unassigned fields, in field order.
+_DECISION_TYPES = {
+    "customer_id": "string", "action": "string", "rule_id": "string", "reason": "string",
+    "from_rep_id": "string", "to_rep_id": "string", "from_pool_id": "string",
+    "to_pool_id": "string", "customer_name": "string", "days_left": "int64",
+    "due_on": "date32", "reminder_offset": "string", "relay_round": "int64",
+}
+_UNASSIGNED_TYPES = {
+    "customer_id": "string", "pool_id": "string", "reason": "string", "rule_id": "string",
+}
+#: The DuckDB types of the same columns (the planner builds its tables with them).
+DUCK_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "date32": "DATE"}
+DECISION_COLUMNS = {name: DUCK_TYPES[t] for name, t in _DECISION_TYPES.items()}
+UNASSIGNED_COLUMNS = {name: DUCK_TYPES[t] for name, t in _UNASSIGNED_TYPES.items()}
+
+T = TypeVar("T", "Decision", "Unassigned")
+
+
+def _arrow_schema(types: Mapping[str, str]) -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([(name, getattr(pa, kind)()) for name, kind in types.items()])
+
+
+class Records(Sequence[T], Generic[T]):
+    """An immutable sequence of decisions (or unassigned customers) kept as an
+    Arrow table: a night of a million customers is counted, summarised and
+    applied column by column, and turned into Python objects only when
+    someone iterates over it."""
+
+    def __init__(self, table: pa.Table, kind: type[T]) -> None:
+        self._table = table
+        self._kind = kind
+        self._items: tuple[T, ...] | None = None
+
+    @classmethod
+    def from_items(cls, items: Sequence[T], kind: type[T]) -> Records[T]:
+        """Records holding ``items`` (in their order)."""
+        import pyarrow as pa
+
+        types = _DECISION_TYPES if kind is Decision else _UNASSIGNED_TYPES
+        names = [f.name for f in fields(kind)]
+        columns = {name: [getattr(item, name) for item in items] for name in names}
+        records = cls(pa.table(columns, schema=_arrow_schema(types)), kind)
+        records._items = tuple(items)
+        return records
+
+    @property
+    def table(self) -> pa.Table:
+        """The Arrow table (one row per item, the item's fields as columns)."""
+        return self._table
+
+    def column(self, name: str) -> list[Any]:
+        """One field of every item, in order."""
+        return self._table.column(name).to_pylist()  # type: ignore[no-any-return]
+
+    def where(self, name: str, values: Sequence[Any]) -> Records[T]:
+        """The items whose field ``name`` is one of ``values``."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        mask = pc.is_in(self._table.column(name), value_set=pa.array(list(values)))
+        return Records(self._table.filter(mask), self._kind)
+
+    def _all(self) -> tuple[T, ...]:
+        if self._items is None:
+            kind = self._kind
+            self._items = tuple(kind(**row) for row in self._table.to_pylist())
+        return self._items
+
+    def __len__(self) -> int:
+        return int(self._table.num_rows)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Records):
+            return bool(self._table.equals(other._table))
+        if isinstance(other, Sequence):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Records({self._kind.__name__}, {len(self)} rows)"
+
+
+def as_records(items: Sequence[T], kind: type[T]) -> Records[T]:
+    """``items`` as :class:`Records` (unchanged if they already are)."""
+    return items if isinstance(items, Records) else Records.from_items(items, kind)
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything one run decided, and the engine state it leaves behind."""
@@ -80,8 +184,9 @@ class Plan:
     ruleset_id: str
     ruleset_hash: str
     as_of: date
-    decisions: tuple[Decision, ...]
-    unassigned: tuple[Unassigned, ...] = ()
+    #: In plan order (action, customer id, rule id); a tuple or :class:`Records`.
+    decisions: Sequence[Decision]
+    unassigned: Sequence[Unassigned] = ()
     #: customer_id -> the (rep_id, reason) pairs of salespeople passed over, as
     #: a mapping kept raw: a night can skip millions (see :meth:`skipped_for`).
     skipped: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
@@ -95,16 +200,32 @@ class Plan:
     exercised: frozenset[str] = frozenset()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    def by_action(self, action: str) -> list[Decision]:
-        return [d for d in self.decisions if d.action == action]
+    def decision_records(self) -> Records[Decision]:
+        """The decisions as :class:`Records` (columnar)."""
+        return as_records(self.decisions, Decision)
 
-    def ownership_changes(self) -> list[Decision]:
-        return [d for d in self.decisions if d.action in OWNERSHIP_ACTIONS]
+    def unassigned_records(self) -> Records[Unassigned]:
+        """The unassigned customers as :class:`Records` (columnar)."""
+        return as_records(self.unassigned, Unassigned)
+
+    def by_action(self, action: str) -> Records[Decision]:
+        return self.decision_records().where("action", [action])
+
+    def ownership_changes(self) -> Records[Decision]:
+        return self.decision_records().where("action", sorted(OWNERSHIP_ACTIONS))
+
+    def decisions_for(self, customer_id: str) -> tuple[Decision, ...]:
+        """The decisions about one customer."""
+        return tuple(self.decision_records().where("customer_id", [customer_id]))
+
+    def unassigned_for(self, customer_id: str) -> tuple[Unassigned, ...]:
+        """Why one customer stayed in its pool (one entry per allocation that tried)."""
+        return tuple(self.unassigned_records().where("customer_id", [customer_id]))
 
     def counts(self) -> dict[str, int]:
         counts = {action: 0 for action in ACTIONS}
-        for decision in self.decisions:
-            counts[decision.action] += 1
+        for action in self.decision_records().column("action"):
+            counts[action] += 1
         counts["unassigned"] = len(self.unassigned)
         counts["customers_evaluated"] = self.evaluated_customers
         return counts
