@@ -85,6 +85,9 @@ class RepSnapshot:
     weight: int | None
     #: Last day of absence (inclusive), only used in the skip reason.
     away_until: date | None = None
+    #: Customers already given by this allocation in earlier calls of the same
+    #: run (a run allocates in chunks); counts against ``max_per_rep_per_run``.
+    given_this_run: int = 0
 
 
 @dataclass(frozen=True)
@@ -357,7 +360,7 @@ class _Allocator:
         self.week = [r.claims_week for r in ordered]
         self.month = [r.claims_month for r in ordered]
         self.last30 = [r.assigned_last_30d for r in ordered]
-        self.run = [0] * n
+        self.run = [r.given_this_run for r in ordered]
         self.region_sets = [frozenset(r.regions) for r in ordered]
         rep_w = dict(allocation.rep_weights)
         tier_w = dict(allocation.tier_weights)

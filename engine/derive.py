@@ -159,6 +159,7 @@ SELECT
     coalesce(o.open_orders, 0)::BIGINT AS open_orders,
     c.country,
     coalesce(rc.region_id, rk.region_id) AS region,
+    coalesce(pm.pool_id, ?) AS region_pool,
     c.source,
     c.stage,
     c.name,
@@ -186,6 +187,7 @@ ORDER BY c.customer_id
         company_id,
         end,
         ruleset.default_pool.id,
+        pool_of_region(ruleset, None),
         *custom_params,
     ]
     return sql, params

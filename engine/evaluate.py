@@ -30,22 +30,51 @@ if TYPE_CHECKING:
 
 @dataclass
 class Evaluation:
-    """The verdicts of one run: decision point name -> fact keys that matched."""
+    """The verdicts of one run. Each decision point's verdict is its SQL
+    filter over the facts table (confirmed by durable-rules pattern by
+    pattern); :meth:`where` gives it to the planner to select in SQL, and
+    :meth:`matched` fetches the matching keys."""
 
     ruleset: Ruleset
     compiled: CompiledRuleset
-    verdicts: Mapping[str, frozenset[int]]
+    con: duckdb.DuckDBPyConnection
+    facts_table: str
+    filters: Mapping[str, tuple[str, list[object]]]
     customer_count: int
     candidate_count: int
+    _matched: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
     _later: dict[tuple[str, date], ir.Node] = field(default_factory=dict, repr=False)
     _columns: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _descriptions: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
 
+    def where(self, name: str) -> tuple[str, list[object]]:
+        """The SQL condition (on the facts table's columns) and its parameters
+        that hold exactly for the customers matching point ``name``."""
+        if name not in self.filters:
+            self.compiled.point(name)  # raises with a did-you-mean
+        expression, params = self.filters[name]
+        return expression, list(params)
+
     def matched(self, name: str) -> frozenset[int]:
         """Keys ``k`` of the customers for which point ``name`` holds."""
-        if name not in self.verdicts:
-            self.compiled.point(name)  # raises with a did-you-mean
-        return self.verdicts[name]
+        keys = self._matched.get(name)
+        if keys is None:
+            expression, params = self.where(name)
+            keys = frozenset(
+                int(k) for (k,) in self.con.execute(
+                    f"SELECT k FROM {self.facts_table} WHERE {expression}", params
+                ).fetchall()
+            )
+            self._matched[name] = keys
+        return keys
+
+    def holds(self, name: str, key: int) -> bool:
+        """Whether point ``name`` holds for the customer with key ``key``."""
+        expression, params = self.where(name)
+        return bool(self.con.execute(
+            f"SELECT count(*) FROM {self.facts_table} WHERE k = ? AND ({expression})",
+            [key, *params],
+        ).fetchall()[0][0])
 
     def columns(self, name: str) -> tuple[str, ...]:
         """The fact columns point ``name`` reads (all its caller must fetch)."""
@@ -139,6 +168,8 @@ def _confirm_with_durable(
         params,
     ).fetchall()
     facts = [dict(zip(columns, row, strict=True), k=index) for index, row in enumerate(patterns)]
+    if not facts:
+        return
     single = replace(
         compiled,
         points=(point,),
@@ -163,18 +194,16 @@ def evaluate_ruleset(
 
     compiled = compile_ruleset(ruleset, as_of)
     total = int(con.execute(f"SELECT count(*) FROM {facts_table}").fetchall()[0][0])
-    verdicts: dict[str, frozenset[int]] = {}
-    candidates: set[int] = set()
+    filters: dict[str, tuple[str, list[object]]] = {}
     for point in compiled.points:
         expression, params = compiled.sql(point.name)
-        keys = frozenset(
-            int(k)
-            for (k,) in con.execute(
-                f"SELECT k FROM {facts_table} WHERE {expression}", params
-            ).fetchall()
-        )
-        if keys:
-            _confirm_with_durable(con, compiled, point, facts_table, expression, params)
-        verdicts[point.name] = keys
-        candidates |= keys
-    return Evaluation(ruleset, compiled, verdicts, total, len(candidates))
+        _confirm_with_durable(con, compiled, point, facts_table, expression, params)
+        filters[point.name] = (expression, list(params))
+    candidates = 0
+    if filters:
+        any_sql = " OR ".join(f"({expression})" for expression, _ in filters.values())
+        any_params = [p for _, params in filters.values() for p in params]
+        candidates = int(con.execute(
+            f"SELECT count(*) FROM {facts_table} WHERE {any_sql}", any_params
+        ).fetchall()[0][0])
+    return Evaluation(ruleset, compiled, con, facts_table, filters, total, candidates)

@@ -111,7 +111,7 @@ def explain_customer(
     row = rows[0]
     verdicts = []
     for point in evaluation.compiled.points:
-        matched = row["k"] in evaluation.matched(point.name)
+        matched = evaluation.holds(point.name, row["k"])
         tree = evaluation.compiled.explain(point.name, row)
         verdicts.append(RuleVerdict(point.name, matched, tuple(tree.lines())))
     history = tuple(
@@ -128,10 +128,8 @@ def explain_customer(
         as_of=as_of,
         facts=dict(row),
         verdicts=tuple(verdicts),
-        decisions=tuple(d for d in the_plan.decisions if d.customer_id == customer_id),
+        decisions=the_plan.decisions_for(customer_id),
         skipped=the_plan.skipped_for(customer_id),
-        unassigned_reasons=tuple(
-            u.reason for u in the_plan.unassigned if u.customer_id == customer_id
-        ),
+        unassigned_reasons=tuple(u.reason for u in the_plan.unassigned_for(customer_id)),
         history=history,
     )

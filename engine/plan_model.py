@@ -107,7 +107,7 @@ class Records(Sequence[T], Generic[T]):
 
     def __init__(self, table: pa.Table, kind: type[T]) -> None:
         self._table = table
-        self._kind = kind
+        self._kind: type[T] = kind
         self._items: tuple[T, ...] | None = None
 
     @classmethod

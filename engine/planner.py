@@ -22,8 +22,8 @@ Precedence (docs/nightly-run.md), one ownership change per customer per run:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,16 @@ from engine.allocate import (
 )
 from engine.allocate import Unassigned as AllocationUnassigned
 from engine.model import Allocation, PoolTarget, Ruleset
-from engine.plan_model import Decision, Plan, RelayStateRow, Unassigned
+from engine.plan_model import (
+    ACTIONS,
+    DECISION_COLUMNS,
+    UNASSIGNED_COLUMNS,
+    Decision,
+    Plan,
+    Records,
+    RelayStateRow,
+    Unassigned,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -83,7 +92,28 @@ def plan(
     return result
 
 
+#: A customer neither changed in this run nor in a relay (``f`` is the facts row).
+_UNCHANGED = (
+    "NOT EXISTS (SELECT 1 FROM hs_decisions d WHERE d.customer_id = f.customer_id "
+    "AND d.action <> 'remind') "
+    "AND NOT EXISTS (SELECT 1 FROM hs_in_relay r WHERE r.customer_id = f.customer_id)"
+)
+#: The SQL order of each excess order of a private cap.
+_EXCESS_ORDER_SQL = {
+    "least_recently_followed_up": "last_touch_day ASC, customer_id ASC",
+    "oldest_owned": "owned_since_day ASC, customer_id ASC",
+    "newest_owned": "owned_since_day DESC, customer_id ASC",
+    "lowest_level": "level ASC NULLS FIRST, customer_id ASC",
+}
+
+
 class _Planner:
+    """One run's planning. Customers decided in bulk (releases, trims to a
+    pool, customers nobody has room for) are selected and written in SQL into
+    the temp tables ``hs_decisions`` and ``hs_unassigned``; the rest
+    (allocation, relays, reminders) is decided in Python and flushed there
+    before any step that must see it."""
+
     def __init__(
         self,
         con: duckdb.DuckDBPyConnection,
@@ -99,11 +129,13 @@ class _Planner:
         self.company_id = company_id
         self.facts_table = facts_table
         self.evaluation = evaluation
-        self.decisions: list[Decision] = []
+        self.pending: list[Decision] = []
         self.unassigned: list[Unassigned] = []
         self.skipped: dict[str, list[tuple[str, str]]] = {}
-        self.changed: set[str] = set()
         self.exercised: set[str] = set()
+        self.in_relay: set[str] = set()
+        self._synced_relay: set[str] = set()
+        self._batch = 0
         self._pools_by_region: dict[str | None, str] = {}
         self.relay_upserts: list[RelayStateRow] = []
         self.relay_deletes: list[str] = []
@@ -121,23 +153,43 @@ class _Planner:
         }
         self.cooldowns = derive.cooldowns(con, ruleset, as_of, company_id)
         self.rotation: dict[tuple[str, str], str | None] = self._load_rotation()
+        decision_columns = ", ".join(f"{n} {t}" for n, t in DECISION_COLUMNS.items())
+        unassigned_columns = ", ".join(f"{n} {t}" for n, t in UNASSIGNED_COLUMNS.items())
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE hs_decisions (batch INTEGER, {decision_columns})"
+        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE hs_unassigned ({unassigned_columns})")
+        con.execute("CREATE OR REPLACE TEMP TABLE hs_in_relay (customer_id VARCHAR)")
 
     # ------------------------------------------------------------------
     def run(self) -> Plan:
-        relay_customers = self._relays_in_progress()
-        self._new_relays(relay_customers)
-        self._releases(relay_customers)
-        self._trims(relay_customers)
-        self._reminders(relay_customers)
+        self._relays_in_progress()
+        self._new_relays()
+        self._sync()
+        self._releases()
+        self._trims()
+        self._reminders()
         self._allocations()
-        decisions = tuple(sorted(self.decisions, key=Decision.sort_key))
+        self._sync()
+        order = " ".join(f"WHEN '{action}' THEN {i}" for i, action in enumerate(ACTIONS))
+        names = ", ".join(DECISION_COLUMNS)
+        decisions = _arrow(
+            self.con,
+            f"SELECT {names} FROM hs_decisions "
+            f"ORDER BY CASE action {order} END, customer_id, rule_id",
+        )
+        unassigned = _arrow(
+            self.con,
+            f"SELECT {', '.join(UNASSIGNED_COLUMNS)} FROM hs_unassigned "
+            "ORDER BY customer_id, rule_id, pool_id, reason",
+        )
         return Plan(
             company_id=self.company_id,
             ruleset_id=self.ruleset.company.id,
             ruleset_hash=self.ruleset.content_hash,
             as_of=self.as_of,
-            decisions=decisions,
-            unassigned=tuple(sorted(self.unassigned, key=lambda u: (u.customer_id, u.rule_id))),
+            decisions=Records(decisions, Decision),
+            unassigned=Records(unassigned, Unassigned),
             skipped={cid: tuple(skips) for cid, skips in sorted(self.skipped.items()) if skips},
             rotation=tuple(
                 (alloc, pool, rep) for (alloc, pool), rep in sorted(self.rotation.items())
@@ -150,30 +202,76 @@ class _Planner:
 
     # ------------------------------------------------------------------
     # helpers
-    def _rows(
-        self, where: str, params: Sequence[Any] = (), extra: Iterable[str] = ()
-    ) -> list[dict[str, Any]]:
-        """Fact rows with the base columns and ``extra`` ones (fetching only what
-        a step reads: list columns such as tags are costly to convert)."""
-        columns = list(BASE_COLUMNS) + [c for c in extra if c not in BASE_COLUMNS]
-        return derive.fetch_fact_rows(self.con, self.facts_table, where, params, columns)
-
-    def _rows_for_keys(
-        self, keys: Iterable[int], extra: Iterable[str] = (), *, skip_changed: bool = False
-    ) -> list[dict[str, Any]]:
-        """Fact rows of ``keys``; with ``skip_changed``, not those of customers
-        that already changed hands in this run (filtered in SQL)."""
-        key_list = sorted(set(keys))
-        if not key_list:
-            return []
-        if skip_changed and self.changed:
-            return self._rows(
-                "k IN (SELECT unnest(?::BIGINT[])) "
-                "AND customer_id NOT IN (SELECT unnest(?::VARCHAR[]))",
-                [key_list, sorted(self.changed)],
-                extra,
+    def _sync(self) -> None:
+        """Write the decisions, unassigned customers and relay members decided
+        in Python so far into the temp tables SQL steps read."""
+        for items, kind, table in (
+            (self.pending, Decision, "hs_decisions"),
+            (self.unassigned, Unassigned, "hs_unassigned"),
+        ):
+            if not items:
+                continue
+            records = Records.from_items(items, kind)  # type: ignore[type-var]
+            names = ", ".join(f.name for f in fields(kind))
+            prefix = "0, " if table == "hs_decisions" else ""
+            self.con.register("hs_python_rows", records.table)
+            try:
+                self.con.execute(
+                    f"INSERT INTO {table} SELECT {prefix}{names} FROM hs_python_rows"
+                )
+            finally:
+                self.con.unregister("hs_python_rows")
+            items.clear()
+        new_members = sorted(self.in_relay - self._synced_relay)
+        if new_members:
+            self.con.execute(
+                "INSERT INTO hs_in_relay SELECT unnest(?::VARCHAR[])", [new_members]
             )
-        return self._rows("k IN (SELECT unnest(?::BIGINT[]))", [key_list], extra)
+            self._synced_relay.update(new_members)
+
+    def _insert_batch(self, sql: str, params: Sequence[Any]) -> int:
+        """Run ``INSERT INTO hs_decisions SELECT <batch>, ...`` (``sql`` starts
+        with the SELECT's columns after the batch number), update the
+        salespeople's loads from what it decided, and return how many rows
+        it wrote."""
+        self._sync()
+        self._batch += 1
+        batch = self._batch
+        names = ", ".join(DECISION_COLUMNS)
+        self.con.execute(
+            f"INSERT INTO hs_decisions (batch, {names}) SELECT {batch}, * FROM ({sql})",
+            list(params),
+        )
+        written = 0
+        for rep_id, count in self.con.execute(
+            "SELECT from_rep_id, count(*) FROM hs_decisions WHERE batch = ? "
+            "GROUP BY ALL ORDER BY ALL",
+            [batch],
+        ).fetchall():
+            written += int(count)
+            if rep_id is not None and rep_id in self.loads:
+                self.loads[rep_id].private -= int(count)
+        return written
+
+    def _dicts(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        cursor = self.con.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def _quoted(self, columns: Iterable[str]) -> list[str]:
+        allowed = self.evaluation.compiled.allowed_columns
+        return [f"f.{ir.quote_identifier(c, allowed)}" for c in columns]
+
+    def _pool_sql(self, target: PoolTarget) -> tuple[str, list[Any]]:
+        """The SQL of :meth:`_pool_for` on a facts row ``f``."""
+        if target.by_region or target.pool is None:
+            return "f.region_pool", []
+        return "?::VARCHAR", [target.pool]
+
+    def _rows(self, where: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Fact rows (base columns) of the customers matching ``where``."""
+        return derive.fetch_fact_rows(self.con, self.facts_table, where, params,
+                                      list(BASE_COLUMNS))
 
     def _load_rotation(self) -> dict[tuple[str, str], str | None]:
         rows = self.con.execute(
@@ -196,8 +294,7 @@ class _Planner:
         return target.pool
 
     def _record_ownership(self, decision: Decision) -> None:
-        self.decisions.append(decision)
-        self.changed.add(decision.customer_id)
+        self.pending.append(decision)
         if decision.from_rep_id and decision.from_rep_id in self.loads:
             self.loads[decision.from_rep_id].private -= 1
         if decision.to_rep_id and decision.to_rep_id in self.loads:
@@ -211,7 +308,7 @@ class _Planner:
 
     def _snapshots(self, pending: Mapping[str, int] | None = None) -> list[RepSnapshot]:
         """Salespeople as allocation sees them now; ``pending`` adds customers
-        already given in this allocation call but not yet recorded."""
+        already given in this allocation but not yet recorded."""
         pending = pending or {}
         private_caps = {cap.tier: cap.max for cap in self.ruleset.caps.private}
         claim_caps = {cap.tier: cap for cap in self.ruleset.caps.claims}
@@ -238,6 +335,7 @@ class _Planner:
                     assigned_last_30d=load.last30 + extra,
                     weight=rep.weight,
                     away_until=rep.away_until,
+                    given_this_run=extra,
                 )
             )
         return snapshots
@@ -256,39 +354,91 @@ class _Planner:
             return _NOBODY
         return frozenset(rep for rep, until in ends.items() if until > self.as_of)
 
+    # ------------------------------------------------------------------
+    # allocation, in chunks
     def _allocate(self, requests: list[AssignRequest], allocation: Allocation) -> AllocationResult:
-        """Run one allocation with the rotation state persisted for its id, and
-        keep the new state and the skip reasons.
-
-        Without a per-run limit (which counts within one call), large request
-        lists are placed in chunks, in allocation's own order; once nobody has
-        room left, the rest are unassigned without trying each customer (the
-        result is the same, minus the per-customer skip lists)."""
+        """Allocate ``requests`` (a Python list): see :meth:`_allocate_chunks`;
+        those nobody had room for are unassigned with that reason."""
         ordered = sorted(requests, key=lambda r: (r.pool_id, r.customer_id))
-        chunk = len(ordered) if allocation.max_per_rep_per_run is not None else ALLOCATION_CHUNK
+        chunks = (ordered[start:start + ALLOCATION_CHUNK]
+                  for start in range(0, len(ordered), ALLOCATION_CHUNK))
+        result, processed, no_room = self._allocate_chunks(chunks, allocation)
+        if processed == len(ordered):
+            return result
+        rest = tuple(AllocationUnassigned(r.customer_id, no_room, r.pool_id, r.reason)
+                     for r in ordered[processed:])
+        return replace(result, unassigned=result.unassigned + rest)
+
+    def _allocate_table(
+        self,
+        select_sql: str,
+        params: Sequence[Any],
+        allocation: Allocation,
+        to_request: Callable[[dict[str, Any]], AssignRequest],
+    ) -> tuple[AllocationResult, int, str]:
+        """Allocate the customers ``select_sql`` selects (with the columns
+        ``to_request`` reads, and ``pool_id`` and ``customer_id``), fetching
+        them chunk by chunk in allocation order into ``hs_requests``
+        (numbered by ``seq`` from 1). Returns the result for the customers
+        processed, how many were processed, and the reason the others (those
+        with ``seq`` above that count, still in ``hs_requests``) got nothing."""
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE hs_requests AS "
+            "SELECT row_number() OVER (ORDER BY pool_id, customer_id) AS seq, * "
+            f"FROM ({select_sql})",
+            list(params),
+        )
+        total = int(self.con.execute("SELECT count(*) FROM hs_requests").fetchall()[0][0])
+
+        def chunks() -> Iterator[list[AssignRequest]]:
+            for start in range(0, total, ALLOCATION_CHUNK):
+                rows = self._dicts(
+                    "SELECT * FROM hs_requests WHERE seq > ? AND seq <= ? ORDER BY seq",
+                    [start, start + ALLOCATION_CHUNK],
+                )
+                yield [to_request(row) for row in rows]
+
+        return self._allocate_chunks(chunks(), allocation)
+
+    def _allocate_chunks(
+        self, chunks: Iterable[list[AssignRequest]], allocation: Allocation
+    ) -> tuple[AllocationResult, int, str]:
+        """Run one allocation over ``chunks`` (requests in allocation order),
+        with the rotation state persisted for its id; keep the new state and
+        the skip reasons.
+
+        Chunk by chunk, the salespeople's counters carry what earlier chunks
+        gave (caps and the per-run limit count the whole run). Once nobody
+        has room left, the remaining chunks are not processed: returns the
+        result, how many requests were processed and why the rest get
+        nothing (the result equals one call with every request, minus the
+        per-customer skip lists of those)."""
         pending: dict[str, int] = {}
         assignments: list[Assignment] = []
         unassigned: list[AllocationUnassigned] = []
         skipped: dict[str, tuple[tuple[str, str], ...]] = {}
         positions: dict[str, str | None] = {}
-        for start in range(0, len(ordered), max(chunk, 1)):
-            part = ordered[start:start + chunk]
+        processed = 0
+        no_room = (
+            f"no salesperson of {', '.join(allocation.tiers)} has room left "
+            "(inactive, away, or private or claim caps reached)"
+        )
+        parts = iter(chunks)
+        while True:
+            # Check for room before fetching the next chunk: its requests are
+            # built (and remembered by the caller) only if they are processed.
             snapshots = self._snapshots(pending)
             if not any(_has_room(rep, allocation) for rep in snapshots):
-                reason = (
-                    f"no salesperson of {', '.join(allocation.tiers)} has room left "
-                    "(inactive, away, or private or claim caps reached)"
-                )
-                unassigned.extend(
-                    AllocationUnassigned(r.customer_id, reason, r.pool_id, r.reason)
-                    for r in ordered[start:]
-                )
+                break
+            part = next(parts, None)
+            if part is None:
                 break
             current = {
                 key: rep for (alloc, key), rep in self.rotation.items() if alloc == allocation.id
             }
             current.update(positions)
             part_result = allocate(part, snapshots, allocation, self.ruleset.regions, current)
+            processed += len(part)
             positions.update(part_result.positions)
             assignments.extend(part_result.assignments)
             unassigned.extend(part_result.unassigned)
@@ -316,11 +466,20 @@ class _Planner:
                     tier = self.rep_by_id[rep_id].tier if rep_id in self.rep_by_id else None
                     if tier:
                         self.exercised.add(coverage.claim_cap_point(tier))
-        return result
+        return result, processed, no_room
+
+    def _unassign_rest(self, processed: int, reason: str, rule_id: str) -> None:
+        """Customers of ``hs_requests`` past ``processed``: unassigned for ``reason``."""
+        self._sync()
+        self.con.execute(
+            "INSERT INTO hs_unassigned SELECT customer_id, pool_id, ?, ? FROM hs_requests "
+            "WHERE seq > ?",
+            [reason, rule_id, processed],
+        )
 
     # ------------------------------------------------------------------
     # 1. relays in progress
-    def _relays_in_progress(self) -> set[str]:
+    def _relays_in_progress(self) -> None:
         rows = self.con.execute(
             """
             SELECT s.customer_id, s.relay_id, s.round, s.rep_id, s.started_on, s.deadline,
@@ -336,7 +495,6 @@ class _Planner:
             [self.as_of + timedelta(days=1), self.company_id],
         ).fetchall()
         relays = {relay.id: relay for relay in self.ruleset.relays}
-        in_relay: set[str] = set()
         facts = {
             row["customer_id"]: row
             for row in self._rows(
@@ -355,9 +513,9 @@ class _Planner:
                 # customer in between (a claim, a manual change): the relay is over.
                 self.relay_deletes.append(customer_id)
                 continue
-            in_relay.add(customer_id)
+            self.in_relay.add(customer_id)
             if contacted:
-                self.decisions.append(
+                self.pending.append(
                     Decision(
                         customer_id=customer_id,
                         action="relay_end",
@@ -371,7 +529,6 @@ class _Planner:
                     )
                 )
                 self.relay_deletes.append(customer_id)
-                self.changed.add(customer_id)
                 self.exercised.add(coverage.relay_contact_point(relay.id))
                 continue
             if self.as_of < deadline:
@@ -393,8 +550,8 @@ class _Planner:
             )
         for relay_id, items in sorted(pending.items()):
             relay = relays[relay_id]
-            self._assign_relay_round(relay, items)
-        return in_relay
+            result = self._allocate([item.request for item in items], relay_allocation(relay))
+            self._relay_round_done(relay, items, result)
 
     def _relay_to_pool(
         self, customer_id: str, name: str, rep_id: str | None, relay: Any, region: str | None,
@@ -417,8 +574,10 @@ class _Planner:
         )
         self.relay_deletes.append(customer_id)
 
-    def _assign_relay_round(self, relay: Any, items: list[_RelayItem]) -> None:
-        result = self._allocate([item.request for item in items], relay_allocation(relay))
+    def _relay_round_done(
+        self, relay: Any, items: Iterable[_RelayItem], result: AllocationResult
+    ) -> None:
+        """Record a relay round's allocation ``result`` for ``items``."""
         assigned = {a.customer_id: a for a in result.assignments}
         left = {u.customer_id: u.reason for u in result.unassigned}
         for item in items:
@@ -470,92 +629,121 @@ class _Planner:
                     reps_tried=(*tried, assignment.rep_id),
                 )
             )
+            self.in_relay.add(customer_id)
 
     # ------------------------------------------------------------------
     # 2. new relays
-    def _new_relays(self, in_relay: set[str]) -> None:
+    def _new_relays(self) -> None:
         if not self.ruleset.relays:
             return
-        done = {
-            row[0]
-            for row in self.con.execute(
-                "SELECT DISTINCT customer_id FROM ownership_events WHERE company_id = ? "
-                "AND rule_id IN (SELECT unnest(?::VARCHAR[]))",
-                [self.company_id, [r.id for r in self.ruleset.relays]],
-            ).fetchall()
-        }
+        relay_ids = [r.id for r in self.ruleset.relays]
         for relay in self.ruleset.relays:
-            keys = self.evaluation.matched(f"relay:{relay.id}")
-            rows = [
-                row
-                for row in self._rows_for_keys(keys)
-                if row["customer_id"] not in in_relay
-                and row["customer_id"] not in self.changed
-                and row["customer_id"] not in done
-            ]
-            items = []
-            for row in rows:
+            self._sync()
+            expression, params = self.evaluation.where(f"relay:{relay.id}")
+            items: dict[str, _RelayItem] = {}
+
+            def to_request(row: dict[str, Any], items: dict[str, _RelayItem] = items
+                           ) -> AssignRequest:
                 owner = row["owner_rep_id"]
                 request = AssignRequest(
                     customer_id=row["customer_id"],
-                    pool_id=row["pool_id"] or self._region_pool(row["region"]),
+                    pool_id=row["pool_id"],
                     region=row["region"],
                     cooldown_reps=self._cooldown_reps(row["customer_id"]),
                     exclude_reps=frozenset({owner}) if owner else frozenset(),
                     reason="relay round 1",
                 )
-                items.append(_RelayItem(request, row["name"], 1, (), owner))
-            self._assign_relay_round(relay, items)
-            in_relay.update(u.customer_id for u in self.relay_upserts)
+                items[request.customer_id] = _RelayItem(request, row["name"], 1, (), owner)
+                return request
+
+            # Customers who were ever in one of the relays are not relayed again.
+            result, processed, no_room = self._allocate_table(
+                "SELECT f.customer_id, coalesce(f.pool_id, f.region_pool) AS pool_id, "
+                "f.region, f.name, f.owner_rep_id FROM hs_facts f "
+                f"WHERE ({expression}) AND {_UNCHANGED} "
+                "AND f.customer_id NOT IN (SELECT customer_id FROM ownership_events "
+                "WHERE company_id = ? AND rule_id IN (SELECT unnest(?::VARCHAR[])))",
+                [*params, self.company_id, relay_ids],
+                relay_allocation(relay),
+                to_request,
+            )
+            self._relay_round_done(relay, [items[c] for c in sorted(items)], result)
+            self._unassign_rest(processed, no_room, relay.id)
 
     # ------------------------------------------------------------------
     # 3. release rules
-    def _releases(self, in_relay: set[str]) -> None:
+    def _releases(self) -> None:
         for rule in self.ruleset.release_rules:
             self._note_exemptions(rule)
-            keys = self.evaluation.matched(f"release:{rule.id}")
-            columns = self.evaluation.columns(f"release:{rule.id}")
-            for row in self._rows_for_keys(keys, columns, skip_changed=True):
-                customer_id = row["customer_id"]
-                if customer_id in self.changed or customer_id in in_relay:
-                    continue
-                if row["owner_rep_id"] is None:
-                    continue
-                pool = self._pool_for(rule.target, row["region"])
-                self.exercised.add(coverage.release_point(rule.id))
-                self._record_ownership(
-                    Decision(
-                        customer_id=customer_id,
-                        action="release",
-                        rule_id=rule.id,
-                        from_rep_id=row["owner_rep_id"],
-                        to_pool_id=pool,
-                        customer_name=row["name"],
-                        reason=self.evaluation.describe(f"release:{rule.id}", row)
-                        + f": {row['name']} returns to {pool}",
-                    )
+            name = f"release:{rule.id}"
+            expression, params = self.evaluation.where(name)
+            pool_sql, pool_params = self._pool_sql(rule.target)
+            columns = self.evaluation.columns(name)
+            quoted = self._quoted(columns)
+            # Customers with equal values in the columns the rule reads get the
+            # same reason: number the patterns, describe each once.
+            pattern_sql = (f"dense_rank() OVER (ORDER BY {', '.join(quoted)})" if quoted
+                           else "1")
+            aliased = "".join(f", {q} AS c{i}" for i, q in enumerate(quoted))
+            self._sync()
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE hs_selected AS "
+                f"SELECT f.customer_id, f.owner_rep_id, f.name, {pool_sql} AS pool, "
+                f"{pattern_sql} AS pattern{aliased} "
+                f"FROM hs_facts f WHERE ({expression}) AND f.owner_rep_id IS NOT NULL "
+                f"AND {_UNCHANGED}",
+                [*pool_params, *params],
+            )
+            patterns = self.con.execute(
+                "SELECT DISTINCT pattern"
+                + "".join(f", c{i}" for i in range(len(quoted)))
+                + " FROM hs_selected ORDER BY pattern"
+            ).fetchall()
+            if not patterns:
+                continue
+            reasons = [
+                (row[0], self.evaluation.describe(name, dict(zip(columns, row[1:], strict=True))))
+                for row in patterns
+            ]
+            self._register_reasons(reasons)
+            try:
+                self._insert_batch(
+                    "SELECT s.customer_id, 'release', ?, "
+                    "p.reason || ': ' || s.name || ' returns to ' || s.pool, "
+                    "s.owner_rep_id, NULL, NULL, s.pool, s.name, NULL, NULL, NULL, NULL "
+                    "FROM hs_selected s JOIN hs_reasons p ON p.pattern = s.pattern",
+                    [rule.id],
                 )
+            finally:
+                self.con.unregister("hs_reasons")
+            self.exercised.add(coverage.release_point(rule.id))
+
+    def _register_reasons(self, reasons: list[tuple[int, str]]) -> None:
+        import pyarrow as pa
+
+        self.con.register("hs_reasons", pa.table({
+            "pattern": pa.array([p for p, _ in reasons], pa.int64()),
+            "reason": pa.array([r for _, r in reasons], pa.string()),
+        }))
 
     def _note_exemptions(self, rule: Any) -> None:
         """Coverage: did an exemption stop this rule for an owned customer?"""
         if rule.unless is None:
             return
-        keys = self.evaluation.matched(f"exempt:{rule.id}")
-        if not keys:
-            return
+        exempt_sql, exempt_params = self.evaluation.where(f"exempt:{rule.id}")
         when = ir.lower(rule.when, self.as_of, self.ruleset)
         when_sql, params = ir.to_sql(when, self.evaluation.compiled.allowed_columns)
         found = self.con.execute(
             f"SELECT 1 FROM {self.facts_table} WHERE owner_rep_id IS NOT NULL "
-            f"AND k IN (SELECT unnest(?::BIGINT[])) AND ({when_sql}) LIMIT 1",
-            [sorted(keys), *params],
+            f"AND ({exempt_sql}) AND ({when_sql}) LIMIT 1",
+            [*exempt_params, *params],
         ).fetchall()
         if found:
             self.exercised.add(coverage.exemption_point(rule.id))
 
     # ------------------------------------------------------------------
     # 4. reminders
-    def _reminders(self, in_relay: set[str]) -> None:
+    def _reminders(self) -> None:
         already = {
             (cid, rule, due, kind)
             for cid, rule, due, kind in self.con.execute(
@@ -570,24 +758,26 @@ class _Planner:
             if not offsets:
                 continue
             # smallest offset first: a customer due tomorrow gets the 1-day reminder
-            matched_by_offset = [
-                (offset, self.evaluation.matched(f"remind:{rule.id}:{offset}"))
-                for offset in offsets
-            ]
-            all_keys: set[int] = set()
-            for _, keys in matched_by_offset:
-                all_keys |= set(keys)
-            columns = self.evaluation.rule_columns(rule)
-            for row in self._rows_for_keys(all_keys, columns, skip_changed=True):
+            filters = [self.evaluation.where(f"remind:{rule.id}:{o}") for o in offsets]
+            which = " ".join(f"WHEN ({sql}) THEN {i}" for i, (sql, _) in enumerate(filters))
+            any_sql = " OR ".join(f"({sql})" for sql, _ in filters)
+            params = [p for _, ps in filters for p in ps]
+            columns = [c for c in self.evaluation.rule_columns(rule)
+                       if c not in ("customer_id", "owner_rep_id", "region", "name")]
+            self._sync()
+            rows = self._dicts(
+                "SELECT f.customer_id, f.owner_rep_id, f.region, f.name"
+                + "".join(f", {q}" for q in self._quoted(columns))
+                + f", CASE {which} END AS hs_offset FROM hs_facts f "
+                f"WHERE ({any_sql}) AND f.owner_rep_id IS NOT NULL AND {_UNCHANGED} "
+                "ORDER BY f.k",
+                [*params, *params],
+            )
+            for row in rows:
                 customer_id = row["customer_id"]
-                if (
-                    customer_id in self.changed
-                    or customer_id in in_relay
-                    or customer_id in reminded
-                    or row["owner_rep_id"] is None
-                ):
+                if customer_id in reminded:
                     continue
-                offset = next(o for o, keys in matched_by_offset if row["k"] in keys)
+                offset = offsets[row["hs_offset"]]
                 due_on = self.evaluation.release_date(rule, row, offset)
                 if due_on is None:
                     continue
@@ -598,7 +788,7 @@ class _Planner:
                 pool = self._pool_for(rule.target, row["region"])
                 reminded.add(customer_id)
                 self.exercised.add(coverage.reminder_point(rule.id, offset))
-                self.decisions.append(
+                self.pending.append(
                     Decision(
                         customer_id=customer_id,
                         action="remind",
@@ -618,13 +808,7 @@ class _Planner:
 
     # ------------------------------------------------------------------
     # 5. private caps
-    def _trims(self, in_relay: set[str]) -> None:
-        order_sql = {
-            "least_recently_followed_up": "last_touch_day ASC, customer_id ASC",
-            "oldest_owned": "owned_since_day ASC, customer_id ASC",
-            "newest_owned": "owned_since_day DESC, customer_id ASC",
-            "lowest_level": "level ASC NULLS FIRST, customer_id ASC",
-        }
+    def _trims(self) -> None:
         for cap in self.ruleset.caps.private:
             over = {
                 rep.rep_id: self.loads[rep.rep_id].private - cap.max
@@ -633,30 +817,41 @@ class _Planner:
             }
             if not over:
                 continue
-            protected: list[int] = []
+            protected_sql, protected_params = "false", []
             if cap.protect is not None:
-                protected = sorted(self.evaluation.matched(f"protect:{cap.tier}"))
+                protected_sql, protected_params = self.evaluation.where(f"protect:{cap.tier}")
             owners = sorted(over)
+            self._sync()
             # The excess of each salesperson, chosen in SQL: never a customer with an
             # open order, a protected one, or one already changed tonight.
-            trimmed = self._rows(
-                "owner_rep_id IN (SELECT unnest(?::VARCHAR[])) AND open_orders = 0 "
-                "AND customer_id NOT IN (SELECT unnest(?::VARCHAR[])) "
-                "AND k NOT IN (SELECT unnest(?::BIGINT[])) "
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE hs_trimmed AS "
+                "SELECT customer_id, owner_rep_id, name, region, region_pool FROM hs_facts f "
+                "WHERE owner_rep_id IN (SELECT unnest(?::VARCHAR[])) AND open_orders = 0 "
+                f"AND {_UNCHANGED} AND NOT ({protected_sql}) "
                 "QUALIFY row_number() OVER (PARTITION BY owner_rep_id ORDER BY "
-                f"{order_sql[cap.excess_order]}) "
+                f"{_EXCESS_ORDER_SQL[cap.excess_order]}) "
                 "<= (?::BIGINT[])[list_position(?::VARCHAR[], owner_rep_id)]",
-                [owners, sorted(self.changed | in_relay), protected,
-                 [over[rep] for rep in owners], owners],
+                [owners, *protected_params, [over[rep] for rep in owners], owners],
             )
             rule_id = f"caps.private.{cap.tier}"
-            if trimmed:
-                self.exercised.add(coverage.private_cap_point(cap.tier))
+            if not self.con.execute("SELECT count(*) FROM hs_trimmed").fetchall()[0][0]:
+                continue
+            self.exercised.add(coverage.private_cap_point(cap.tier))
             if cap.excess_to_tier:
-                self._trim_to_tier(cap, rule_id, trimmed)
-            else:
-                for row in trimmed:
-                    self._trim_to_pool(cap, rule_id, row)
+                self._trim_to_tier(cap, rule_id)
+            pool_sql, pool_params = self._pool_sql(cap.excess_to_pool)
+            words = cap.excess_order.replace("_", " ")
+            self._insert_batch(
+                f"SELECT f.customer_id, 'trim', ?, f.owner_rep_id || ' holds more than the ' "
+                f"|| ? || ' cap of ' || ? || ' private customers; ' || f.name "
+                f"|| ' is among the ' || ? || '; it goes to ' || {pool_sql}, "
+                f"f.owner_rep_id, NULL, NULL, {pool_sql}, f.name, NULL, NULL, NULL, NULL "
+                "FROM hs_trimmed f WHERE NOT EXISTS (SELECT 1 FROM hs_decisions d "
+                "WHERE d.customer_id = f.customer_id AND d.action = 'trim') "
+                "ORDER BY f.customer_id",
+                [rule_id, cap.tier, str(cap.max), words, *pool_params, *pool_params],
+            )
 
     def _trim_reason(self, cap: Any, row: Mapping[str, Any]) -> str:
         owner = row["owner_rep_id"]
@@ -665,55 +860,42 @@ class _Planner:
             f"{row['name']} is among the {cap.excess_order.replace('_', ' ')}"
         )
 
-    def _trim_to_pool(self, cap: Any, rule_id: str, row: Mapping[str, Any]) -> None:
-        pool = self._pool_for(cap.excess_to_pool, row["region"])
-        self._record_ownership(
-            Decision(
-                customer_id=row["customer_id"],
-                action="trim",
-                rule_id=rule_id,
-                from_rep_id=row["owner_rep_id"],
-                to_pool_id=pool,
-                customer_name=row["name"],
-                reason=self._trim_reason(cap, row) + f"; it goes to {pool}",
-            )
-        )
-
-    def _trim_to_tier(self, cap: Any, rule_id: str, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
+    def _trim_to_tier(self, cap: Any, rule_id: str) -> None:
+        """Give the trimmed customers to the salespeople of ``cap.excess_to_tier``
+        who have room (least loaded first); the others go to the pool."""
         allocation = Allocation(
             id=rule_id, tiers=(cap.excess_to_tier,), strategy="least_loaded",
             region_fallback="any_region",
         )
-        requests = [
-            AssignRequest(
+        rows: dict[str, dict[str, Any]] = {}
+
+        def to_request(row: dict[str, Any]) -> AssignRequest:
+            rows[row["customer_id"]] = row
+            return AssignRequest(
                 customer_id=row["customer_id"],
-                pool_id="*trim*",
+                pool_id=row["pool_id"],
                 region=row["region"],
                 cooldown_reps=self._cooldown_reps(row["customer_id"]),
                 exclude_reps=frozenset({row["owner_rep_id"]}),
                 reason="trim",
             )
-            for row in rows
-        ]
-        result = self._allocate(requests, allocation)
-        assigned = {a.customer_id: a.rep_id for a in result.assignments}
-        for row in rows:
-            to_rep = assigned.get(row["customer_id"])
-            if to_rep is None:
-                self._trim_to_pool(cap, rule_id, row)
-                continue
+
+        result, _, _ = self._allocate_table(
+            "SELECT customer_id, '*trim*' AS pool_id, owner_rep_id, name, region "
+            "FROM hs_trimmed", [], allocation, to_request,
+        )
+        for assignment in result.assignments:
+            row = rows[assignment.customer_id]
             self._record_ownership(
                 Decision(
                     customer_id=row["customer_id"],
                     action="trim",
                     rule_id=rule_id,
                     from_rep_id=row["owner_rep_id"],
-                    to_rep_id=to_rep,
+                    to_rep_id=assignment.rep_id,
                     customer_name=row["name"],
                     reason=self._trim_reason(cap, row)
-                    + f"; it goes to {to_rep} ({cap.excess_to_tier})",
+                    + f"; it goes to {assignment.rep_id} ({cap.excess_to_tier})",
                 )
             )
 
@@ -725,25 +907,31 @@ class _Planner:
             if allocation.weekdays and weekday not in allocation.weekdays:
                 continue
             pools = list(allocation.pools) or [p.id for p in self.ruleset.pools]
-            rows = self._rows(
-                "owner_rep_id IS NULL AND pool_id IN (SELECT unnest(?::VARCHAR[]))", [pools]
-            )
-            requests = [
-                AssignRequest(
+            names: dict[str, str] = {}
+            regions: dict[str, str | None] = {}
+
+            def to_request(row: dict[str, Any], names: dict[str, str] = names,
+                           regions: dict[str, str | None] = regions) -> AssignRequest:
+                names[row["customer_id"]] = row["name"]
+                regions[row["customer_id"]] = row["region"]
+                return AssignRequest(
                     customer_id=row["customer_id"],
                     pool_id=row["pool_id"],
                     region=row["region"],
                     cooldown_reps=self._cooldown_reps(row["customer_id"]),
                     reason="rotation",
                 )
-                for row in rows
-                if row["customer_id"] not in self.changed
-            ]
-            if not requests:
-                continue
-            names = {row["customer_id"]: row["name"] for row in rows}
-            result = self._allocate(requests, allocation)
-            regions = {r.customer_id: r.region for r in requests}
+
+            self._sync()
+            result, processed, no_room = self._allocate_table(
+                "SELECT f.customer_id, f.pool_id, f.region, f.name FROM hs_facts f "
+                "WHERE f.owner_rep_id IS NULL AND f.pool_id IN (SELECT unnest(?::VARCHAR[])) "
+                "AND NOT EXISTS (SELECT 1 FROM hs_decisions d "
+                "WHERE d.customer_id = f.customer_id AND d.action <> 'remind')",
+                [pools],
+                allocation,
+                to_request,
+            )
             for assignment in result.assignments:
                 self.exercised.add(coverage.allocation_point(allocation.id))
                 if assignment.region_used != regions[assignment.customer_id]:
@@ -768,6 +956,7 @@ class _Planner:
                                self._with_skips(item.reason, result, item.customer_id),
                                allocation.id)
                 )
+            self._unassign_rest(processed, no_room, allocation.id)
 
 
 @dataclass(frozen=True)
@@ -782,6 +971,13 @@ class _RelayItem:
 
 
 _NOBODY: frozenset[str] = frozenset()
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The result of ``sql`` (no parameters) as an Arrow table."""
+    relation = con.sql(sql)
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow  # DuckDB 2 renamed it
+    return fetch()
 #: Requests per allocation call when no per-run limit applies.
 ALLOCATION_CHUNK = 2000
 
@@ -800,7 +996,8 @@ def _has_room(rep: RepSnapshot, allocation: Allocation) -> bool:
     ):
         if cap is not None and used >= cap:
             return False
-    if allocation.max_per_rep_per_run == 0:
+    limit = allocation.max_per_rep_per_run
+    if limit is not None and rep.given_this_run >= limit:
         return False
     if allocation.strategy == "capacity" and allocation.capacity is not None:
         if rep.assigned_last_30d >= allocation.capacity:

@@ -146,3 +146,8 @@ def test_chunked_allocation_decides_like_one_call(facts: Facts) -> None:
         planner_module.ALLOCATION_CHUNK = original
     assert [d.to_dict() for d in chunked.decisions] == [d.to_dict() for d in whole.decisions]
     assert chunked.rotation == whole.rotation
+    # The same customers stay unassigned, each once per allocation (the reasons
+    # of those nobody had room for are shorter: no per-salesperson skip list).
+    left = [(u.customer_id, u.rule_id) for u in chunked.unassigned]
+    assert left == [(u.customer_id, u.rule_id) for u in whole.unassigned]
+    assert len(left) == len(set(left))
