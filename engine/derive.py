@@ -120,15 +120,14 @@ pool_map AS ({pool_sql}),
 cust AS (
     SELECT * FROM customers WHERE company_id = ? AND created_at < ?
 ),
-owner_touch AS (
-    SELECT a.customer_id, max(a.at) AS last_at
+touch AS (
+    -- one pass over the activities: anyone's touch, and the owner's last one
+    SELECT a.customer_id,
+           max(a.at) FILTER (WHERE c.owner_rep_id IS NOT NULL AND a.rep_id = c.owner_rep_id
+                             AND a.at >= c.owned_since) AS last_owner_at
     FROM activities a JOIN cust c ON a.customer_id = c.customer_id
-    WHERE a.company_id = ? AND a.at < ? AND c.owner_rep_id IS NOT NULL
-      AND a.rep_id = c.owner_rep_id AND a.at >= c.owned_since
+    WHERE a.company_id = ? AND a.at < ?
     GROUP BY a.customer_id
-),
-any_touch AS (
-    SELECT DISTINCT customer_id FROM activities WHERE company_id = ? AND "at" < ?
 ),
 order_facts AS (
     SELECT customer_id, max(placed_at) AS last_at,
@@ -145,7 +144,7 @@ SELECT
     END AS pool_id,
     CASE WHEN c.owner_rep_id IS NOT NULL THEN
         date_diff('day', DATE '0001-01-01',
-                  greatest(c.owned_since, coalesce(ot.last_at, c.owned_since))::DATE) + 1
+                  greatest(c.owned_since, coalesce(t.last_owner_at, c.owned_since))::DATE) + 1
     END AS last_touch_day,
     CASE WHEN c.owner_rep_id IS NOT NULL THEN
         date_diff('day', DATE '0001-01-01',
@@ -167,8 +166,7 @@ SELECT
     coalesce(c.tags, []::VARCHAR[]) AS tags
     {''.join(custom_selects)}
 FROM cust c
-LEFT JOIN owner_touch ot ON ot.customer_id = c.customer_id
-LEFT JOIN any_touch t ON t.customer_id = c.customer_id
+LEFT JOIN touch t ON t.customer_id = c.customer_id
 LEFT JOIN order_facts o ON o.customer_id = c.customer_id
 LEFT JOIN region_map rc ON rc.kind = 'code' AND rc.key = c.region
 LEFT JOIN region_map rk ON rk.kind = 'country' AND rk.key = upper(c.country)
@@ -178,8 +176,6 @@ ORDER BY c.customer_id
     params: list[Any] = [
         *region_params,
         *pool_params,
-        company_id,
-        end,
         company_id,
         end,
         company_id,

@@ -25,6 +25,8 @@ from engine.errors import EngineError
 from engine.model import ReleaseRule, Ruleset
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import duckdb
 
 
@@ -46,6 +48,17 @@ class Evaluation:
     _later: dict[tuple[str, date], ir.Node] = field(default_factory=dict, repr=False)
     _columns: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _descriptions: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
+    _leaf_memo: dict[tuple[int, object], ir.Explanation] = field(
+        default_factory=dict, repr=False
+    )
+    _pending: Future[None] | None = field(default=None, repr=False)
+
+    def confirm(self) -> None:
+        """Wait for durable-rules to confirm the verdicts (when they were
+        confirmed in the background); raises its EngineError if it disagreed."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def where(self, name: str) -> tuple[str, list[object]]:
         """The SQL condition (on the facts table's columns) and its parameters
@@ -111,8 +124,10 @@ class Evaluation:
         return text
 
     def _describe(self, name: str, row: Mapping[str, Any]) -> str:
-        explanation = ir.explain(self.compiled.point(name).condition, self._normalize(name, row))
-        parts = [leaf.text.rsplit(":", 1)[0] for leaf in explanation.leaves() if leaf.passed]
+        texts = ir.passed_leaf_texts(
+            self.compiled.point(name).condition, self._normalize(name, row), self._leaf_memo
+        )
+        parts = [text.rsplit(":", 1)[0] for text in texts]
         point = self.compiled.point(name)
         subject = f"rule {point.subject}"
         return f"{subject}: " + "; ".join(parts) if parts else subject
@@ -142,16 +157,32 @@ def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def _confirm_with_durable(
+def _patterns(
     con: duckdb.DuckDBPyConnection,
     compiled: CompiledRuleset,
     point: DecisionPoint,
     facts_table: str,
     expression: str,
     params: list[object],
+) -> list[dict[str, object]]:
+    """The distinct fact patterns (values of the columns ``point`` reads) of
+    the customers the SQL filter selected for it, each with a key ``k``."""
+    columns = sorted(ir.columns_of(point.condition))
+    if not columns:
+        return []
+    column_sql = ", ".join(ir.quote_identifier(c, compiled.allowed_columns) for c in columns)
+    patterns = con.execute(
+        f"SELECT DISTINCT {column_sql} FROM {facts_table} WHERE {expression} ORDER BY ALL",
+        params,
+    ).fetchall()
+    return [dict(zip(columns, row, strict=True), k=index) for index, row in enumerate(patterns)]
+
+
+def _confirm_with_durable(
+    compiled: CompiledRuleset, work: list[tuple[DecisionPoint, list[dict[str, object]]]]
 ) -> None:
     """Have durable-rules decide every distinct fact pattern the SQL filter
-    selected for ``point``; any pattern it does not match stops the run.
+    selected for each point; any pattern it does not match stops the run.
 
     Customers with equal values in the columns a condition reads get equal
     verdicts, so durable-rules sees each pattern once: a few thousand events
@@ -159,45 +190,49 @@ def _confirm_with_durable(
     """
     from engine.durable_eval import evaluate
 
-    columns = sorted(ir.columns_of(point.condition))
-    if not columns:
-        return
-    column_sql = ", ".join(ir.quote_identifier(c, compiled.allowed_columns) for c in columns)
-    patterns = con.execute(
-        f"SELECT DISTINCT {column_sql} FROM {facts_table} WHERE {expression} ORDER BY ALL",
-        params,
-    ).fetchall()
-    facts = [dict(zip(columns, row, strict=True), k=index) for index, row in enumerate(patterns)]
-    if not facts:
-        return
-    single = replace(
-        compiled,
-        points=(point,),
-        columns={c: compiled.columns[c] for c in columns},
-    )
-    matched = evaluate(single, facts)[point.name]
-    if len(matched) != len(facts):
-        missing = next(f for f in facts if f["k"] not in matched)
-        raise EngineError(
-            f"decision point {point.name}: durable-rules and the SQL candidate filter disagree "
-            f"on the facts {missing}",
-            code="HS525",
-            hint="this is a bug in highseas; no decision was taken",
+    for point, facts in work:
+        columns = sorted(ir.columns_of(point.condition))
+        single = replace(
+            compiled,
+            points=(point,),
+            columns={c: compiled.columns[c] for c in columns},
         )
+        matched = evaluate(single, facts)[point.name]
+        if len(matched) != len(facts):
+            missing = next(f for f in facts if f["k"] not in matched)
+            raise EngineError(
+                f"decision point {point.name}: durable-rules and the SQL candidate filter "
+                f"disagree on the facts {missing}",
+                code="HS525",
+                hint="this is a bug in highseas; no decision was taken",
+            )
 
 
 def evaluate_ruleset(
-    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, facts_table: str
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    as_of: date,
+    facts_table: str,
+    *,
+    background: bool = False,
 ) -> Evaluation:
     """Compile ``ruleset`` for ``as_of`` and decide every point for every
-    customer in ``facts_table`` (see engine.derive)."""
+    customer in ``facts_table`` (see engine.derive).
+
+    With ``background``, durable-rules confirms the SQL verdicts on a worker
+    thread while the caller goes on (DuckDB runs its queries without holding
+    the interpreter); the caller must call :meth:`Evaluation.confirm` before
+    using any decision."""
 
     compiled = compile_ruleset(ruleset, as_of)
     total = int(con.execute(f"SELECT count(*) FROM {facts_table}").fetchall()[0][0])
     filters: dict[str, tuple[str, list[object]]] = {}
+    work: list[tuple[DecisionPoint, list[dict[str, object]]]] = []
     for point in compiled.points:
         expression, params = compiled.sql(point.name)
-        _confirm_with_durable(con, compiled, point, facts_table, expression, params)
+        facts = _patterns(con, compiled, point, facts_table, expression, params)
+        if facts:
+            work.append((point, facts))
         filters[point.name] = (expression, list(params))
     candidates = 0
     if filters:
@@ -206,4 +241,13 @@ def evaluate_ruleset(
         candidates = int(con.execute(
             f"SELECT count(*) FROM {facts_table} WHERE {any_sql}", any_params
         ).fetchall()[0][0])
-    return Evaluation(ruleset, compiled, con, facts_table, filters, total, candidates)
+    evaluation = Evaluation(ruleset, compiled, con, facts_table, filters, total, candidates)
+    if background:
+        from concurrent.futures import ThreadPoolExecutor
+
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="highseas-durable")
+        evaluation._pending = executor.submit(_confirm_with_durable, compiled, work)
+        executor.shutdown(wait=False)
+    else:
+        _confirm_with_durable(compiled, work)
+    return evaluation

@@ -85,9 +85,14 @@ def plan(
 
     company = company_id or ruleset.company.id
     facts_table = derive.materialize_customer_facts(con, ruleset, as_of, company)
-    evaluation = evaluate_ruleset(con, ruleset, as_of, facts_table)
-    planner = _Planner(con, ruleset, as_of, company, facts_table, evaluation)
-    result = planner.run()
+    # durable-rules confirms the SQL verdicts on a worker thread while the
+    # planner runs its queries; no plan leaves here unconfirmed.
+    evaluation = evaluate_ruleset(con, ruleset, as_of, facts_table, background=True)
+    try:
+        planner = _Planner(con, ruleset, as_of, company, facts_table, evaluation)
+        result = planner.run()
+    finally:
+        evaluation.confirm()
     result.extra["evaluation"] = evaluation
     return result
 

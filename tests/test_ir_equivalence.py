@@ -128,9 +128,14 @@ def test_durable_python_and_sql_agree(
     text, params = compiled.sql("release:r")
     sql = frozenset(k for (k,) in con.execute(f"SELECT k FROM facts WHERE {text}",
                                                params).fetchall())
+    memo: dict[tuple[int, object], ir.Explanation] = {}  # shared by all rows
     for row in facts:  # the explainer agrees with the evaluator, leaf by leaf
         normalized = compiled.normalize(row)
         explanation = compiled.explain("release:r", row)
+        # reasons list the passed leaves; the memoised walk gives the same texts
+        condition = compiled.point("release:r").condition
+        assert ir.passed_leaf_texts(condition, normalized, memo) == [
+            leaf.text for leaf in explanation.leaves() if leaf.passed]
         assert explanation.passed == (row["k"] in python)
         node_leaves = list(ir.leaves(compiled.point("release:r").condition))
         for node, leaf in zip(node_leaves, explanation.leaves(), strict=True):
