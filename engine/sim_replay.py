@@ -29,12 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import InvalidInputError
 from engine.model import Ruleset
+from engine.plan_model import ACTIONS
 
 if TYPE_CHECKING:
     import duckdb
 
     from engine.plan_model import Plan
 
+#: The decisions the replay log keeps (reminders are only counted).
+EVENT_ACTIONS = tuple(action for action in ACTIONS if action != "remind")
 #: The time of day the simulated nightly run writes its events.
 RUN_TIME = time(23, 59, 59)
 
@@ -337,18 +340,19 @@ def replay(
         the_plan = make_plan(con, ruleset, day)
         result = apply_plan(con, the_plan, mode="simulate", timestamp=_run_timestamp(day))
         sim_runs.add(result.run_id)
-        for decision in the_plan.decisions:
-            if decision.action == "remind":
-                continue  # counted per day; the metrics need no reminder rows
-            if (contact is not None and decision.to_rep_id
-                    and decision.action in ("assign", "relay", "trim")
-                    and contact.picks(decision.customer_id, decision.to_rep_id)):
-                pending[(decision.customer_id, decision.to_rep_id)] = (
-                    day + timedelta(days=max(1, contact.after_days)))
-            log.events.append((day, decision.action, decision.customer_id, decision.rule_id,
-                               decision.from_rep_id, decision.to_rep_id,
-                               decision.from_pool_id, decision.to_pool_id,
-                               decision.relay_round))
+        # The day's decisions but reminders (counted per day; the metrics need
+        # no reminder rows), read column by column.
+        changes = the_plan.decision_records().where("action", EVENT_ACTIONS).table.to_pydict()
+        for action, customer_id, rule_id, from_rep, to_rep, from_pool, to_pool, round_ in zip(
+            changes["action"], changes["customer_id"], changes["rule_id"],
+            changes["from_rep_id"], changes["to_rep_id"], changes["from_pool_id"],
+            changes["to_pool_id"], changes["relay_round"], strict=True,
+        ):
+            if (contact is not None and to_rep and action in ("assign", "relay", "trim")
+                    and contact.picks(customer_id, to_rep)):
+                pending[(customer_id, to_rep)] = day + timedelta(days=max(1, contact.after_days))
+            log.events.append((day, action, customer_id, rule_id, from_rep, to_rep,
+                               from_pool, to_pool, round_))
         high_seas, private, pools = _pool_sizes(con, company, day)
         log.days.append(DayState(day, the_plan.counts(), high_seas, private, pools, claimed,
                                  lost, invented, clock.perf_counter() - started))
