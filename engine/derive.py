@@ -380,11 +380,34 @@ def cooldowns(
         [company_id, since, as_of],
     ).fetchall()
     result: dict[str, dict[str, date]] = {}
+    ends: dict[date, date] = {}  # lost_on -> end: few distinct days, many rows
     for customer_id, rep_id, lost_on in rows:
-        until = cooldown.add_to(lost_on)
+        until = ends.get(lost_on)
+        if until is None:
+            until = ends[lost_on] = cooldown.add_to(lost_on)
         if until > as_of:
             result.setdefault(customer_id, {})[rep_id] = until
     return result
+
+
+def customer_regions(
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, company_id: str, customer_ids: list[str]
+) -> dict[str, str | None]:
+    """The region of each of ``customer_ids`` (as the facts' ``region`` column
+    derives it: an explicit region code first, else the country)."""
+    region_sql, region_params = _region_values(ruleset)
+    rows = con.execute(
+        f"""
+        WITH region_map AS ({region_sql})
+        SELECT c.customer_id, coalesce(rc.region_id, rk.region_id)
+        FROM customers c
+        LEFT JOIN region_map rc ON rc.kind = 'code' AND rc.key = c.region
+        LEFT JOIN region_map rk ON rk.kind = 'country' AND rk.key = upper(c.country)
+        WHERE c.company_id = ? AND c.customer_id IN (SELECT unnest(?::VARCHAR[]))
+        """,
+        [*region_params, company_id, customer_ids],
+    ).fetchall()
+    return {customer_id: region for customer_id, region in rows}
 
 
 def pool_of_region(ruleset: Ruleset, region: str | None) -> str:

@@ -192,10 +192,7 @@ class _ClaimPrefilter:
         self.reps = {rep.rep_id: rep for rep in derive.rep_facts(con, ruleset, day, company)}
         self.extra: dict[str, int] = {}  # claims granted today per salesperson
         self.cooling = derive.cooldowns(con, ruleset, day, company)
-        table = derive.materialize_customer_facts(con, ruleset, day, company)
-        self.regions: dict[str, str | None] = dict(con.execute(
-            f"SELECT customer_id, region FROM {table} "
-            "WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))", [customers]).fetchall())
+        self.regions = derive.customer_regions(con, ruleset, company, customers)
 
     def refused(self, rep_id: str, customer_id: str) -> bool:
         until = self.cooling.get(customer_id, {}).get(rep_id)
