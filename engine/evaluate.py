@@ -136,7 +136,9 @@ class Evaluation:
         self, rule: ReleaseRule, row: Mapping[str, Any], offset: Duration
     ) -> date | None:
         """The first day within ``offset`` after the as-of date on which ``rule``
-        would release the customer if nothing changes (None if none)."""
+        would release the customer if nothing changes (None if none): the
+        Python form of :meth:`release_day_sql`, which the planner uses (the
+        two are tested equal)."""
         as_of = self.compiled.as_of
         fact = self._normalize_columns(self.rule_columns(rule), row)
         last = offset.add_to(as_of)
@@ -151,6 +153,31 @@ class Evaluation:
                 return day
             day += timedelta(days=1)
         return None
+
+
+    def release_day_sql(self, rule: ReleaseRule, offset: Duration) -> tuple[str, list[object]]:
+        """SQL for :meth:`release_date` on a facts row: the number of days
+        after the as-of date (1 ... the end of ``offset``) of the first day
+        ``rule`` would release the customer, or NULL. Generated from the same
+        IR, one condition per day, so it equals the Python evaluation."""
+        as_of = self.compiled.as_of
+        last = offset.add_to(as_of)
+        branches: list[str] = []
+        params: list[object] = []
+        day = as_of + timedelta(days=1)
+        while day <= last:
+            key = (rule.id, day)
+            node = self._later.get(key)
+            if node is None:
+                node = release_condition(rule, day, self.ruleset)
+                self._later[key] = node
+            sql, day_params = ir.to_sql(node, self.compiled.allowed_columns)
+            branches.append(f"WHEN ({sql}) THEN {(day - as_of).days}")
+            params.extend(day_params)
+            day += timedelta(days=1)
+        if not branches:
+            return "NULL::INTEGER", []
+        return f"CASE {' '.join(branches)} END", params
 
 
 def _hashable(value: Any) -> Any:

@@ -767,25 +767,25 @@ class _Planner:
             which = " ".join(f"WHEN ({sql}) THEN {i}" for i, (sql, _) in enumerate(filters))
             any_sql = " OR ".join(f"({sql})" for sql, _ in filters)
             params = [p for _, ps in filters for p in ps]
-            columns = [c for c in self.evaluation.rule_columns(rule)
-                       if c not in ("customer_id", "owner_rep_id", "region", "name")]
+            # The first release day within the longest offset, in SQL; a row
+            # whose first day lies beyond its own (shorter) offset gets none.
+            due_sql, due_params = self.evaluation.release_day_sql(rule, offsets[-1])
             self._sync()
-            rows = self._dicts(
-                "SELECT f.customer_id, f.owner_rep_id, f.region, f.name"
-                + "".join(f", {q}" for q in self._quoted(columns))
-                + f", CASE {which} END AS hs_offset FROM hs_facts f "
+            rows = self.con.execute(
+                "SELECT f.customer_id, f.owner_rep_id, f.region, f.name, "
+                f"CASE {which} END AS hs_offset, {due_sql} AS hs_due_in FROM hs_facts f "
                 f"WHERE ({any_sql}) AND f.owner_rep_id IS NOT NULL AND {_UNCHANGED} "
                 "ORDER BY f.k",
-                [*params, *params],
-            )
-            for row in rows:
-                customer_id = row["customer_id"]
-                if customer_id in reminded:
+                [*params, *due_params, *params],
+            ).fetchall()
+            for customer_id, owner, region, name, offset_index, due_in in rows:
+                if customer_id in reminded or due_in is None:
                     continue
-                offset = offsets[row["hs_offset"]]
-                due_on = self.evaluation.release_date(rule, row, offset)
-                if due_on is None:
+                offset = offsets[offset_index]
+                due_on = self.as_of + timedelta(days=due_in)
+                if due_on > offset.add_to(self.as_of):
                     continue
+                row = {"owner_rep_id": owner, "region": region, "name": name}
                 kind = f"remind:{offset}"
                 if (customer_id, rule.id, due_on, kind) in already:
                     continue

@@ -16,6 +16,7 @@ from ir_support import AS_OF, TODAY, d, make_ruleset, one_rule
 
 from engine import durable_eval, ir, model
 from engine.compiler import compile_ruleset
+from engine.evaluate import Evaluation
 
 FIELDS = (
     model.CustomField("score", "number"),
@@ -177,3 +178,32 @@ def test_every_decision_point_agrees(
     release = verdicts["release:r"]
     if unless is not None:
         assert not release & verdicts["exempt:r"]
+
+
+@settings(max_examples=max(EXAMPLES // 3, 10), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(when=CONDITIONS, unless=st.none() | CONDITIONS, rows=st.lists(ROW, min_size=1, max_size=15))
+def test_release_day_in_sql_equals_the_python_release_date(
+    con: duckdb.DuckDBPyConnection,
+    when: model.Condition,
+    unless: model.Condition | None,
+    rows: list[dict[str, object]],
+) -> None:
+    """Reminders read a customer's release day from SQL generated per day from
+    the IR; it equals the day-by-day Python evaluation."""
+    rule = model.ReleaseRule("r", when=when, unless=unless, remind_before=(d("7d"), d("1mo")))
+    ruleset = make_ruleset(release_rules=(rule,), custom_fields=FIELDS)
+    compiled = compile_ruleset(ruleset, AS_OF)
+    evaluation = Evaluation(ruleset, compiled, con, "facts", {}, 0, 0)
+    facts = [dict(row, k=k) for k, row in enumerate(rows)]
+    con.execute("DELETE FROM facts")
+    con.executemany(
+        f"INSERT INTO facts VALUES ({', '.join('?' for _ in ORDER)})",
+        [[_sql_value(f.get(c)) for c in ORDER] for f in facts],
+    )
+    for offset in rule.remind_before:
+        sql, params = evaluation.release_day_sql(rule, offset)
+        in_sql = dict(con.execute(f"SELECT k, {sql} FROM facts", params).fetchall())
+        for fact in facts:
+            day = evaluation.release_date(rule, fact, offset)
+            assert in_sql[fact["k"]] == (None if day is None else (day - AS_OF).days), fact
