@@ -139,9 +139,20 @@ class Evaluation:
         would release the customer if nothing changes (None if none): the
         Python form of :meth:`release_day_sql`, which the planner uses (the
         two are tested equal)."""
-        as_of = self.compiled.as_of
         fact = self._normalize_columns(self.rule_columns(rule), row)
+        for day, node in self._release_conditions(rule, offset):
+            if ir.evaluate(node, fact):
+                return day
+        return None
+
+    def _release_conditions(
+        self, rule: ReleaseRule, offset: Duration
+    ) -> list[tuple[date, ir.Node]]:
+        """``rule``'s release condition as of each day after the as-of date up
+        to the end of ``offset`` (compiled once per rule and day)."""
+        as_of = self.compiled.as_of
         last = offset.add_to(as_of)
+        out: list[tuple[date, ir.Node]] = []
         day = as_of + timedelta(days=1)
         while day <= last:
             key = (rule.id, day)
@@ -149,32 +160,21 @@ class Evaluation:
             if node is None:
                 node = release_condition(rule, day, self.ruleset)
                 self._later[key] = node
-            if ir.evaluate(node, fact):
-                return day
+            out.append((day, node))
             day += timedelta(days=1)
-        return None
-
+        return out
 
     def release_day_sql(self, rule: ReleaseRule, offset: Duration) -> tuple[str, list[object]]:
         """SQL for :meth:`release_date` on a facts row: the number of days
         after the as-of date (1 ... the end of ``offset``) of the first day
         ``rule`` would release the customer, or NULL. Generated from the same
         IR, one condition per day, so it equals the Python evaluation."""
-        as_of = self.compiled.as_of
-        last = offset.add_to(as_of)
         branches: list[str] = []
         params: list[object] = []
-        day = as_of + timedelta(days=1)
-        while day <= last:
-            key = (rule.id, day)
-            node = self._later.get(key)
-            if node is None:
-                node = release_condition(rule, day, self.ruleset)
-                self._later[key] = node
+        for day, node in self._release_conditions(rule, offset):
             sql, day_params = ir.to_sql(node, self.compiled.allowed_columns)
-            branches.append(f"WHEN ({sql}) THEN {(day - as_of).days}")
+            branches.append(f"WHEN ({sql}) THEN {(day - self.compiled.as_of).days}")
             params.extend(day_params)
-            day += timedelta(days=1)
         if not branches:
             return "NULL::INTEGER", []
         return f"CASE {' '.join(branches)} END", params
