@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import InvalidInputError
 from engine.plan_model import Plan, Records
+from engine.store.db import insert_columns, registered, transaction
 
 if TYPE_CHECKING:
     import duckdb
@@ -86,12 +87,11 @@ def apply_plan(
     run_id = run_id_for(plan, mode)
     started = started_at or _now()
     at = timestamp or _now()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con) as tx:
         if mode == "apply":
             skip = check_can_apply(con, company, plan.as_of, force)
             if skip:
-                con.execute("ROLLBACK")
+                tx.rollback()
                 return ApplyResult(run_id, False, 0, 0, skip)
             if force:
                 con.execute(
@@ -108,28 +108,23 @@ def apply_plan(
             [company, run_id, plan.ruleset_id, plan.ruleset_hash, plan.as_of, mode, started,
              _now() if mode == "apply" else at, json.dumps(counts, sort_keys=True)],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return ApplyResult(run_id, True, len(changes), notifications,
                        f"applied {len(changes)} ownership changes")
 
 
-def _register_records(con: duckdb.DuckDBPyConnection, name: str, records: Records[Any]) -> None:
-    """Register ``records`` as the view ``name``, with its position as ``seq``."""
+def _with_seq(records: Records[Any]) -> Any:
+    """The Arrow table of ``records`` with each row's position as ``seq``."""
     import pyarrow as pa
 
     table = records.table
-    con.register(name, table.append_column("seq", pa.array(range(table.num_rows), pa.int64())))
+    return table.append_column("seq", pa.array(range(table.num_rows), pa.int64()))
 
 
 def _apply_ownership(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: str, at: datetime,
                      changes: Records[Any]) -> None:
     if not len(changes):
         return
-    _register_records(con, "hs_changes", changes)
-    try:
+    with registered(con, "hs_changes", _with_seq(changes)):
         # Event ids number the changes in plan order: <run id>-0000000, ...
         con.execute(
             """
@@ -142,8 +137,6 @@ def _apply_ownership(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: str, at
             """,
             [plan.company_id, run_id, run_id, plan.ruleset_hash, at, plan.as_of],
         )
-    finally:
-        con.unregister("hs_changes")
     # New owners from this run's events: the audit trail is the source of the update.
     con.execute(
         """
@@ -166,8 +159,7 @@ def _insert_notifications(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: st
     reminders = plan.by_action("remind")
     if not len(reminders):
         return 0
-    _register_records(con, "hs_reminders", reminders)
-    try:
+    with registered(con, "hs_reminders", _with_seq(reminders)):
         con.execute(
             """
             INSERT INTO notifications (company_id, notification_id, run_id, rep_id,
@@ -178,8 +170,6 @@ def _insert_notifications(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: st
             """,
             [plan.company_id, run_id, run_id, at, plan.as_of],
         )
-    finally:
-        con.unregister("hs_reminders")
     return len(reminders)
 
 
@@ -202,31 +192,14 @@ def _write_engine_state(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             "AND customer_id IN (SELECT unnest(?::VARCHAR[]))",
             [company, [row.customer_id for row in plan.relay_upserts]],
         )
-        _bulk_insert(
-            con,
-            "relay_state",
-            ("company_id", "customer_id", "relay_id", "round", "rep_id", "started_on",
-             "deadline", "reps_tried"),
-            [
-                (company, row.customer_id, row.relay_id, row.round, row.rep_id, row.started_on,
-                 row.deadline, list(row.reps_tried))
-                for row in plan.relay_upserts
-            ],
-        )
-
-
-def _bulk_insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...],
-                 rows: list[tuple[Any, ...]]) -> None:
-    """Insert many rows at once through an Arrow table (fast for 100k+ rows)."""
-    if not rows:
-        return
-    import pyarrow as pa
-
-    arrays = {name: [row[i] for row in rows] for i, name in enumerate(columns)}
-    table_data = pa.table(arrays)
-    con.register("hs_bulk_rows", table_data)
-    try:
-        column_list = ", ".join(f'"{c}"' for c in columns)
-        con.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM hs_bulk_rows")
-    finally:
-        con.unregister("hs_bulk_rows")
+        rows = plan.relay_upserts
+        insert_columns(con, "relay_state", {
+            "company_id": [company] * len(rows),
+            "customer_id": [row.customer_id for row in rows],
+            "relay_id": [row.relay_id for row in rows],
+            "round": [row.round for row in rows],
+            "rep_id": [row.rep_id for row in rows],
+            "started_on": [row.started_on for row in rows],
+            "deadline": [row.deadline for row in rows],
+            "reps_tried": [list(row.reps_tried) for row in rows],
+        })

@@ -101,13 +101,14 @@ def record_claim(
     """Write an allowed claim: the new owner and its audit event, in one
     transaction. ``timestamp`` (default: now) is the event's time; tests and
     the simulator pass a time on the as-of day."""
+    from engine.store.db import transaction
+
     if not verdict.allowed:
         raise InvalidInputError("cannot record a refused claim", code="HS522")
     company = ruleset.company.id
     now = timestamp or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     event_id = f"claim-{as_of.isoformat()}-{verdict.rep_id}-{verdict.customer_id}"
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         updated = con.execute(
             "UPDATE customers SET owner_rep_id = ?, pool_id = NULL, owned_since = ? "
             "WHERE company_id = ? AND customer_id = ? AND owner_rep_id IS NULL RETURNING 1",
@@ -128,7 +129,3 @@ def record_claim(
              ruleset.content_hash, f"{verdict.rep_id} claimed {verdict.customer_id} from "
              f"{verdict.pool_id}", now, as_of],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise

@@ -98,10 +98,11 @@ def _first_contacts(con: duckdb.DuckDBPyConnection, company: str, end: date,
         return []
     import pyarrow as pa
 
+    from engine.store.db import registered
+
     table = pa.table({"customer_id": [p[0] for p in pairs], "rep_id": [p[1] for p in pairs],
                       "assigned_on": [p[2] for p in pairs]})
-    con.register("hs_sim_assigned", table)
-    try:
+    with registered(con, "hs_sim_assigned", table):
         rows = con.execute(
             """
             SELECT s.customer_id, s.rep_id, s.assigned_on, min(a."at") AS first_at
@@ -112,8 +113,6 @@ def _first_contacts(con: duckdb.DuckDBPyConnection, company: str, end: date,
             """,
             [company, end + timedelta(days=1)],
         ).fetchall()
-    finally:
-        con.unregister("hs_sim_assigned")
     return [{"customer_id": c, "rep_id": r, "assigned_on": d, "first_contact_at": at,
              "days_to_first_contact": (at.date() - d).days} for c, r, d, at in rows]
 

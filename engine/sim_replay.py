@@ -385,6 +385,7 @@ def rewind(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, start: date) -> int
     end and rotations restart from the first salesperson).
     """
     from engine import derive
+    from engine.store.db import transaction
 
     company = ruleset.company.id
     undone = later_runs(con, company, start)
@@ -425,8 +426,7 @@ def rewind(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, start: date) -> int
             else:
                 since = created
         restored.append((customer_id, owner, pool, since))
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.executemany(
             "UPDATE customers SET owner_rep_id = ?, pool_id = ?, owned_since = ? "
             "WHERE company_id = ? AND customer_id = ?",
@@ -440,8 +440,4 @@ def rewind(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, start: date) -> int
             "DELETE FROM rotation_state WHERE company_id = ? AND updated_as_of >= ?",
         ):
             con.execute(sql, [company, start])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return undone

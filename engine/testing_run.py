@@ -242,21 +242,15 @@ def selected(case: Case, patterns: Sequence[str]) -> bool:
 def _insert(con: duckdb.DuckDBPyConnection, table: str, company: str,
             rows: Iterable[dict[str, Any]]) -> None:
     """Insert rows through an Arrow table (one statement, bound values)."""
+    from engine.store.db import insert_columns
+
     rows = list(rows)
     if not rows:
         return
-    import pyarrow as pa
-
     columns = sorted({key for row in rows for key in row})
     data: dict[str, list[Any]] = {"company_id": [company] * len(rows)}
     data.update({column: [row.get(column) for row in rows] for column in columns})
-    arrow_rows = pa.table(data)
-    names = ", ".join(f'"{c}"' for c in data)
-    con.register("hs_case_rows", arrow_rows)
-    try:
-        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM hs_case_rows")
-    finally:
-        con.unregister("hs_case_rows")
+    insert_columns(con, table, data)
 
 
 def _rep_row(row: Row) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -96,17 +96,12 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
 
 def _migrate(con: duckdb.DuckDBPyConnection, current: int) -> None:
     """Apply migrations ``current+1 .. SCHEMA_VERSION`` in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for version in range(current + 1, SCHEMA_VERSION + 1):
             con.execute(MIGRATIONS[version - 1])
             con.execute(
                 "INSERT INTO schema_version VALUES (?, CAST(now() AS TIMESTAMP))", [version]
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _check_version(
@@ -175,7 +170,7 @@ def connect(path: PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnectio
             f"database {target} does not exist",
             code="HS400",
             file=str(target),
-            hint="create it with: highseas db init DB",
+            hint="create it with 'highseas db init DB' and load facts, or run 'highseas demo'",
         )
     con = _raw_connect(target, read_only=read_only)
     try:
@@ -194,6 +189,68 @@ def open_db(path: PathLike, read_only: bool = False) -> Iterator[duckdb.DuckDBPy
         yield con
     finally:
         con.close()
+
+
+class Transaction:
+    """An open transaction of :func:`transaction`; :meth:`rollback` ends it
+    early (nothing is committed then)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.open = True
+
+    def rollback(self) -> None:
+        """Roll back now (a no-op if already ended)."""
+        if self.open:
+            self.open = False
+            self.con.execute("ROLLBACK")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[Transaction]:
+    """``with transaction(con) as tx:`` -- all or nothing: committed when the
+    block ends normally (unless ``tx.rollback()`` was called), rolled back on
+    any exception, KeyboardInterrupt included, which is re-raised."""
+    con.execute("BEGIN TRANSACTION")
+    tx = Transaction(con)
+    try:
+        yield tx
+        if tx.open:
+            con.execute("COMMIT")  # if it fails, the rollback below still runs
+            tx.open = False
+    except BaseException:
+        if tx.open:
+            tx.open = False
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # DuckDB already ended the failed transaction
+        raise
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table: Any) -> Iterator[None]:
+    """``table`` (Arrow) visible to SQL as the view ``name`` inside the block."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+def insert_columns(con: duckdb.DuckDBPyConnection, table: str,
+                   columns: Mapping[str, Sequence[Any]]) -> None:
+    """Insert rows given column by column (name -> values) in one statement,
+    through an Arrow table: values are bound, never spliced into SQL; column
+    names must be trusted identifiers."""
+    import pyarrow as pa
+
+    data = pa.table({name: list(values) for name, values in columns.items()})
+    if not data.num_rows:
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    with registered(con, "hs_insert_rows", data):
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM hs_insert_rows")
 
 
 def companies(con: duckdb.DuckDBPyConnection) -> list[str]:

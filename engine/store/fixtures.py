@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from engine.errors import InvalidInputError
-from engine.store.db import PathLike, init_db, open_db, scalar
+from engine.store.db import PathLike, init_db, open_db, scalar, transaction
 
 #: The world of every generated file ends here unless ``as_of`` is given.
 DEFAULT_AS_OF = date(2026, 6, 30)
@@ -493,8 +493,7 @@ def generate(
                 code="HS462",
                 hint="use a new file, or --replace to regenerate it",
             )
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             if existing:
                 for table in (
                     "activities",
@@ -513,10 +512,6 @@ def generate(
             _build(con, arch, customers, reps, as_of)
             _insert(con, arch, company)
             summary = _summary(con, arch, company, customers, reps, seed, as_of)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 

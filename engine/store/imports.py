@@ -21,7 +21,7 @@ import duckdb
 
 from engine.errors import InvalidInputError
 from engine.store.countries import NAME_TO_CODE
-from engine.store.db import PathLike, init_db, open_db, scalar
+from engine.store.db import PathLike, init_db, open_db, scalar, transaction
 
 CRM_COMPANY = "crm-sales-opportunities"
 OLIST_COMPANY = "olist-marketing-funnel"
@@ -180,8 +180,7 @@ def import_crm_sales_opportunities(
     names = ", ".join(f"({_lit(k)}, {_lit(v)})" for k, v in NAME_TO_CODE.items())
     fixes = ", ".join(f"({_lit(k)}, {_lit(v)})" for k, v in _KNOWN_MISSPELLINGS.items())
     with open_db(db_path) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             _prepare(con, db_path, company_id, replace)
             for file, columns in CRM_FILES.items():
                 _read(con, "_" + file.removesuffix(".csv"), folder / file, columns)
@@ -191,10 +190,6 @@ def import_crm_sales_opportunities(
             con.execute(_CRM_SQL.format(c=c))
             con.execute(_CRM_INSERT.format(c=c))
             report.counts = _counts(con, company_id)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     report.seconds = time.perf_counter() - started
     return report
 
@@ -385,8 +380,7 @@ def import_olist_marketing_funnel(
     report = ImportReport(OLIST_COMPANY, str(folder), company_id)
     c = _lit(company_id)
     with open_db(db_path) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             _prepare(con, db_path, company_id, replace)
             _read(
                 con,
@@ -408,10 +402,6 @@ def import_olist_marketing_funnel(
             report.quirks.extend(_olist_checks(con, sellers.is_file()))
             con.execute(_OLIST_SQL.format(c=c, pool=_lit(pool_id)))
             report.counts = _counts(con, company_id)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     report.seconds = time.perf_counter() - started
     return report
 

@@ -25,7 +25,7 @@ import duckdb
 
 from engine.errors import Diagnostic, InvalidInputError, RejectedDataError
 from engine.store.countries import ISO_ALPHA2
-from engine.store.db import PathLike, open_db, scalar
+from engine.store.db import PathLike, open_db, scalar, transaction
 from engine.suggestions import did_you_mean
 
 Kind = Literal[
@@ -665,8 +665,7 @@ def load_file(
     company_sql = _lit(company_id)
 
     with open_db(db_path) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con) as tx:
             has_company, extras = _stage_rows(con, spec, path)
             codes = ", ".join(f"({_lit(c)})" for c in sorted(ISO_ALPHA2))
             con.execute(f"CREATE TEMP TABLE _countries AS SELECT * FROM (VALUES {codes}) t(code)")
@@ -698,7 +697,7 @@ def load_file(
                 )
             loaded = 0
             if reject_count and not skip_bad_rows:
-                con.execute("ROLLBACK")
+                tx.rollback()
             else:
                 names = [c.name for c in spec.columns]
                 good = " WHERE _row NOT IN (SELECT row FROM _rejects)" if reject_count else ""
@@ -708,13 +707,6 @@ def load_file(
                     f"FROM _raw{good}"
                 ).fetchall()
                 loaded = int(inserted[0][0])
-                con.execute("COMMIT")
-        except BaseException:
-            try:
-                con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass  # already rolled back
-            raise
     report = LoadReport(
         table=spec.name,
         file=str(path),
