@@ -28,6 +28,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from engine import coverage, derive, ir
 from engine.allocate import (
     AllocationResult,
@@ -51,12 +53,11 @@ from engine.plan_model import (
     RelayStateRow,
     Unassigned,
 )
+from engine.store.db import registered
 
 if TYPE_CHECKING:
     import duckdb
 
-#: Fact columns every planning step reads.
-BASE_COLUMNS = ("k", "customer_id", "owner_rep_id", "pool_id", "region", "name")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -219,13 +220,10 @@ class _Planner:
             records = Records.from_items(items, kind)  # type: ignore[type-var]
             names = ", ".join(f.name for f in fields(kind))
             prefix = "0, " if table == "hs_decisions" else ""
-            self.con.register("hs_python_rows", records.table)
-            try:
+            with registered(self.con, "hs_python_rows", records.table):
                 self.con.execute(
                     f"INSERT INTO {table} SELECT {prefix}{names} FROM hs_python_rows"
                 )
-            finally:
-                self.con.unregister("hs_python_rows")
             items.clear()
         new_members = sorted(self.in_relay - self._synced_relay)
         if new_members:
@@ -234,11 +232,10 @@ class _Planner:
             )
             self._synced_relay.update(new_members)
 
-    def _insert_batch(self, sql: str, params: Sequence[Any]) -> int:
-        """Run ``INSERT INTO hs_decisions SELECT <batch>, ...`` (``sql`` starts
-        with the SELECT's columns after the batch number), update the
-        salespeople's loads from what it decided, and return how many rows
-        it wrote."""
+    def _insert_batch(self, sql: str, params: Sequence[Any]) -> None:
+        """Add the ownership changes ``sql`` selects (a SELECT of the decision
+        columns, in order) to ``hs_decisions`` and update the salespeople's
+        loads from them, as :meth:`_record_ownership` does for one."""
         self._sync()
         self._batch += 1
         batch = self._batch
@@ -247,16 +244,12 @@ class _Planner:
             f"INSERT INTO hs_decisions (batch, {names}) SELECT {batch}, * FROM ({sql})",
             list(params),
         )
-        written = 0
-        for rep_id, count in self.con.execute(
-            "SELECT from_rep_id, count(*) FROM hs_decisions WHERE batch = ? "
+        for from_rep, to_rep, count in self.con.execute(
+            "SELECT from_rep_id, to_rep_id, count(*) FROM hs_decisions WHERE batch = ? "
             "GROUP BY ALL ORDER BY ALL",
             [batch],
         ).fetchall():
-            written += int(count)
-            if rep_id is not None and rep_id in self.loads:
-                self.loads[rep_id].private -= int(count)
-        return written
+            self._moved(from_rep, to_rep, int(count))
 
     def _dicts(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         cursor = self.con.execute(sql, list(params))
@@ -272,11 +265,6 @@ class _Planner:
         if target.by_region or target.pool is None:
             return "f.region_pool", []
         return "?::VARCHAR", [target.pool]
-
-    def _rows(self, where: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Fact rows (base columns) of the customers matching ``where``."""
-        return derive.fetch_fact_rows(self.con, self.facts_table, where, params,
-                                      list(BASE_COLUMNS))
 
     def _load_rotation(self) -> dict[tuple[str, str], str | None]:
         rows = self.con.execute(
@@ -300,16 +288,21 @@ class _Planner:
 
     def _record_ownership(self, decision: Decision) -> None:
         self.pending.append(decision)
-        if decision.from_rep_id and decision.from_rep_id in self.loads:
-            self.loads[decision.from_rep_id].private -= 1
-        if decision.to_rep_id and decision.to_rep_id in self.loads:
-            load = self.loads[decision.to_rep_id]
-            load.private += 1
-            load.today += 1
-            load.week += 1
-            load.month += 1
-            load.last30 += 1
-            load.received_this_run += 1
+        self._moved(decision.from_rep_id, decision.to_rep_id)
+
+    def _moved(self, from_rep: str | None, to_rep: str | None, count: int = 1) -> None:
+        """``count`` customers went from ``from_rep`` to ``to_rep`` (either may
+        be None: a pool): update both salespeople's counters."""
+        if from_rep is not None and from_rep in self.loads:
+            self.loads[from_rep].private -= count
+        if to_rep is not None and to_rep in self.loads:
+            load = self.loads[to_rep]
+            load.private += count
+            load.today += count
+            load.week += count
+            load.month += count
+            load.last30 += count
+            load.received_this_run += count
 
     def _snapshots(self, pending: Mapping[str, int] | None = None) -> list[RepSnapshot]:
         """Salespeople as allocation sees them now; ``pending`` adds customers
@@ -487,32 +480,24 @@ class _Planner:
     def _relays_in_progress(self) -> None:
         rows = self.con.execute(
             """
-            SELECT s.customer_id, s.relay_id, s.round, s.rep_id, s.started_on, s.deadline,
-                   s.reps_tried, c.owner_rep_id, c.name, c.country, c.region,
+            SELECT s.customer_id, s.relay_id, s.round, s.rep_id, s.deadline, s.reps_tried,
+                   c.owner_rep_id, c.name, f.region,
                    EXISTS (SELECT 1 FROM activities a WHERE a.company_id = s.company_id
                            AND a.customer_id = s.customer_id AND a.rep_id = s.rep_id
                            AND a.at >= s.started_on AND a.at < ?) AS contacted
             FROM relay_state s JOIN customers c
               ON c.company_id = s.company_id AND c.customer_id = s.customer_id
+            LEFT JOIN hs_facts f ON f.customer_id = s.customer_id
             WHERE s.company_id = ?
             ORDER BY s.customer_id
             """,
             [self.as_of + timedelta(days=1), self.company_id],
         ).fetchall()
         relays = {relay.id: relay for relay in self.ruleset.relays}
-        facts = {
-            row["customer_id"]: row
-            for row in self._rows(
-                "customer_id IN (SELECT customer_id FROM relay_state WHERE company_id = ?)",
-                [self.company_id],
-            )
-        }
         pending: dict[str, list[_RelayItem]] = {}
-        for (customer_id, relay_id, round_, rep_id, _started, deadline, tried, owner,
-             name, _country, _region, contacted) in rows:
+        for (customer_id, relay_id, round_, rep_id, deadline, tried, owner, name, region,
+             contacted) in rows:
             relay = relays.get(relay_id)
-            fact = facts.get(customer_id, {})
-            region = fact.get("region")
             if relay is None or owner != rep_id:
                 # The relay was removed from the ruleset, or someone else took the
                 # customer in between (a claim, a manual change): the relay is over.
@@ -706,12 +691,14 @@ class _Planner:
             ).fetchall()
             if not patterns:
                 continue
-            reasons = [
-                (row[0], self.evaluation.describe(name, dict(zip(columns, row[1:], strict=True))))
-                for row in patterns
-            ]
-            self._register_reasons(reasons)
-            try:
+            reasons = pa.table({
+                "pattern": pa.array([row[0] for row in patterns], pa.int64()),
+                "reason": pa.array([
+                    self.evaluation.describe(name, dict(zip(columns, row[1:], strict=True)))
+                    for row in patterns
+                ], pa.string()),
+            })
+            with registered(self.con, "hs_reasons", reasons):
                 self._insert_batch(
                     "SELECT s.customer_id, 'release', ?, "
                     "p.reason || ': ' || s.name || ' returns to ' || s.pool, "
@@ -719,17 +706,7 @@ class _Planner:
                     "FROM hs_selected s JOIN hs_reasons p ON p.pattern = s.pattern",
                     [rule.id],
                 )
-            finally:
-                self.con.unregister("hs_reasons")
             self.exercised.add(coverage.release_point(rule.id))
-
-    def _register_reasons(self, reasons: list[tuple[int, str]]) -> None:
-        import pyarrow as pa
-
-        self.con.register("hs_reasons", pa.table({
-            "pattern": pa.array([p for p, _ in reasons], pa.int64()),
-            "reason": pa.array([r for _, r in reasons], pa.string()),
-        }))
 
     def _note_exemptions(self, rule: Any) -> None:
         """Coverage: did an exemption stop this rule for an owned customer?"""
@@ -843,39 +820,36 @@ class _Planner:
             if not self.con.execute("SELECT count(*) FROM hs_trimmed").fetchall()[0][0]:
                 continue
             self.exercised.add(coverage.private_cap_point(cap.tier))
-            if cap.excess_to_tier:
-                self._trim_to_tier(cap, rule_id)
+            receivers = self._trim_receivers(cap, rule_id) if cap.excess_to_tier else {}
             pool_sql, pool_params = self._pool_sql(cap.excess_to_pool)
-            words = cap.excess_order.replace("_", " ")
-            self._insert_batch(
-                f"SELECT f.customer_id, 'trim', ?, f.owner_rep_id || ' holds more than the ' "
-                f"|| ? || ' cap of ' || ? || ' private customers; ' || f.name "
-                f"|| ' is among the ' || ? || '; it goes to ' || {pool_sql}, "
-                f"f.owner_rep_id, NULL, NULL, {pool_sql}, f.name, NULL, NULL, NULL, NULL "
-                "FROM hs_trimmed f WHERE NOT EXISTS (SELECT 1 FROM hs_decisions d "
-                "WHERE d.customer_id = f.customer_id AND d.action = 'trim') "
-                "ORDER BY f.customer_id",
-                [rule_id, cap.tier, str(cap.max), words, *pool_params, *pool_params],
-            )
+            given = pa.table({"customer_id": pa.array(list(receivers), pa.string()),
+                              "to_rep_id": pa.array(list(receivers.values()), pa.string())})
+            # Each trimmed customer goes to the salesperson chosen for it, if any,
+            # else to the pool.
+            with registered(self.con, "hs_trim_given", given):
+                self._insert_batch(
+                    "SELECT f.customer_id, 'trim', ?, f.owner_rep_id || ' holds more than "
+                    "the ' || ? || ' cap of ' || ? || ' private customers; ' || f.name "
+                    "|| ' is among the ' || ? || '; it goes to ' "
+                    f"|| coalesce(g.to_rep_id || ' (' || ? || ')', {pool_sql}), "
+                    "f.owner_rep_id, g.to_rep_id, NULL, "
+                    f"CASE WHEN g.to_rep_id IS NULL THEN {pool_sql} END, f.name, "
+                    "NULL, NULL, NULL, NULL "
+                    "FROM hs_trimmed f LEFT JOIN hs_trim_given g USING (customer_id) "
+                    "ORDER BY f.customer_id",
+                    [rule_id, cap.tier, str(cap.max), cap.excess_order.replace("_", " "),
+                     cap.excess_to_tier, *pool_params, *pool_params],
+                )
 
-    def _trim_reason(self, cap: Any, row: Mapping[str, Any]) -> str:
-        owner = row["owner_rep_id"]
-        return (
-            f"{owner} holds more than the {cap.tier} cap of {cap.max} private customers; "
-            f"{row['name']} is among the {cap.excess_order.replace('_', ' ')}"
-        )
-
-    def _trim_to_tier(self, cap: Any, rule_id: str) -> None:
-        """Give the trimmed customers to the salespeople of ``cap.excess_to_tier``
-        who have room (least loaded first); the others go to the pool."""
+    def _trim_receivers(self, cap: Any, rule_id: str) -> dict[str, str]:
+        """The salesperson of ``cap.excess_to_tier`` each trimmed customer goes
+        to, for those someone has room for (least loaded first)."""
         allocation = Allocation(
             id=rule_id, tiers=(cap.excess_to_tier,), strategy="least_loaded",
             region_fallback="any_region",
         )
-        rows: dict[str, dict[str, Any]] = {}
 
         def to_request(row: dict[str, Any]) -> AssignRequest:
-            rows[row["customer_id"]] = row
             return AssignRequest(
                 customer_id=row["customer_id"],
                 pool_id=row["pool_id"],
@@ -886,23 +860,10 @@ class _Planner:
             )
 
         result, _, _ = self._allocate_table(
-            "SELECT customer_id, '*trim*' AS pool_id, owner_rep_id, name, region "
-            "FROM hs_trimmed", [], allocation, to_request,
+            "SELECT customer_id, '*trim*' AS pool_id, owner_rep_id, region FROM hs_trimmed",
+            [], allocation, to_request,
         )
-        for assignment in result.assignments:
-            row = rows[assignment.customer_id]
-            self._record_ownership(
-                Decision(
-                    customer_id=row["customer_id"],
-                    action="trim",
-                    rule_id=rule_id,
-                    from_rep_id=row["owner_rep_id"],
-                    to_rep_id=assignment.rep_id,
-                    customer_name=row["name"],
-                    reason=self._trim_reason(cap, row)
-                    + f"; it goes to {assignment.rep_id} ({cap.excess_to_tier})",
-                )
-            )
+        return {a.customer_id: a.rep_id for a in result.assignments}
 
     # ------------------------------------------------------------------
     # 6. allocation
@@ -931,8 +892,7 @@ class _Planner:
             result, processed, no_room = self._allocate_table(
                 "SELECT f.customer_id, f.pool_id, f.region, f.name FROM hs_facts f "
                 "WHERE f.owner_rep_id IS NULL AND f.pool_id IN (SELECT unnest(?::VARCHAR[])) "
-                "AND NOT EXISTS (SELECT 1 FROM hs_decisions d "
-                "WHERE d.customer_id = f.customer_id AND d.action <> 'remind')",
+                f"AND {_UNCHANGED}",
                 [pools],
                 allocation,
                 to_request,
