@@ -101,18 +101,6 @@ def compile_definition(ruleset: Ruleset | PathLike, as_of: date | None = None) -
     return document
 
 
-def _existing_db(db: PathLike) -> Path:
-    path = Path(db)
-    if not path.exists():
-        raise InvalidInputError(
-            f"database {path} does not exist",
-            code="HS400",
-            file=str(path),
-            hint="create it with 'highseas db init' and load facts, or run 'highseas demo'",
-        )
-    return path
-
-
 def plan(ruleset: Ruleset | PathLike, db: PathLike, as_of: date | None = None) -> Plan:
     """Plan the nightly run for ``as_of`` (default: today in the company's zone).
     Reads the database, writes nothing."""
@@ -121,7 +109,7 @@ def plan(ruleset: Ruleset | PathLike, db: PathLike, as_of: date | None = None) -
 
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
-    with connect(_existing_db(db), read_only=True) as con:
+    with connect(db, read_only=True) as con:
         _check_company(con, rules, db)
         return _plan(con, rules, day)
 
@@ -149,7 +137,7 @@ def run(
     day = _day(rules, as_of)
     if not apply:
         return RunResult(plan(rules, db, day), None)
-    with connect(_existing_db(db)) as con:
+    with connect(db) as con:
         _check_company(con, rules, db)
         check_can_apply(con, rules.company.id, day, force)
         the_plan = _plan(con, rules, day)
@@ -168,7 +156,7 @@ def explain(
 
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
-    with connect(_existing_db(db), read_only=True) as con:
+    with connect(db, read_only=True) as con:
         return explain_customer(con, rules, day, customer_id)
 
 
@@ -187,7 +175,7 @@ def claim(
 
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
-    with connect(_existing_db(db), read_only=not apply) as con:
+    with connect(db, read_only=not apply) as con:
         verdict = check_claim(con, rules, day, rep_id, customer_id)
         if apply and verdict.allowed:
             record_claim(con, rules, day, verdict)
