@@ -866,6 +866,18 @@ def passed_leaf_texts(
     return out
 
 
+def reason_nodes(node: Node) -> Iterator[Leaf | IsNull | Const]:
+    """The leaves and constants of ``node`` in the order a reason sentence
+    lists them (the order of :func:`passed_leaf_texts`), repeats included."""
+    if isinstance(node, Neg):
+        yield from reason_nodes(node.item)
+    elif isinstance(node, And | Or):
+        for item in node.items:
+            yield from reason_nodes(item)
+    else:
+        yield node
+
+
 def _collect_passed(
     node: Node, fact: Mapping[str, object], memo: dict[tuple[int, object], Explanation],
     out: list[str],

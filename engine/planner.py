@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from functools import lru_cache
@@ -668,45 +669,77 @@ class _Planner:
             name = f"release:{rule.id}"
             expression, params = self.evaluation.where(name)
             pool_sql, pool_params = self._pool_sql(rule.target)
-            columns = self.evaluation.columns(name)
-            quoted = self._quoted(columns)
-            # Customers with equal values in the columns the rule reads get the
-            # same reason: number the patterns, describe each once.
-            pattern_sql = (f"dense_rank() OVER (ORDER BY {', '.join(quoted)})" if quoted
-                           else "1")
-            aliased = "".join(f", {q} AS c{i}" for i, q in enumerate(quoted))
             self._sync()
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE hs_selected AS "
-                f"SELECT f.customer_id, f.owner_rep_id, f.name, {pool_sql} AS pool, "
-                f"{pattern_sql} AS pattern{aliased} "
+                f"SELECT f.*, {pool_sql} AS hs_pool "
                 f"FROM hs_facts f WHERE ({expression}) AND f.owner_rep_id IS NOT NULL "
                 f"AND {_UNCHANGED}",
                 [*pool_params, *params],
             )
-            patterns = self.con.execute(
-                "SELECT DISTINCT pattern"
-                + "".join(f", c{i}" for i in range(len(quoted)))
-                + " FROM hs_selected ORDER BY pattern"
-            ).fetchall()
-            if not patterns:
+            if not self.con.execute("SELECT count(*) FROM hs_selected").fetchall()[0][0]:
                 continue
-            reasons = pa.table({
-                "pattern": pa.array([row[0] for row in patterns], pa.int64()),
-                "reason": pa.array([
-                    self.evaluation.describe(name, dict(zip(columns, row[1:], strict=True)))
-                    for row in patterns
-                ], pa.string()),
-            })
-            with registered(self.con, "hs_reasons", reasons):
+            reason_sql, joins, tables = self._reason_sql(name, "hs_selected")
+            with ExitStack() as stack:
+                for table_name, table in tables.items():
+                    stack.enter_context(registered(self.con, table_name, table))
                 self._insert_batch(
-                    "SELECT s.customer_id, 'release', ?, "
-                    "p.reason || ': ' || s.name || ' returns to ' || s.pool, "
-                    "s.owner_rep_id, NULL, NULL, s.pool, s.name, NULL, NULL, NULL, NULL "
-                    "FROM hs_selected s JOIN hs_reasons p ON p.pattern = s.pattern",
+                    "SELECT f.customer_id, 'release', ?, "
+                    f"{reason_sql} || ': ' || f.name || ' returns to ' || f.hs_pool, "
+                    "f.owner_rep_id, NULL, NULL, f.hs_pool, f.name, NULL, NULL, NULL, NULL "
+                    f"FROM hs_selected f {joins}",
                     [rule.id],
                 )
             self.exercised.add(coverage.release_point(rule.id))
+
+    def _reason_sql(self, name: str, table: str) -> tuple[str, str, dict[str, pa.Table]]:
+        """The reason sentence of point ``name`` for every row ``f`` of
+        ``table`` (facts rows): its SQL expression, the joins it needs and the
+        Arrow tables to register for them. Each leaf's words depend only on
+        its column's value, so they are worded once per distinct value
+        (numbered in SQL) and joined back: this equals
+        ``rule <subject>: <passed leaves>`` of :func:`engine.ir.passed_leaf_texts`."""
+        point = self.evaluation.compiled.point(name)
+        allowed = self.evaluation.compiled.allowed_columns
+        parts: list[str] = []
+        joins: list[str] = []
+        tables: dict[str, pa.Table] = {}
+        codes: dict[str, str] = {}
+        for index, node in enumerate(ir.reason_nodes(point.condition)):
+            if isinstance(node, ir.Const):
+                text = self.evaluation.reason_texts(node, [None])[0]
+                if text is not None:
+                    parts.append("'" + text.replace("'", "''") + "'")
+                continue
+            column = ir.quote_identifier(node.column, allowed)
+            code_table = codes.get(node.column)
+            if code_table is None:
+                code_table = f"hs_code_{len(codes)}"
+                codes[node.column] = code_table
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {code_table} AS "
+                    "SELECT v, dense_rank() OVER (ORDER BY v) AS code "
+                    f"FROM (SELECT DISTINCT {column} AS v FROM {table})"
+                )
+                joins.append(f"LEFT JOIN {code_table} ON {code_table}.v "
+                             f"IS NOT DISTINCT FROM f.{column}")
+            coded = self.con.execute(f"SELECT code, v FROM {code_table} ORDER BY code").fetchall()
+            texts = self.evaluation.reason_texts(node, [v for _, v in coded])
+            words = f"hs_words_{index}"
+            tables[words] = pa.table({
+                "code": pa.array([c for (c, _), t in zip(coded, texts, strict=True)
+                                  if t is not None], pa.int64()),
+                "words": pa.array([t for t in texts if t is not None], pa.string()),
+            })
+            joins.append(f"LEFT JOIN {words} ON {words}.code = {code_table}.code")
+            parts.append(f"{words}.words")
+        subject = "'" + f"rule {point.subject}".replace("'", "''") + "'"
+        if not parts:
+            return subject, " ".join(joins), tables
+        listed = f"list_filter([{', '.join(parts)}], lambda x: x IS NOT NULL)"
+        sentence = (f"CASE WHEN len({listed}) = 0 THEN {subject} "
+                    f"ELSE {subject} || ': ' || array_to_string({listed}, '; ') END")
+        return sentence, " ".join(joins), tables
 
     def _note_exemptions(self, rule: Any) -> None:
         """Coverage: did an exemption stop this rule for an owned customer?"""

@@ -52,3 +52,37 @@ def test_the_same_filter_unbroken_plans(db: Path) -> None:
             [sorted(keys)]).fetchall()}
     assert released  # the fixture has idle customers
     assert released <= matched
+
+
+def test_durable_rules_sees_one_pattern_per_class_of_customers(db: Path) -> None:
+    """Customers on whom every leaf agrees share a verdict, so each class is
+    sent once, as the real values of one of its customers; no class is left
+    out."""
+    from engine import ir
+    from engine.compiler import compile_ruleset
+    from engine.derive import fetch_fact_rows, materialize_customer_facts
+    from engine.evaluate import _patterns
+
+    compiled = compile_ruleset(RULESET, DEFAULT_AS_OF)
+    point = compiled.point("release:no-follow-up-90d")
+    columns = sorted(ir.columns_of(point.condition))
+    types = {c: compiled.columns[c] for c in columns}
+    leaves = list(dict.fromkeys(ir.leaves(point.condition)))
+
+    def leaf_class(row: dict[str, object]) -> tuple[bool, ...]:
+        fact = ir.normalize_fact(row, types)
+        return tuple(ir.evaluate(leaf, fact) for leaf in leaves) + tuple(
+            row[c] is None for c in columns)
+
+    with open_db(db, read_only=True) as con:
+        table = materialize_customer_facts(con, RULESET, DEFAULT_AS_OF, RULESET.company.id)
+        expression, params = compiled.sql(point.name)
+        patterns = _patterns(con, compiled, point, table, expression, params)
+        selected = fetch_fact_rows(con, table, expression, params, columns)
+    distinct_values = {tuple(str(row[c]) for c in columns) for row in selected}
+    assert len(selected) > 20 and len(distinct_values) > 10
+    classes = {leaf_class(row) for row in selected}
+    assert len(patterns) == len(classes) < len(distinct_values)
+    sent = [{c: p[c] for c in columns} for p in patterns]
+    assert {leaf_class(p) for p in sent} == classes
+    assert all(p in [{c: row[c] for c in columns} for row in selected] for p in sent)
