@@ -219,11 +219,14 @@ def _patterns(
         leaf_sql, leaf_params = ir.to_sql(leaf, allowed)
         keys.append(leaf_sql)
         key_params.extend(leaf_params)
+    representatives = [k for (k,) in con.execute(
+        f"SELECT min(k) FROM {facts_table} WHERE {expression} GROUP BY {', '.join(keys)}",
+        [*params, *key_params],
+    ).fetchall()]
     patterns = con.execute(
-        f"SELECT {column_sql} FROM (SELECT {column_sql}, row_number() OVER "
-        f"(PARTITION BY {', '.join(keys)} ORDER BY k) AS hs_class_rank "
-        f"FROM {facts_table} WHERE {expression}) WHERE hs_class_rank = 1 ORDER BY ALL",
-        [*key_params, *params],
+        f"SELECT {column_sql} FROM {facts_table} WHERE k IN (SELECT unnest(?::BIGINT[])) "
+        "ORDER BY ALL",
+        [representatives],
     ).fetchall()
     return [dict(zip(columns, row, strict=True), k=index) for index, row in enumerate(patterns)]
 
