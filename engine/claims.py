@@ -79,7 +79,8 @@ def check_claim(
         reasons.append(
             f"private cap reached ({rep.private_count}/{private_cap.max} for {rep.tier})"
         )
-    until = derive.cooldowns(con, ruleset, as_of, company).get(customer_id, {}).get(rep_id)
+    until = derive.cooldowns(con, ruleset, as_of, company, customers=[customer_id]).get(
+        customer_id, {}).get(rep_id)
     if until is not None and until > as_of:
         reasons.append(f"in cooldown for {customer_id} until {until.isoformat()}")
     if region is not None and rep.regions and region not in rep.regions:

@@ -361,23 +361,33 @@ def rep_facts(
 
 
 def cooldowns(
-    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, company_id: str
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    as_of: date,
+    company_id: str,
+    customers: Sequence[str] | None = None,
 ) -> dict[str, dict[str, date]]:
     """customer_id -> {rep_id: cooldown end date (exclusive)} for reps who lost
-    the customer within the ruleset's cooldown."""
+    the customer within the ruleset's cooldown (only of ``customers`` when
+    given)."""
     cooldown = ruleset.caps.cooldown
     if cooldown is None:
         return {}
     # a generous lower bound; the exact end (lost_on + cooldown) is computed below
     since = cooldown.subtract_from(as_of) - timedelta(days=4)
+    only = ""
+    params: list[Any] = [company_id, since, as_of]
+    if customers is not None:
+        only = "AND customer_id IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(customers))
     rows = con.execute(
-        """
+        f"""
         SELECT customer_id, from_rep_id, max(as_of) FROM ownership_events
         WHERE company_id = ? AND from_rep_id IS NOT NULL AND as_of > ? AND as_of <= ?
-          AND coalesce(to_rep_id, '') <> from_rep_id
+          AND coalesce(to_rep_id, '') <> from_rep_id {only}
         GROUP BY 1, 2
         """,
-        [company_id, since, as_of],
+        params,
     ).fetchall()
     result: dict[str, dict[str, date]] = {}
     ends: dict[date, date] = {}  # lost_on -> end: few distinct days, many rows

@@ -13,7 +13,7 @@ customer durable-rules would match is proved by property tests
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,9 +47,10 @@ class Evaluation:
     _matched: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
     _later: dict[tuple[str, date], ir.Node] = field(default_factory=dict, repr=False)
     _columns: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
-    _leaf_memo: dict[tuple[int, object], ir.Explanation] = field(
+    _reason_nodes: dict[str, tuple[ir.Leaf | ir.IsNull | ir.Const, ...]] = field(
         default_factory=dict, repr=False
     )
+    _words: dict[tuple[int, object], object] = field(default_factory=dict, repr=False)
     _pending: Future[None] | None = field(default=None, repr=False)
 
     def confirm(self) -> None:
@@ -107,31 +108,38 @@ class Evaluation:
     ) -> dict[str, object]:
         return ir.normalize_fact(row, {c: self.compiled.columns[c] for c in columns})
 
-    def reason_texts(
-        self, node: ir.Leaf | ir.IsNull | ir.Const, values: Sequence[object]
-    ) -> list[str | None]:
-        """For each raw fact value of ``node``'s column, the words a reason
-        sentence says for ``node`` (its explanation without the verdict), or
-        None when ``node`` does not hold for that value. Memoised by
-        (node, value): describing many customers costs one explanation per
-        distinct value of each leaf."""
-        if isinstance(node, ir.Const):
-            column = None
-            ctype = None
-        else:
-            column = node.column
-            ctype = self.compiled.columns[column]
-        out: list[str | None] = []
-        for value in values:
-            fact = ({} if column is None or ctype is None
-                    else ir.normalize_fact({column: value}, {column: ctype}))
-            key = (id(node), None if column is None else _hashable(fact[column]))
-            explanation = self._leaf_memo.get(key)
-            if explanation is None:
-                explanation = ir.explain(node, fact)
-                self._leaf_memo[key] = explanation
-            out.append(explanation.text.rsplit(":", 1)[0] if explanation.passed else None)
-        return out
+    def describe(self, name: str, row: Mapping[str, Any]) -> str:
+        """The conditions that made point ``name`` hold for ``row`` (raw facts
+        values), as a sentence: ``rule <subject>: <the passed leaves>`` in the
+        words of :func:`engine.ir.explain`. Each leaf is worded once per
+        distinct value of its column, so describing many customers costs a
+        few dictionary lookups each."""
+        nodes = self._reason_nodes.get(name)
+        if nodes is None:
+            nodes = tuple(ir.reason_nodes(self.compiled.point(name).condition))
+            self._reason_nodes[name] = nodes
+        parts: list[str] = []
+        for node in nodes:
+            raw = None if isinstance(node, ir.Const) else row.get(node.column)
+            key = (id(node), _hashable(raw))
+            words = self._words.get(key, _UNKNOWN)
+            if words is _UNKNOWN:
+                words = self._word(node, raw)
+                self._words[key] = words
+            if words is not None:
+                parts.append(str(words))
+        subject = f"rule {self.compiled.point(name).subject}"
+        return f"{subject}: " + "; ".join(parts) if parts else subject
+
+    def _word(self, node: ir.Leaf | ir.IsNull | ir.Const, raw: object) -> str | None:
+        """What a reason says for ``node`` on the raw fact value ``raw`` (its
+        explanation without the verdict), None when it does not hold."""
+        fact: dict[str, object] = {}
+        if not isinstance(node, ir.Const):
+            ctype = self.compiled.columns[node.column]
+            fact = ir.normalize_fact({node.column: raw}, {node.column: ctype})
+        explanation = ir.explain(node, fact)
+        return explanation.text.rsplit(":", 1)[0] if explanation.passed else None
 
     def release_date(
         self, rule: ReleaseRule, row: Mapping[str, Any], offset: Duration
@@ -179,6 +187,9 @@ class Evaluation:
         if not branches:
             return "NULL::INTEGER", []
         return f"CASE {' '.join(branches)} END", params
+
+
+_UNKNOWN = object()
 
 
 def _hashable(value: Any) -> Any:

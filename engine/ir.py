@@ -854,21 +854,10 @@ def explain(node: Node, fact: Mapping[str, object]) -> Explanation:
     return _explain_leaf(node, fact)
 
 
-def passed_leaf_texts(
-    node: Node, fact: Mapping[str, object], memo: dict[tuple[int, object], Explanation]
-) -> list[str]:
-    """The ``text`` of every leaf of ``explain(node, fact)`` that passed, depth
-    first: what a reason sentence lists. ``memo`` caches leaf explanations by
-    (leaf, value), so describing many facts costs one explanation per
-    distinct value of each leaf, not per fact."""
-    out: list[str] = []
-    _collect_passed(node, fact, memo, out)
-    return out
-
-
 def reason_nodes(node: Node) -> Iterator[Leaf | IsNull | Const]:
     """The leaves and constants of ``node`` in the order a reason sentence
-    lists them (the order of :func:`passed_leaf_texts`), repeats included."""
+    lists the passed ones (depth first, as :func:`explain` does), repeats
+    included."""
     if isinstance(node, Neg):
         yield from reason_nodes(node.item)
     elif isinstance(node, And | Or):
@@ -876,27 +865,6 @@ def reason_nodes(node: Node) -> Iterator[Leaf | IsNull | Const]:
             yield from reason_nodes(item)
     else:
         yield node
-
-
-def _collect_passed(
-    node: Node, fact: Mapping[str, object], memo: dict[tuple[int, object], Explanation],
-    out: list[str],
-) -> None:
-    if isinstance(node, Neg):
-        _collect_passed(node.item, fact, memo, out)
-        return
-    if isinstance(node, And | Or):
-        for item in node.items:
-            _collect_passed(item, fact, memo, out)
-        return
-    column = None if isinstance(node, Const) else node.column
-    key = (id(node), None if column is None else fact.get(column))
-    leaf = memo.get(key)
-    if leaf is None:
-        leaf = explain(node, fact)
-        memo[key] = leaf
-    if leaf.passed:
-        out.append(leaf.text)
 
 
 def _explain_leaf(leaf: Leaf, fact: Mapping[str, object]) -> Explanation:

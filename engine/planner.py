@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from functools import lru_cache
@@ -158,7 +157,10 @@ class _Planner:
             )
             for rep in self.reps
         }
-        self.cooldowns = derive.cooldowns(con, ruleset, as_of, company_id)
+        # customer -> {salesperson: cooldown end}, loaded for the customers
+        # allocation gets to (see _load_cooldowns)
+        self.cooldowns: dict[str, dict[str, date]] = {}
+        self._cooldowns_loaded: set[str] = set()
         self.rotation: dict[tuple[str, str], str | None] = self._load_rotation()
         decision_columns = ", ".join(f"{n} {t}" for n, t in DECISION_COLUMNS.items())
         unassigned_columns = ", ".join(f"{n} {t}" for n, t in UNASSIGNED_COLUMNS.items())
@@ -347,7 +349,18 @@ class _Planner:
             return reason
         return reason + _skip_summary(tuple(why for _, why in skips[:SKIP_SUMMARY_LIMIT]))
 
+    def _load_cooldowns(self, customer_ids: Iterable[str]) -> None:
+        """Load the cooldowns of ``customer_ids`` not loaded yet."""
+        wanted = sorted(set(customer_ids) - self._cooldowns_loaded)
+        if not wanted:
+            return
+        self.cooldowns.update(derive.cooldowns(
+            self.con, self.ruleset, self.as_of, self.company_id, customers=wanted
+        ))
+        self._cooldowns_loaded.update(wanted)
+
     def _cooldown_reps(self, customer_id: str) -> frozenset[str]:
+        self._load_cooldowns((customer_id,))
         ends = self.cooldowns.get(customer_id)
         if not ends:
             return _NOBODY
@@ -377,24 +390,27 @@ class _Planner:
     ) -> tuple[AllocationResult, int, str]:
         """Allocate the customers ``select_sql`` selects (with the columns
         ``to_request`` reads, and ``pool_id`` and ``customer_id``), fetching
-        them chunk by chunk in allocation order into ``hs_requests``
-        (numbered by ``seq`` from 1). Returns the result for the customers
-        processed, how many were processed, and the reason the others (those
-        with ``seq`` above that count, still in ``hs_requests``) got nothing."""
+        them chunk by chunk in allocation order from ``hs_requests``. Returns
+        the result for the customers processed, how many were processed, and
+        the reason the others got nothing (:meth:`_unassign_rest` writes
+        those: the customers of ``hs_requests`` not in ``hs_processed``)."""
         self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE hs_requests AS "
-            "SELECT row_number() OVER (ORDER BY pool_id, customer_id) AS seq, * "
-            f"FROM ({select_sql})",
-            list(params),
+            f"CREATE OR REPLACE TEMP TABLE hs_requests AS {select_sql}", list(params)
         )
+        self.con.execute("CREATE OR REPLACE TEMP TABLE hs_processed (customer_id VARCHAR)")
         total = int(self.con.execute("SELECT count(*) FROM hs_requests").fetchall()[0][0])
 
         def chunks() -> Iterator[list[AssignRequest]]:
+            # Only the chunks allocation gets to are fetched: each is the next
+            # ALLOCATION_CHUNK in allocation order (a top-N, not a full sort).
             for start in range(0, total, ALLOCATION_CHUNK):
                 rows = self._dicts(
-                    "SELECT * FROM hs_requests WHERE seq > ? AND seq <= ? ORDER BY seq",
-                    [start, start + ALLOCATION_CHUNK],
+                    "SELECT * FROM hs_requests ORDER BY pool_id, customer_id LIMIT ? OFFSET ?",
+                    [ALLOCATION_CHUNK, start],
                 )
+                ids = [row["customer_id"] for row in rows]
+                self.con.execute("INSERT INTO hs_processed SELECT unnest(?::VARCHAR[])", [ids])
+                self._load_cooldowns(ids)
                 yield [to_request(row) for row in rows]
 
         return self._allocate_chunks(chunks(), allocation)
@@ -467,13 +483,14 @@ class _Planner:
                         self.exercised.add(coverage.claim_cap_point(tier))
         return result, processed, no_room
 
-    def _unassign_rest(self, processed: int, reason: str, rule_id: str) -> None:
-        """Customers of ``hs_requests`` past ``processed``: unassigned for ``reason``."""
+    def _unassign_rest(self, reason: str, rule_id: str) -> None:
+        """Customers of ``hs_requests`` allocation did not get to: unassigned
+        for ``reason``."""
         self._sync()
         self.con.execute(
             "INSERT INTO hs_unassigned SELECT customer_id, pool_id, ?, ? FROM hs_requests "
-            "WHERE seq > ?",
-            [reason, rule_id, processed],
+            "WHERE customer_id NOT IN (SELECT customer_id FROM hs_processed)",
+            [reason, rule_id],
         )
 
     # ------------------------------------------------------------------
@@ -495,6 +512,7 @@ class _Planner:
             [self.as_of + timedelta(days=1), self.company_id],
         ).fetchall()
         relays = {relay.id: relay for relay in self.ruleset.relays}
+        self._load_cooldowns(row[0] for row in rows)
         pending: dict[str, list[_RelayItem]] = {}
         for (customer_id, relay_id, round_, rep_id, deadline, tried, owner, name, region,
              contacted) in rows:
@@ -659,7 +677,7 @@ class _Planner:
                 to_request,
             )
             self._relay_round_done(relay, [items[c] for c in sorted(items)], result)
-            self._unassign_rest(processed, no_room, relay.id)
+            self._unassign_rest(no_room, relay.id)
 
     # ------------------------------------------------------------------
     # 3. release rules
@@ -669,77 +687,46 @@ class _Planner:
             name = f"release:{rule.id}"
             expression, params = self.evaluation.where(name)
             pool_sql, pool_params = self._pool_sql(rule.target)
+            columns = self.evaluation.columns(name)
+            quoted = self._quoted(columns)
+            # Customers with equal values in the columns the rule reads get the
+            # same reason: number the patterns, describe each once (the
+            # explainer's words are memoised per leaf and value).
+            pattern_sql = (f"dense_rank() OVER (ORDER BY {', '.join(quoted)})" if quoted
+                           else "1")
+            aliased = "".join(f", {q} AS c{i}" for i, q in enumerate(quoted))
             self._sync()
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE hs_selected AS "
-                f"SELECT f.*, {pool_sql} AS hs_pool "
+                f"SELECT f.customer_id, f.owner_rep_id, f.name, {pool_sql} AS pool, "
+                f"{pattern_sql} AS pattern{aliased} "
                 f"FROM hs_facts f WHERE ({expression}) AND f.owner_rep_id IS NOT NULL "
                 f"AND {_UNCHANGED}",
                 [*pool_params, *params],
             )
-            if not self.con.execute("SELECT count(*) FROM hs_selected").fetchall()[0][0]:
+            patterns = self.con.execute(
+                "SELECT DISTINCT pattern"
+                + "".join(f", c{i}" for i in range(len(quoted)))
+                + " FROM hs_selected ORDER BY pattern"
+            ).fetchall()
+            if not patterns:
                 continue
-            reason_sql, joins, tables = self._reason_sql(name, "hs_selected")
-            with ExitStack() as stack:
-                for table_name, table in tables.items():
-                    stack.enter_context(registered(self.con, table_name, table))
+            reasons = pa.table({
+                "pattern": pa.array([row[0] for row in patterns], pa.int64()),
+                "reason": pa.array([
+                    self.evaluation.describe(name, dict(zip(columns, row[1:], strict=True)))
+                    for row in patterns
+                ], pa.string()),
+            })
+            with registered(self.con, "hs_reasons", reasons):
                 self._insert_batch(
-                    "SELECT f.customer_id, 'release', ?, "
-                    f"{reason_sql} || ': ' || f.name || ' returns to ' || f.hs_pool, "
-                    "f.owner_rep_id, NULL, NULL, f.hs_pool, f.name, NULL, NULL, NULL, NULL "
-                    f"FROM hs_selected f {joins}",
+                    "SELECT s.customer_id, 'release', ?, "
+                    "p.reason || ': ' || s.name || ' returns to ' || s.pool, "
+                    "s.owner_rep_id, NULL, NULL, s.pool, s.name, NULL, NULL, NULL, NULL "
+                    "FROM hs_selected s JOIN hs_reasons p ON p.pattern = s.pattern",
                     [rule.id],
                 )
             self.exercised.add(coverage.release_point(rule.id))
-
-    def _reason_sql(self, name: str, table: str) -> tuple[str, str, dict[str, pa.Table]]:
-        """The reason sentence of point ``name`` for every row ``f`` of
-        ``table`` (facts rows): its SQL expression, the joins it needs and the
-        Arrow tables to register for them. Each leaf's words depend only on
-        its column's value, so they are worded once per distinct value
-        (numbered in SQL) and joined back: this equals
-        ``rule <subject>: <passed leaves>`` of :func:`engine.ir.passed_leaf_texts`."""
-        point = self.evaluation.compiled.point(name)
-        allowed = self.evaluation.compiled.allowed_columns
-        parts: list[str] = []
-        joins: list[str] = []
-        tables: dict[str, pa.Table] = {}
-        codes: dict[str, str] = {}
-        for index, node in enumerate(ir.reason_nodes(point.condition)):
-            if isinstance(node, ir.Const):
-                text = self.evaluation.reason_texts(node, [None])[0]
-                if text is not None:
-                    parts.append("'" + text.replace("'", "''") + "'")
-                continue
-            column = ir.quote_identifier(node.column, allowed)
-            code_table = codes.get(node.column)
-            if code_table is None:
-                code_table = f"hs_code_{len(codes)}"
-                codes[node.column] = code_table
-                self.con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {code_table} AS "
-                    "SELECT v, dense_rank() OVER (ORDER BY v) AS code "
-                    f"FROM (SELECT DISTINCT {column} AS v FROM {table})"
-                )
-                joins.append(f"LEFT JOIN {code_table} ON {code_table}.v "
-                             f"IS NOT DISTINCT FROM f.{column}")
-            coded = self.con.execute(f"SELECT code, v FROM {code_table} ORDER BY code").fetchall()
-            texts = self.evaluation.reason_texts(node, [v for _, v in coded])
-            words = f"hs_words_{index}"
-            tables[words] = pa.table({
-                "code": pa.array([c for (c, _), t in zip(coded, texts, strict=True)
-                                  if t is not None], pa.int64()),
-                "words": pa.array([t for t in texts if t is not None], pa.string()),
-            })
-            joins.append(f"LEFT JOIN {words} ON {words}.code = {code_table}.code")
-            parts.append(f"{words}.words")
-        subject = "'" + f"rule {point.subject}".replace("'", "''") + "'"
-        if not parts:
-            return subject, " ".join(joins), tables
-        listed = f"list_filter([{', '.join(parts)}], lambda x: x IS NOT NULL)"
-        sentence = (f"CASE WHEN len({listed}) = 0 THEN {subject} "
-                    f"ELSE {subject} || ': ' || array_to_string({listed}, '; ') END")
-        return sentence, " ".join(joins), tables
 
     def _note_exemptions(self, rule: Any) -> None:
         """Coverage: did an exemption stop this rule for an owned customer?"""
@@ -954,7 +941,7 @@ class _Planner:
                                self._with_skips(item.reason, result, item.customer_id),
                                allocation.id)
                 )
-            self._unassign_rest(processed, no_room, allocation.id)
+            self._unassign_rest(no_room, allocation.id)
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ class _ClaimPrefilter:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
-                 customers: list[str]) -> None:
+                 customers: list[str], touched: list[str]) -> None:
         from engine import derive
 
         company = ruleset.company.id
@@ -191,7 +191,7 @@ class _ClaimPrefilter:
         self.day = day
         self.reps = {rep.rep_id: rep for rep in derive.rep_facts(con, ruleset, day, company)}
         self.extra: dict[str, int] = {}  # claims granted today per salesperson
-        self.cooling = derive.cooldowns(con, ruleset, day, company)
+        self.cooling = derive.cooldowns(con, ruleset, day, company, customers=touched)
         self.regions = derive.customer_regions(con, ruleset, company, customers)
 
     def refused(self, rep_id: str, customer_id: str) -> bool:
@@ -250,7 +250,8 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
         return 0, 0
     owners: dict[str, tuple[str | None, str | None]] = {r[0]: (r[3], r[4]) for r in rows}
     prefilter = _ClaimPrefilter(con, ruleset, day,
-                                sorted(c for c, (o, _p) in owners.items() if o is None))
+                                sorted(c for c, (o, _p) in owners.items() if o is None),
+                                sorted(owners))
     claimed = lost = 0
     for customer_id, rep_id, first_at, _owner, _pool in rows:
         owner, pool = owners[customer_id]
