@@ -53,7 +53,9 @@ def check_claim(
         )
     owner, pool_id, _country, _region = row[0]
     facts = derive.fetch_fact_rows(
-        con, derive.materialize_customer_facts(con, ruleset, as_of, company),
+        con, derive.materialize_customer_facts(con, ruleset, as_of, company,
+                                               only=("SELECT ?", [customer_id]),
+                                               table="hs_claim_facts"),
         "customer_id = ?", [customer_id],
     )
     region = facts[0]["region"] if facts else None

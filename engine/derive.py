@@ -95,11 +95,20 @@ def _pool_values(ruleset: Ruleset) -> tuple[str, list[str]]:
     return "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS t(region_id, pool_id)", params
 
 
-def customer_facts_sql(ruleset: Ruleset, as_of: date, company_id: str) -> tuple[str, list[Any]]:
+def customer_facts_sql(
+    ruleset: Ruleset,
+    as_of: date,
+    company_id: str,
+    only: tuple[str, Sequence[Any]] | None = None,
+) -> tuple[str, list[Any]]:
     """The SQL (and parameters) of the derived customer facts as of ``as_of``.
 
     A high-seas customer without a recorded pool is in the pool of its region
-    (the default pool when no pool covers the region)."""
+    (the default pool when no pool covers the region). ``only``: a query
+    selecting the customer ids to derive (and its parameters), for callers
+    that need a few customers' facts; ``k`` then numbers those rows only."""
+    only_sql, only_params = ("", []) if only is None else (
+        f" AND customer_id IN ({only[0]})", list(only[1]))
     end = as_of + timedelta(days=1)  # exclusive end of the as-of day
     region_sql, region_params = _region_values(ruleset)
     pool_sql, pool_params = _pool_values(ruleset)
@@ -118,7 +127,7 @@ WITH
 region_map AS ({region_sql}),
 pool_map AS ({pool_sql}),
 cust AS (
-    SELECT * FROM customers WHERE company_id = ? AND created_at < ?
+    SELECT * FROM customers WHERE company_id = ? AND created_at < ?{only_sql}
 ),
 touch AS (
     -- one pass over the activities: anyone's touch, and the owner's last one
@@ -133,6 +142,7 @@ order_facts AS (
     SELECT customer_id, max(placed_at) AS last_at,
            count(*) FILTER (WHERE status = 'open') AS open_orders
     FROM orders WHERE company_id = ? AND placed_at < ?
+      AND customer_id IN (SELECT customer_id FROM cust)
     GROUP BY customer_id
 )
 SELECT
@@ -178,6 +188,7 @@ ORDER BY c.customer_id
         *pool_params,
         company_id,
         end,
+        *only_params,
         company_id,
         end,
         company_id,
@@ -190,12 +201,19 @@ ORDER BY c.customer_id
 
 
 def materialize_customer_facts(
-    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, company_id: str
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    as_of: date,
+    company_id: str,
+    only: tuple[str, Sequence[Any]] | None = None,
+    table: str = "hs_facts",
 ) -> str:
-    """Create (or replace) the temp table ``hs_facts`` and return its name."""
-    sql, params = customer_facts_sql(ruleset, as_of, company_id)
-    con.execute("CREATE OR REPLACE TEMP TABLE hs_facts AS " + sql, params)
-    return "hs_facts"
+    """Create (or replace) the temp table ``table`` (``hs_facts``, the one the
+    planner reads, unless told) with the facts of every customer, or of the
+    customers ``only`` selects, and return its name."""
+    sql, params = customer_facts_sql(ruleset, as_of, company_id, only)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS " + sql, params)
+    return table
 
 
 def fetch_fact_rows(

@@ -59,6 +59,9 @@ if TYPE_CHECKING:
     import duckdb
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: What derives the facts a plan reads: (connection, ruleset, as-of date,
+#: company id) -> the name of the facts table (see engine.derive).
+FactsStep = Callable[["duckdb.DuckDBPyConnection", Ruleset, date, str], str]
 
 
 @dataclass
@@ -79,13 +82,16 @@ def plan(
     as_of: date,
     *,
     company_id: str | None = None,
+    facts: FactsStep | None = None,
 ) -> Plan:
     """Decide everything the nightly run does for ``as_of``; writes nothing
-    but temporary tables."""
+    but temporary tables. ``facts`` derives the customer facts and names
+    their table (default: :func:`engine.derive.materialize_customer_facts`,
+    into ``hs_facts``; the replay keeps its own current day by day)."""
     from engine.evaluate import evaluate_ruleset
 
     company = company_id or ruleset.company.id
-    facts_table = derive.materialize_customer_facts(con, ruleset, as_of, company)
+    facts_table = (facts or derive.materialize_customer_facts)(con, ruleset, as_of, company)
     # durable-rules confirms the SQL verdicts on a worker thread while the
     # planner runs its queries; no plan leaves here unconfirmed.
     evaluation = evaluate_ruleset(con, ruleset, as_of, facts_table, background=True)
@@ -497,7 +503,7 @@ class _Planner:
     # 1. relays in progress
     def _relays_in_progress(self) -> None:
         rows = self.con.execute(
-            """
+            f"""
             SELECT s.customer_id, s.relay_id, s.round, s.rep_id, s.deadline, s.reps_tried,
                    c.owner_rep_id, c.name, f.region,
                    EXISTS (SELECT 1 FROM activities a WHERE a.company_id = s.company_id
@@ -505,7 +511,7 @@ class _Planner:
                            AND a.at >= s.started_on AND a.at < ?) AS contacted
             FROM relay_state s JOIN customers c
               ON c.company_id = s.company_id AND c.customer_id = s.customer_id
-            LEFT JOIN hs_facts f ON f.customer_id = s.customer_id
+            LEFT JOIN {self.facts_table} f ON f.customer_id = s.customer_id
             WHERE s.company_id = ?
             ORDER BY s.customer_id
             """,
@@ -668,7 +674,7 @@ class _Planner:
             # Customers who were ever in one of the relays are not relayed again.
             result, processed, no_room = self._allocate_table(
                 "SELECT f.customer_id, coalesce(f.pool_id, f.region_pool) AS pool_id, "
-                "f.region, f.name, f.owner_rep_id FROM hs_facts f "
+                f"f.region, f.name, f.owner_rep_id FROM {self.facts_table} f "
                 f"WHERE ({expression}) AND {_UNCHANGED} "
                 "AND f.customer_id NOT IN (SELECT customer_id FROM ownership_events "
                 "WHERE company_id = ? AND rule_id IN (SELECT unnest(?::VARCHAR[])))",
@@ -700,7 +706,7 @@ class _Planner:
                 "CREATE OR REPLACE TEMP TABLE hs_selected AS "
                 f"SELECT f.customer_id, f.owner_rep_id, f.name, {pool_sql} AS pool, "
                 f"{pattern_sql} AS pattern{aliased} "
-                f"FROM hs_facts f WHERE ({expression}) AND f.owner_rep_id IS NOT NULL "
+                f"FROM {self.facts_table} f WHERE ({expression}) AND f.owner_rep_id IS NOT NULL "
                 f"AND {_UNCHANGED}",
                 [*pool_params, *params],
             )
@@ -770,7 +776,7 @@ class _Planner:
             self._sync()
             rows = self.con.execute(
                 "SELECT f.customer_id, f.owner_rep_id, f.region, f.name, "
-                f"CASE {which} END AS hs_offset, {due_sql} AS hs_due_in FROM hs_facts f "
+                f"CASE {which} END AS hs_offset, {due_sql} AS hs_due_in FROM {self.facts_table} f "
                 f"WHERE ({any_sql}) AND f.owner_rep_id IS NOT NULL AND {_UNCHANGED} "
                 "ORDER BY f.k",
                 [*params, *due_params, *params],
@@ -828,7 +834,8 @@ class _Planner:
             # open order, a protected one, or one already changed tonight.
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE hs_trimmed AS "
-                "SELECT customer_id, owner_rep_id, name, region, region_pool FROM hs_facts f "
+                "SELECT customer_id, owner_rep_id, name, region, region_pool "
+                f"FROM {self.facts_table} f "
                 "WHERE owner_rep_id IN (SELECT unnest(?::VARCHAR[])) AND open_orders = 0 "
                 f"AND {_UNCHANGED} AND NOT ({protected_sql}) "
                 "QUALIFY row_number() OVER (PARTITION BY owner_rep_id ORDER BY "
@@ -910,7 +917,7 @@ class _Planner:
 
             self._sync()
             result, processed, no_room = self._allocate_table(
-                "SELECT f.customer_id, f.pool_id, f.region, f.name FROM hs_facts f "
+                f"SELECT f.customer_id, f.pool_id, f.region, f.name FROM {self.facts_table} f "
                 "WHERE f.owner_rep_id IS NULL AND f.pool_id IN (SELECT unnest(?::VARCHAR[])) "
                 f"AND {_UNCHANGED}",
                 [pools],

@@ -324,9 +324,11 @@ def replay(
 
     from engine.apply import apply_plan
     from engine.planner import plan as make_plan
+    from engine.sim_facts import IncrementalFacts
 
     company = ruleset.company.id
     log = ReplayLog()
+    facts = IncrementalFacts()
     sim_runs: set[str] = set()
     pending: dict[tuple[str, str], date] = {}
     for day in days:
@@ -335,7 +337,7 @@ def replay(
         invented = _invent_contacts(con, company, day, pending) if contact else 0
         if claim_back:
             claimed, lost = _claim_backs(con, ruleset, day, sim_runs, log)
-        the_plan = make_plan(con, ruleset, day)
+        the_plan = make_plan(con, ruleset, day, facts=facts.refresh)
         result = apply_plan(con, the_plan, mode="simulate", timestamp=_run_timestamp(day))
         sim_runs.add(result.run_id)
         # The day's decisions but reminders (counted per day; the metrics need

@@ -349,3 +349,53 @@ def test_a_ruleset_of_another_company_is_an_error(tmp_path: Path) -> None:
         simulate(QUICK_ORDER, empty, AS_OF, AS_OF)
     assert caught.value.first.code == "HS708"
     assert "load or import facts first" in caught.value.first.hint
+
+
+def _replay_with_everything(db: Path, folder: Path, days: list[date]) -> Any:
+    """A replay with claims back and the behaviour model on (runs' changes,
+    claims, invented contacts and new customers all change facts)."""
+    from engine.sim_overrides import build_scenarios
+    from engine.sim_replay import ContactModel, copy_database, replay
+    from engine.store.db import open_db
+
+    ruleset = build_scenarios(QUICK_ORDER, ())[-1].ruleset
+    copy = copy_database(db, folder, "replay")
+    with open_db(copy) as con:
+        return replay(con, ruleset, days, claim_back=True, contact=ContactModel(2))
+
+
+def test_replay_facts_equal_a_full_derivation_every_day(db: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replay re-derives only the customers whose inputs changed since the
+    day before; with VERIFY each day's facts are compared with a full
+    derivation (a difference stops the replay)."""
+    from engine import sim_facts
+
+    monkeypatch.setattr(sim_facts, "VERIFY", True)
+    checked: list[date] = []
+    original = sim_facts._verify
+
+    def spy(con: Any, ruleset: Any, day: date, company: str) -> None:
+        original(con, ruleset, day, company)
+        checked.append(day)
+
+    monkeypatch.setattr(sim_facts, "_verify", spy)
+    days = [AS_OF - timedelta(days=n) for n in range(11, -1, -1)]
+    log = _replay_with_everything(db, tmp_path, days)
+    assert checked == days
+    assert sum(d.claims_back for d in log.days) > 0
+    assert sum(d.invented_contacts for d in log.days) > 0
+    assert sum(d.counts["release"] for d in log.days[1:]) > 0
+
+
+def test_replay_facts_check_catches_a_stale_customer(db: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check is not vacuous: a refresh that re-derives nobody is caught on
+    the first day something changed."""
+    from engine import sim_facts
+
+    monkeypatch.setattr(sim_facts, "VERIFY", True)
+    monkeypatch.setattr(sim_facts.IncrementalFacts, "_update", lambda *args: None)
+    days = [AS_OF - timedelta(days=n) for n in range(3, -1, -1)]
+    with pytest.raises(AssertionError, match="differ from a full derivation"):
+        _replay_with_everything(db, tmp_path, days)
