@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from engine import derive
@@ -34,31 +34,29 @@ def check_claim(
 ) -> ClaimVerdict:
     """Every reason a claim would be refused (none: allowed)."""
     company = ruleset.company.id
-    reps = {rep.rep_id: rep for rep in derive.rep_facts(con, ruleset, as_of, company)}
-    rep = reps.get(rep_id)
-    if rep is None:
+    found = derive.rep_facts(con, ruleset, as_of, company, only=[rep_id])
+    if not found:
+        reps = [rep.rep_id for rep in derive.rep_facts(con, ruleset, as_of, company)]
         raise InvalidInputError(
             f"no salesperson {rep_id!r} in company {company}",
             code="HS520",
             hint=did_you_mean(rep_id, reps) or "check the rep id",
         )
+    rep = found[0]
     row = con.execute(
-        "SELECT owner_rep_id, pool_id, country, region FROM customers "
+        "SELECT owner_rep_id, pool_id, created_at < ? FROM customers "
         "WHERE company_id = ? AND customer_id = ?",
-        [company, customer_id],
+        [as_of + timedelta(days=1), company, customer_id],
     ).fetchall()
     if not row:
         raise InvalidInputError(
             f"no customer {customer_id!r} in company {company}", code="HS521"
         )
-    owner, pool_id, _country, _region = row[0]
-    facts = derive.fetch_fact_rows(
-        con, derive.materialize_customer_facts(con, ruleset, as_of, company,
-                                               only=("SELECT ?", [customer_id]),
-                                               table="hs_claim_facts"),
-        "customer_id = ?", [customer_id],
-    )
-    region = facts[0]["region"] if facts else None
+    owner, pool_id, created = row[0]
+    # The region as the facts derive it; a customer created after the as-of
+    # day has no facts yet, so no region.
+    region = (derive.customer_regions(con, ruleset, company, [customer_id]).get(customer_id)
+              if created else None)
     reasons: list[str] = []
     if owner is not None:
         who = "you already own it" if owner == rep_id else f"owned by {owner}"

@@ -292,9 +292,14 @@ RECEIVING_ACTIONS = ("claim", "assign", "trim", "relay")
 
 
 def rep_facts(
-    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, company_id: str
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    as_of: date,
+    company_id: str,
+    only: Sequence[str] | None = None,
 ) -> list[RepFacts]:
-    """Every salesperson of the company with tier, load and claim counters."""
+    """Every salesperson of the company (of ``only``, when given) with tier,
+    load and claim counters."""
     week_start = as_of - timedelta(days=as_of.weekday())
     month_start = as_of.replace(day=1)
     region_ids = {r.id for r in ruleset.regions}
@@ -303,11 +308,14 @@ def rep_facts(
         for code in (*region.codes, *region.countries):
             code_to_region.setdefault(code, region.id)
     placeholders = ", ".join("?" for _ in RECEIVING_ACTIONS)
+    only_params: list[Any] = [] if only is None else [list(only)]
+    only_sql = "" if only is None else " AND {} IN (SELECT unnest(?::VARCHAR[]))"
     rows = con.execute(
         f"""
         WITH owned AS (
             SELECT owner_rep_id AS rep_id, count(*) AS n FROM customers
-            WHERE company_id = ? AND owner_rep_id IS NOT NULL GROUP BY 1
+            WHERE company_id = ? AND owner_rep_id IS NOT NULL{only_sql.format("owner_rep_id")}
+            GROUP BY 1
         ),
         received AS (
             SELECT to_rep_id AS rep_id,
@@ -317,6 +325,7 @@ def rep_facts(
                 count(*) FILTER (WHERE as_of > ? AND as_of <= ?) AS last30
             FROM ownership_events
             WHERE company_id = ? AND to_rep_id IS NOT NULL AND action IN ({placeholders})
+              AND as_of >= ? AND as_of <= ?{only_sql.format("to_rep_id")}
             GROUP BY 1
         )
         SELECT r.rep_id, r.name, r.hired_on, r.tier, r.regions, r.active,
@@ -328,11 +337,12 @@ def rep_facts(
         FROM reps r
         LEFT JOIN owned o ON o.rep_id = r.rep_id
         LEFT JOIN received x ON x.rep_id = r.rep_id
-        WHERE r.company_id = ? AND r.hired_on <= ?
+        WHERE r.company_id = ? AND r.hired_on <= ?{only_sql.format("r.rep_id")}
         ORDER BY r.rep_id
         """,
         [
             company_id,
+            *only_params,
             as_of,
             week_start,
             as_of,
@@ -342,10 +352,14 @@ def rep_facts(
             as_of,
             company_id,
             *RECEIVING_ACTIONS,
+            min(week_start, month_start, as_of - timedelta(days=29)),
+            as_of,
+            *only_params,
             as_of,
             as_of,
             company_id,
             as_of,
+            *only_params,
         ],
     ).fetchall()
     result = []

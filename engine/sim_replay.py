@@ -264,14 +264,9 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
                 if certain and verdict.allowed:
                     raise AssertionError(f"prefilter refused an allowed claim: {verdict}")
                 if verdict.allowed:
-                    record_claim(con, ruleset, day, verdict)
-                    # record_claim stamps the wall clock; the replay needs the touch's
-                    # time so that the claim counts against the day's claim caps.
-                    con.execute(
-                        "UPDATE ownership_events SET \"at\" = ? WHERE company_id = ? "
-                        "AND event_id = ?",
-                        [first_at, company, f"claim-{day.isoformat()}-{rep_id}-{customer_id}"],
-                    )
+                    # Stamped with the touch's time, so that the claim counts
+                    # against the day's claim caps.
+                    record_claim(con, ruleset, day, verdict, timestamp=first_at)
                     owners[customer_id] = (rep_id, None)
                     prefilter.granted(rep_id)
                     claimed += 1

@@ -306,3 +306,20 @@ def test_attribute_columns(small_db: Path, tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as caught:
         load_file(small_db, "reps", other, COMPANY, now=NOW)
     assert caught.value.first.code == "HS413"  # only customers have attributes
+
+
+@pytest.mark.parametrize(("encoding", "named"), [("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"),
+                                                 ("utf-32", "UTF-32")])
+def test_a_file_saved_as_utf16_or_utf32_is_named_as_such(small_db: Path, tmp_path: Path,
+                                                         encoding: str, named: str) -> None:
+    """Excel's "Unicode text" and friends: the error says what the file is
+    and how to save it, and nothing is loaded."""
+    text = (SMALL / "reps.csv").read_text(encoding="utf-8")
+    path = tmp_path / "reps.csv"
+    path.write_bytes(text.encode(encoding))
+    before = _snapshot(small_db, "reps")
+    with pytest.raises(InvalidInputError) as caught:
+        load_file(small_db, "reps", path, COMPANY, now=NOW)
+    error = caught.value.first
+    assert error.code == "HS411" and named in error.message and "UTF-8" in (error.hint or "")
+    assert _snapshot(small_db, "reps") == before

@@ -243,10 +243,40 @@ def _file_format(path: Path) -> Literal["csv", "parquet", "json"]:
     )
 
 
+#: Byte-order marks of text encodings DuckDB's readers do not decode.
+_FOREIGN_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _check_text_encoding(path: Path, fmt: str) -> None:
+    """A CSV or JSON file saved as UTF-16 or UTF-32 (Excel's "Unicode text",
+    for one) is refused with that reason, instead of the garbled column
+    names its bytes would read as."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return  # the reader reports it
+    encoding = next((name for bom, name in _FOREIGN_BOMS if head.startswith(bom)), None)
+    if encoding is None and b"\x00" in head and head.count(b"\x00") * 4 >= len(head):
+        encoding = "UTF-16 or UTF-32 (no byte-order mark)"
+    if encoding is not None:
+        raise InvalidInputError(
+            f"cannot read {path} as {fmt.upper()}: the file is encoded as {encoding}",
+            code="HS411",
+            file=str(path),
+            hint="save it as UTF-8 (in Excel: Save As > CSV UTF-8)",
+        )
+
+
 def _source(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str, list[str]]:
     """The format, a table function reading ``path`` (every column as text
     for CSV and JSON), and the file's column names."""
     fmt = _file_format(path)
+    if fmt in ("csv", "json"):
+        _check_text_encoding(path, fmt)
     name = _lit(str(path))
     try:
         if fmt == "csv":
