@@ -695,41 +695,37 @@ class _Planner:
             pool_sql, pool_params = self._pool_sql(rule.target)
             columns = self.evaluation.columns(name)
             quoted = self._quoted(columns)
-            # Customers with equal values in the columns the rule reads get the
-            # same reason: number the patterns, describe each once (the
-            # explainer's words are memoised per leaf and value).
-            pattern_sql = (f"dense_rank() OVER (ORDER BY {', '.join(quoted)})" if quoted
-                           else "1")
             aliased = "".join(f", {q} AS c{i}" for i, q in enumerate(quoted))
             self._sync()
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE hs_selected AS "
-                f"SELECT f.customer_id, f.owner_rep_id, f.name, {pool_sql} AS pool, "
-                f"{pattern_sql} AS pattern{aliased} "
+                f"SELECT f.customer_id, f.owner_rep_id, f.name, {pool_sql} AS pool{aliased} "
                 f"FROM {self.facts_table} f WHERE ({expression}) AND f.owner_rep_id IS NOT NULL "
                 f"AND {_UNCHANGED}",
                 [*pool_params, *params],
             )
-            patterns = self.con.execute(
-                "SELECT DISTINCT pattern"
-                + "".join(f", c{i}" for i in range(len(quoted)))
-                + " FROM hs_selected ORDER BY pattern"
-            ).fetchall()
-            if not patterns:
+            # Customers with equal values in the columns the rule reads get the
+            # same reason: describe each distinct pattern once (the explainer's
+            # words are memoised per leaf and value) and join the sentences back.
+            keys = [f"c{i}" for i in range(len(quoted))]
+            patterns = _arrow(self.con, "SELECT DISTINCT "
+                              + (", ".join(keys) if keys else "1 AS hs_one")
+                              + " FROM hs_selected")
+            if not patterns.num_rows:
                 continue
-            reasons = pa.table({
-                "pattern": pa.array([row[0] for row in patterns], pa.int64()),
-                "reason": pa.array([
-                    self.evaluation.describe(name, dict(zip(columns, row[1:], strict=True)))
-                    for row in patterns
-                ], pa.string()),
-            })
+            sentences = [
+                self.evaluation.describe(name, dict(zip(columns, values, strict=True)))
+                for values in zip(*(patterns.column(key).to_pylist() for key in keys),
+                                  strict=True)
+            ] if keys else [self.evaluation.describe(name, {})]
+            reasons = patterns.append_column("hs_reason", pa.array(sentences, pa.string()))
+            on = " AND ".join(f"p.{k} IS NOT DISTINCT FROM s.{k}" for k in keys) or "TRUE"
             with registered(self.con, "hs_reasons", reasons):
                 self._insert_batch(
                     "SELECT s.customer_id, 'release', ?, "
-                    "p.reason || ': ' || s.name || ' returns to ' || s.pool, "
+                    "p.hs_reason || ': ' || s.name || ' returns to ' || s.pool, "
                     "s.owner_rep_id, NULL, NULL, s.pool, s.name, NULL, NULL, NULL, NULL "
-                    "FROM hs_selected s JOIN hs_reasons p ON p.pattern = s.pattern",
+                    f"FROM hs_selected s JOIN hs_reasons p ON {on}",
                     [rule.id],
                 )
             self.exercised.add(coverage.release_point(rule.id))
