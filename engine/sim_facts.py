@@ -9,8 +9,8 @@ so a customer's row changes only when
 - its ownership changes (a run's decision or a claim back: both write an
   ownership event, which is also how the copy's ``customers`` table is
   updated),
-- an activity or an order of it falls on the new day, or is written into
-  the copy (the behaviour model's contacts),
+- an activity or an order of it falls on the new day (the behaviour
+  model's contacts are written on the day they happen),
 - it is created on the new day.
 
 :class:`IncrementalFacts` keeps the facts of the previous day in the temp
@@ -40,25 +40,14 @@ _CACHE = "hs_replay_facts"
 
 class IncrementalFacts:
     """The ``facts`` step of :func:`engine.planner.plan` for a replay:
-    ``refresh(con, ruleset, day, company)`` brings the facts table to
-    ``day`` and returns its name, re-deriving only the customers whose inputs changed
-    since the day before (everything on the first day, after a gap, or for
-    another ruleset or company)."""
+    ``refresh(con, ruleset, day, company)`` brings the facts table to ``day``
+    and returns its name, re-deriving only the customers whose inputs
+    changed since the day before (everything on the first day, after a gap,
+    or for another ruleset or company)."""
 
     def __init__(self) -> None:
         self._day: date | None = None
         self._key: tuple[str, str] | None = None
-        self._events = 0  # highest ownership-event rowid seen
-        self._activities = 0
-        self._orders = 0
-
-    def _watermarks(self, con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
-        row = con.execute(
-            "SELECT (SELECT coalesce(max(rowid), -1) FROM ownership_events), "
-            "(SELECT coalesce(max(rowid), -1) FROM activities), "
-            "(SELECT coalesce(max(rowid), -1) FROM orders)"
-        ).fetchall()[0]
-        return int(row[0]), int(row[1]), int(row[2])
 
     def refresh(self, con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
                 company_id: str) -> str:
@@ -69,32 +58,35 @@ class IncrementalFacts:
         else:
             self._update(con, ruleset, day, company_id)
         self._day, self._key = day, key
-        self._events, self._activities, self._orders = self._watermarks(con)
         if VERIFY:
             _verify(con, ruleset, day, company_id)
         return _CACHE
 
     def _update(self, con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
                 company_id: str) -> None:
-        start = day  # the new day: from its first moment ...
-        end = day + timedelta(days=1)  # ... to the next day's
+        previous = day - timedelta(days=1)
+        end = day + timedelta(days=1)  # exclusive end of the new day
+        # Events are dated by the run or claim that wrote them: the previous
+        # day's run was applied after its facts were taken, the new day's
+        # claims back come before its run. (Dates, not row ids: DuckDB may
+        # renumber rows after deletes, and the rewind deletes events.)
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE hs_replay_dirty AS
             SELECT customer_id FROM ownership_events
-             WHERE company_id = ? AND rowid > ?
+             WHERE company_id = ? AND as_of >= ?
             UNION
             SELECT customer_id FROM activities
-             WHERE company_id = ? AND (("at" >= ? AND "at" < ?) OR rowid > ?)
+             WHERE company_id = ? AND "at" >= ? AND "at" < ?
             UNION
             SELECT customer_id FROM orders
-             WHERE company_id = ? AND ((placed_at >= ? AND placed_at < ?) OR rowid > ?)
+             WHERE company_id = ? AND placed_at >= ? AND placed_at < ?
             UNION
             SELECT customer_id FROM customers
              WHERE company_id = ? AND created_at >= ? AND created_at < ?
             """,
-            [company_id, self._events, company_id, start, end, self._activities,
-             company_id, start, end, self._orders, company_id, start, end],
+            [company_id, previous, company_id, day, end, company_id, day, end,
+             company_id, day, end],
         )
         if not con.execute("SELECT count(*) FROM hs_replay_dirty").fetchall()[0][0]:
             return
