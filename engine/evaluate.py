@@ -210,11 +210,12 @@ def _patterns(
     Every leaf of a condition compares one column with a constant, so
     customers on whom every leaf (and every column's NULL test) agrees get
     equal verdicts from any correct evaluator: the verdict is a function of
-    the leaves. Each class is represented by its customer with the lowest
-    key, the real values of a real customer, and durable-rules decides that
-    pattern; a handful of classes per point instead of one pattern per
-    distinct combination of values (dates make those run into the hundreds
-    of thousands)."""
+    the leaves. Each class is represented by the values of its lowest-key
+    customer, and by the same values with one column moved to the smallest
+    or the largest value it takes in the class (the class's edges, where an
+    off-by-one would show). durable-rules decides those patterns: dozens per
+    point instead of one per distinct combination of values (dates make
+    those run into the hundreds of thousands)."""
     columns = sorted(ir.columns_of(point.condition))
     if not columns:
         return []
@@ -230,15 +231,39 @@ def _patterns(
         leaf_sql, leaf_params = ir.to_sql(leaf, allowed)
         keys.append(leaf_sql)
         key_params.extend(leaf_params)
-    representatives = [k for (k,) in con.execute(
-        f"SELECT min(k) FROM {facts_table} WHERE {expression} GROUP BY {', '.join(keys)}",
+    # Per class: its lowest-key customer, and each column's smallest and
+    # largest value in the class (its edges, where an off-by-one would show).
+    edges = "".join(f", min({q}), max({q})" for q in
+                    (ir.quote_identifier(c, allowed) for c in columns))
+    classes = sorted(con.execute(
+        f"SELECT min(k){edges} FROM {facts_table} WHERE {expression} "
+        f"GROUP BY {', '.join(keys)}",
         [*params, *key_params],
-    ).fetchall()]
-    patterns = con.execute(
-        f"SELECT {column_sql} FROM {facts_table} WHERE k IN (SELECT unnest(?::BIGINT[])) "
-        "ORDER BY ALL",
-        [representatives],
-    ).fetchall()
+    ).fetchall(), key=lambda row: int(row[0]))
+    lowest = {
+        int(row[0]): row[1:] for row in con.execute(
+            f"SELECT k, {column_sql} FROM {facts_table} WHERE k IN (SELECT unnest(?::BIGINT[]))",
+            [[int(row[0]) for row in classes]],
+        ).fetchall()
+    }
+    # The lowest-key customer's values, then the same with one column moved
+    # to an edge of its class: still in the class (a leaf reads one column,
+    # and the edge value's leaves agree with the customer's), so its verdict
+    # must be the class's.
+    patterns: list[tuple[object, ...]] = []
+    sent: set[tuple[object, ...]] = set()
+    for row in classes:
+        base = lowest[int(row[0])]
+        candidates = [tuple(base)]
+        for index in range(len(columns)):
+            for edge in row[1 + 2 * index: 3 + 2 * index]:
+                if edge is not None:
+                    candidates.append((*base[:index], edge, *base[index + 1:]))
+        for candidate in candidates:
+            key = tuple(_hashable(value) for value in candidate)
+            if key not in sent:
+                sent.add(key)
+                patterns.append(candidate)
     return [dict(zip(columns, row, strict=True), k=index) for index, row in enumerate(patterns)]
 
 

@@ -54,17 +54,19 @@ def test_the_same_filter_unbroken_plans(db: Path) -> None:
     assert released <= matched
 
 
-def test_durable_rules_sees_one_pattern_per_class_of_customers(db: Path) -> None:
+def test_durable_rules_sees_each_class_of_customers_at_its_edges(db: Path) -> None:
     """Customers on whom every leaf agrees share a verdict, so each class is
-    sent once, as the real values of one of its customers; no class is left
-    out."""
+    sent a few times, not once per customer: as its lowest-key customer's
+    values, and with each column moved to the smallest and largest value it
+    takes in the class. No class is left out and nothing outside the
+    selection's classes is sent."""
     from engine import ir
     from engine.compiler import compile_ruleset
     from engine.derive import fetch_fact_rows, materialize_customer_facts
     from engine.evaluate import _patterns
 
     compiled = compile_ruleset(RULESET, DEFAULT_AS_OF)
-    point = compiled.point("release:no-follow-up-90d")
+    point = compiled.point("release:no-order-1y")
     columns = sorted(ir.columns_of(point.condition))
     types = {c: compiled.columns[c] for c in columns}
     leaves = list(dict.fromkeys(ir.leaves(point.condition)))
@@ -81,8 +83,24 @@ def test_durable_rules_sees_one_pattern_per_class_of_customers(db: Path) -> None
         selected = fetch_fact_rows(con, table, expression, params, columns)
     distinct_values = {tuple(str(row[c]) for c in columns) for row in selected}
     assert len(selected) > 20 and len(distinct_values) > 10
-    classes = {leaf_class(row) for row in selected}
-    assert len(patterns) == len(classes) < len(distinct_values)
-    sent = [{c: p[c] for c in columns} for p in patterns]
-    assert {leaf_class(p) for p in sent} == classes
-    assert all(p in [{c: row[c] for c in columns} for row in selected] for p in sent)
+    members: dict[tuple[bool, ...], list[dict[str, object]]] = {}
+    for row in selected:
+        members.setdefault(leaf_class(row), []).append(row)
+    sent: dict[tuple[bool, ...], list[dict[str, object]]] = {}
+    for pattern in patterns:
+        values = {c: pattern[c] for c in columns}
+        sent.setdefault(leaf_class(values), []).append(values)
+    assert set(sent) == set(members)  # every class, and only the selection's classes
+    assert len(patterns) < len(distinct_values)
+    edges_checked = 0
+    for klass, rows in members.items():
+        lowest = rows[0]  # fetch_fact_rows orders by key
+        assert {c: lowest[c] for c in columns} in sent[klass]
+        for column in columns:
+            values = [row[column] for row in rows if row[column] is not None]
+            if not values or isinstance(values[0], list):
+                continue
+            for edge in (min(values), max(values)):  # type: ignore[type-var]
+                assert any(p[column] == edge for p in sent[klass]), (klass, column, edge)
+                edges_checked += 1
+    assert edges_checked > len(members)
