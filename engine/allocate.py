@@ -196,6 +196,45 @@ def static_skip_reason(rep: RepSnapshot, allocation: Allocation) -> str | None:
     return None
 
 
+def load_skip_reason(
+    rep: RepSnapshot, allocation: Allocation, *, private: int, day: int, week: int,
+    month: int, last30: int, given: int,
+) -> str | None:
+    """Why ``rep``, with these running counters, can receive no more from
+    ``allocation`` (private and claim caps, the per-run limit, capacity), or
+    None."""
+    if rep.private_cap is not None and private >= rep.private_cap:
+        return f"over private cap {private}/{rep.private_cap}"
+    if rep.claim_cap_day is not None and day >= rep.claim_cap_day:
+        return f"claim cap per day reached ({rep.claim_cap_day})"
+    if rep.claim_cap_week is not None and week >= rep.claim_cap_week:
+        return f"claim cap per week reached ({rep.claim_cap_week})"
+    if rep.claim_cap_month is not None and month >= rep.claim_cap_month:
+        return f"claim cap per month reached ({rep.claim_cap_month})"
+    limit = allocation.max_per_rep_per_run
+    if limit is not None and given >= limit:
+        return f"per-run limit reached ({limit})"
+    if allocation.strategy == "capacity":
+        capacity = allocation.capacity if allocation.capacity is not None else 0
+        quota = daily_quota(capacity)
+        if day >= quota:
+            return f"capacity quota for today reached ({quota})"
+        if last30 >= capacity:
+            return f"capacity per 30 days reached ({capacity})"
+    return None
+
+
+def has_room(rep: RepSnapshot, allocation: Allocation) -> bool:
+    """Whether ``rep`` could receive at least one customer from ``allocation``
+    (ignoring regions, cooldowns, exclusions and weights, which only remove
+    more)."""
+    return static_skip_reason(rep, allocation) is None and load_skip_reason(
+        rep, allocation, private=rep.private_count, day=rep.claims_today,
+        week=rep.claims_week, month=rep.claims_month, last30=rep.assigned_last_30d,
+        given=rep.given_this_run,
+    ) is None
+
+
 # --------------------------------------------------------------------------
 # Input checks
 # --------------------------------------------------------------------------
@@ -365,8 +404,6 @@ class _Allocator:
         rep_w = dict(allocation.rep_weights)
         tier_w = dict(allocation.tier_weights)
         self.weights = [_weight_of(r, rep_w, tier_w) for r in ordered]
-        self.capacity = allocation.capacity if allocation.capacity is not None else 0
-        self.quota = daily_quota(self.capacity)
         self.alive = [False] * n
         self.death: list[tuple[str, str] | None] = [None] * n
         # Lists per region (and the all-regions list), eligible tiers only.
@@ -421,24 +458,10 @@ class _Allocator:
 
     # -- eligibility --------------------------------------------------------
     def _dynamic_reason(self, i: int) -> str | None:
-        rep = self.reps[i]
-        if rep.private_cap is not None and self.private[i] >= rep.private_cap:
-            return f"over private cap {self.private[i]}/{rep.private_cap}"
-        if rep.claim_cap_day is not None and self.day[i] >= rep.claim_cap_day:
-            return f"claim cap per day reached ({rep.claim_cap_day})"
-        if rep.claim_cap_week is not None and self.week[i] >= rep.claim_cap_week:
-            return f"claim cap per week reached ({rep.claim_cap_week})"
-        if rep.claim_cap_month is not None and self.month[i] >= rep.claim_cap_month:
-            return f"claim cap per month reached ({rep.claim_cap_month})"
-        limit = self.allocation.max_per_rep_per_run
-        if limit is not None and self.run[i] >= limit:
-            return f"per-run limit reached ({limit})"
-        if self.strategy == "capacity":
-            if self.day[i] >= self.quota:
-                return f"capacity quota for today reached ({self.quota})"
-            if self.last30[i] >= self.capacity:
-                return f"capacity per 30 days reached ({self.capacity})"
-        return None
+        return load_skip_reason(
+            self.reps[i], self.allocation, private=self.private[i], day=self.day[i],
+            week=self.week[i], month=self.month[i], last30=self.last30[i], given=self.run[i],
+        )
 
     def _kill(self, i: int, reason: str) -> None:
         self.alive[i] = False

@@ -83,6 +83,13 @@ def _region_values(ruleset: Ruleset) -> tuple[str, list[str]]:
     )
 
 
+#: How a customer row ``c`` finds its region in ``region_map`` (_region_values):
+#: an explicit region code first, else the country. _REGION_OF is the result.
+_REGION_JOINS = """LEFT JOIN region_map rc ON rc.kind = 'code' AND rc.key = c.region
+LEFT JOIN region_map rk ON rk.kind = 'country' AND rk.key = upper(c.country)"""
+_REGION_OF = "coalesce(rc.region_id, rk.region_id)"
+
+
 def _pool_values(ruleset: Ruleset) -> tuple[str, list[str]]:
     """A VALUES list mapping region id -> the pool its released customers go to."""
     rows: list[str] = []
@@ -167,7 +174,7 @@ SELECT
     (t.customer_id IS NOT NULL) AS contacted,
     coalesce(o.open_orders, 0)::BIGINT AS open_orders,
     c.country,
-    coalesce(rc.region_id, rk.region_id) AS region,
+    {_REGION_OF} AS region,
     coalesce(pm.pool_id, ?) AS region_pool,
     c.source,
     c.stage,
@@ -178,9 +185,8 @@ SELECT
 FROM cust c
 LEFT JOIN touch t ON t.customer_id = c.customer_id
 LEFT JOIN order_facts o ON o.customer_id = c.customer_id
-LEFT JOIN region_map rc ON rc.kind = 'code' AND rc.key = c.region
-LEFT JOIN region_map rk ON rk.kind = 'country' AND rk.key = upper(c.country)
-LEFT JOIN pool_map pm ON pm.region_id = coalesce(rc.region_id, rk.region_id)
+{_REGION_JOINS}
+LEFT JOIN pool_map pm ON pm.region_id = {_REGION_OF}
 ORDER BY c.customer_id
 """
     params: list[Any] = [
@@ -435,16 +441,15 @@ def cooldowns(
 def customer_regions(
     con: duckdb.DuckDBPyConnection, ruleset: Ruleset, company_id: str, customer_ids: list[str]
 ) -> dict[str, str | None]:
-    """The region of each of ``customer_ids`` (as the facts' ``region`` column
-    derives it: an explicit region code first, else the country)."""
+    """The region of each of ``customer_ids``, as the facts' ``region`` column
+    derives it."""
     region_sql, region_params = _region_values(ruleset)
     rows = con.execute(
         f"""
         WITH region_map AS ({region_sql})
-        SELECT c.customer_id, coalesce(rc.region_id, rk.region_id)
+        SELECT c.customer_id, {_REGION_OF}
         FROM customers c
-        LEFT JOIN region_map rc ON rc.kind = 'code' AND rc.key = c.region
-        LEFT JOIN region_map rk ON rk.kind = 'country' AND rk.key = upper(c.country)
+        {_REGION_JOINS}
         WHERE c.company_id = ? AND c.customer_id IN (SELECT unnest(?::VARCHAR[]))
         """,
         [*region_params, company_id, customer_ids],

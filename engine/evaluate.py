@@ -43,14 +43,13 @@ class Evaluation:
     facts_table: str
     filters: Mapping[str, tuple[str, list[object]]]
     customer_count: int
-    candidate_count: int
     _matched: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
     _later: dict[tuple[str, date], ir.Node] = field(default_factory=dict, repr=False)
     _columns: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _reason_nodes: dict[str, tuple[ir.Leaf | ir.IsNull | ir.Const, ...]] = field(
         default_factory=dict, repr=False
     )
-    _words: dict[tuple[int, object], object] = field(default_factory=dict, repr=False)
+    _words: dict[tuple[int, object], str | None] = field(default_factory=dict, repr=False)
     _pending: Future[None] | None = field(default=None, repr=False)
 
     def confirm(self) -> None:
@@ -122,12 +121,11 @@ class Evaluation:
         for node in nodes:
             raw = None if isinstance(node, ir.Const) else row.get(node.column)
             key = (id(node), _hashable(raw))
-            words = self._words.get(key, _UNKNOWN)
-            if words is _UNKNOWN:
-                words = self._word(node, raw)
-                self._words[key] = words
+            if key not in self._words:
+                self._words[key] = self._word(node, raw)
+            words = self._words[key]
             if words is not None:
-                parts.append(str(words))
+                parts.append(words)
         subject = f"rule {self.compiled.point(name).subject}"
         return f"{subject}: " + "; ".join(parts) if parts else subject
 
@@ -188,8 +186,6 @@ class Evaluation:
             return "NULL::INTEGER", []
         return f"CASE {' '.join(branches)} END", params
 
-
-_UNKNOWN = object()
 
 
 def _hashable(value: Any) -> Any:
@@ -270,13 +266,9 @@ def _patterns(
 def _confirm_with_durable(
     compiled: CompiledRuleset, work: list[tuple[DecisionPoint, list[dict[str, object]]]]
 ) -> None:
-    """Have durable-rules decide every distinct fact pattern the SQL filter
-    selected for each point; any pattern it does not match stops the run.
-
-    Customers on whom every leaf of a condition agrees get equal verdicts
-    (:func:`_patterns`), so durable-rules sees one pattern per class: a few
-    dozen events per point instead of one per customer.
-    """
+    """Have durable-rules decide the fact patterns :func:`_patterns` chose
+    for each point (a few per class of customers on whom every leaf agrees);
+    any pattern it does not match stops the run."""
     from engine.durable_eval import evaluate
 
     for point, facts in work:
@@ -323,14 +315,7 @@ def evaluate_ruleset(
         if facts:
             work.append((point, facts))
         filters[point.name] = (expression, list(params))
-    candidates = 0
-    if filters:
-        any_sql = " OR ".join(f"({expression})" for expression, _ in filters.values())
-        any_params = [p for _, params in filters.values() for p in params]
-        candidates = int(con.execute(
-            f"SELECT count(*) FROM {facts_table} WHERE {any_sql}", any_params
-        ).fetchall()[0][0])
-    evaluation = Evaluation(ruleset, compiled, con, facts_table, filters, total, candidates)
+    evaluation = Evaluation(ruleset, compiled, con, facts_table, filters, total)
     if background:
         from concurrent.futures import ThreadPoolExecutor
 

@@ -127,10 +127,6 @@ class Records(Sequence[T], Generic[T]):
         """The Arrow table (one row per item, the item's fields as columns)."""
         return self._table
 
-    def column(self, name: str) -> list[Any]:
-        """One field of every item, in order."""
-        return self._table.column(name).to_pylist()  # type: ignore[no-any-return]
-
     def where(self, name: str, values: Sequence[Any]) -> Records[T]:
         """The items whose field ``name`` is one of ``values``."""
         import pyarrow as pa
@@ -223,9 +219,12 @@ class Plan:
         return tuple(self.unassigned_records().where("customer_id", [customer_id]))
 
     def counts(self) -> dict[str, int]:
+        import pyarrow.compute as pc
+
         counts = {action: 0 for action in ACTIONS}
-        for action in self.decision_records().column("action"):
-            counts[action] += 1
+        actions = self.decision_records().table.column("action")
+        for entry in pc.value_counts(actions).to_pylist():
+            counts[entry["values"]] += entry["counts"]
         counts["unassigned"] = len(self.unassigned)
         counts["customers_evaluated"] = self.evaluated_customers
         return counts

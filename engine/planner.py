@@ -37,9 +37,8 @@ from engine.allocate import (
     AssignRequest,
     RepSnapshot,
     allocate,
-    daily_quota,
+    has_room,
     relay_allocation,
-    static_skip_reason,
 )
 from engine.allocate import Unassigned as AllocationUnassigned
 from engine.model import Allocation, PoolTarget, Ruleset
@@ -393,13 +392,13 @@ class _Planner:
         params: Sequence[Any],
         allocation: Allocation,
         to_request: Callable[[dict[str, Any]], AssignRequest],
-    ) -> tuple[AllocationResult, int, str]:
+    ) -> tuple[AllocationResult, str]:
         """Allocate the customers ``select_sql`` selects (with the columns
         ``to_request`` reads, and ``pool_id`` and ``customer_id``), fetching
         them chunk by chunk in allocation order from ``hs_requests``. Returns
-        the result for the customers processed, how many were processed, and
-        the reason the others got nothing (:meth:`_unassign_rest` writes
-        those: the customers of ``hs_requests`` not in ``hs_processed``)."""
+        the result for the customers processed and the reason the others got
+        nothing (:meth:`_unassign_rest` writes those: the customers of
+        ``hs_requests`` not in ``hs_processed``)."""
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE hs_requests AS {select_sql}", list(params)
         )
@@ -419,7 +418,8 @@ class _Planner:
                 self._load_cooldowns(ids)
                 yield [to_request(row) for row in rows]
 
-        return self._allocate_chunks(chunks(), allocation)
+        result, _, no_room = self._allocate_chunks(chunks(), allocation)
+        return result, no_room
 
     def _allocate_chunks(
         self, chunks: Iterable[list[AssignRequest]], allocation: Allocation
@@ -449,7 +449,7 @@ class _Planner:
             # Check for room before fetching the next chunk: its requests are
             # built (and remembered by the caller) only if they are processed.
             snapshots = self._snapshots(pending)
-            if not any(_has_room(rep, allocation) for rep in snapshots):
+            if not any(has_room(rep, allocation) for rep in snapshots):
                 break
             part = next(parts, None)
             if part is None:
@@ -672,7 +672,7 @@ class _Planner:
                 return request
 
             # Customers who were ever in one of the relays are not relayed again.
-            result, processed, no_room = self._allocate_table(
+            result, no_room = self._allocate_table(
                 "SELECT f.customer_id, coalesce(f.pool_id, f.region_pool) AS pool_id, "
                 f"f.region, f.name, f.owner_rep_id FROM {self.facts_table} f "
                 f"WHERE ({expression}) AND {_UNCHANGED} "
@@ -882,7 +882,7 @@ class _Planner:
                 reason="trim",
             )
 
-        result, _, _ = self._allocate_table(
+        result, _ = self._allocate_table(
             "SELECT customer_id, '*trim*' AS pool_id, owner_rep_id, region FROM hs_trimmed",
             [], allocation, to_request,
         )
@@ -912,7 +912,7 @@ class _Planner:
                 )
 
             self._sync()
-            result, processed, no_room = self._allocate_table(
+            result, no_room = self._allocate_table(
                 f"SELECT f.customer_id, f.pool_id, f.region, f.name FROM {self.facts_table} f "
                 "WHERE f.owner_rep_id IS NULL AND f.pool_id IN (SELECT unnest(?::VARCHAR[])) "
                 f"AND {_UNCHANGED}",
@@ -966,33 +966,12 @@ def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     relation = con.sql(sql)
     fetch = getattr(relation, "to_arrow_table", None) or relation.arrow  # DuckDB 2 renamed it
     return fetch()
-#: Requests per allocation call when no per-run limit applies.
+
+
+#: Requests fetched and allocated at a time.
 ALLOCATION_CHUNK = 2000
 
 
-def _has_room(rep: RepSnapshot, allocation: Allocation) -> bool:
-    """Whether ``rep`` could receive at least one customer from ``allocation``
-    (ignoring regions, cooldowns and exclusions, which only remove more)."""
-    if static_skip_reason(rep, allocation) is not None:
-        return False
-    if rep.private_cap is not None and rep.private_count >= rep.private_cap:
-        return False
-    for used, cap in (
-        (rep.claims_today, rep.claim_cap_day),
-        (rep.claims_week, rep.claim_cap_week),
-        (rep.claims_month, rep.claim_cap_month),
-    ):
-        if cap is not None and used >= cap:
-            return False
-    limit = allocation.max_per_rep_per_run
-    if limit is not None and rep.given_this_run >= limit:
-        return False
-    if allocation.strategy == "capacity" and allocation.capacity is not None:
-        if rep.assigned_last_30d >= allocation.capacity:
-            return False
-        if rep.claims_today >= daily_quota(allocation.capacity):
-            return False
-    return True
 #: How many skipped salespeople an unassigned customer's reason summarises.
 SKIP_SUMMARY_LIMIT = 40
 _DETAIL = re.compile(r"\s*\(.*\)$| until .*$")

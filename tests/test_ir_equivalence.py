@@ -131,7 +131,7 @@ def test_durable_python_and_sql_agree(
     sql = frozenset(k for (k,) in con.execute(f"SELECT k FROM facts WHERE {text}",
                                                params).fetchall())
     # one Evaluation for all rows, so its memoised words are shared as in a run
-    evaluation = Evaluation(ruleset, compiled, con, "facts", {}, 0, 0)
+    evaluation = Evaluation(ruleset, compiled, con, "facts", {}, 0)
     subject = f"rule {compiled.point('release:r').subject}"
     for row in facts:  # the explainer agrees with the evaluator, leaf by leaf
         normalized = compiled.normalize(row)
@@ -197,7 +197,7 @@ def test_release_day_in_sql_equals_the_python_release_date(
     rule = model.ReleaseRule("r", when=when, unless=unless, remind_before=(d("7d"), d("1mo")))
     ruleset = make_ruleset(release_rules=(rule,), custom_fields=FIELDS)
     compiled = compile_ruleset(ruleset, AS_OF)
-    evaluation = Evaluation(ruleset, compiled, con, "facts", {}, 0, 0)
+    evaluation = Evaluation(ruleset, compiled, con, "facts", {}, 0)
     facts = [dict(row, k=k) for k, row in enumerate(rows)]
     con.execute("DELETE FROM facts")
     con.executemany(
