@@ -140,6 +140,12 @@ class _Checker:
                             ".tenure", "at_least must be shorter than less_than")
                 continue
             groups.setdefault(tier.attribute, []).append((tier, low, high))
+        if groups and None not in groups:
+            self.report("HS308", "every tier selects an attribute, so a salesperson without "
+                        "one (or whose attribute names no tier) is in no tier", "$.tiers",
+                        "add tenure-only tiers that cover every tenure, e.g. "
+                        "{id: new, tenure: {less_than: 1y}} and "
+                        "{id: veteran, tenure: {at_least: 1y}}")
         for attribute, members in groups.items():
             members.sort(key=lambda item: item[1])
             for i, (tier, low, high) in enumerate(members):

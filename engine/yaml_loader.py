@@ -12,6 +12,7 @@ The loader is deliberately stricter than PyYAML's ``safe_load``:
   PyYAML silently keeping the last one;
 * aliases are bounded (HS110): at most :data:`MAX_ALIASES` aliases and
   :data:`MAX_NODES` nodes after expansion, so an alias bomb fails fast;
+* nesting is bounded (HS110) at :data:`MAX_DEPTH` levels;
 * files over :data:`MAX_BYTES` (1 MiB), non-UTF-8 bytes, NUL and other
   control characters, tab characters, several documents in one file, and a
   top level that is not a mapping are each reported with their own code.
@@ -38,6 +39,9 @@ MAX_BYTES = 1024 * 1024
 MAX_ALIASES = 100
 #: Most nodes accepted after expanding aliases.
 MAX_NODES = 200_000
+#: Deepest nesting of mappings and lists accepted (PyYAML's own limit, or
+#: Python's recursion limit, would otherwise decide, differently per build).
+MAX_DEPTH = 200
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {
@@ -136,8 +140,18 @@ class _Composing:
     """Composes nodes only (our own walker turns them into data), counting aliases."""
 
     alias_count = 0
+    depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
+        if self.depth >= MAX_DEPTH:
+            event = self.peek_event()  # type: ignore[attr-defined]
+            raise _LoadProblem(
+                "HS110",
+                f"the document is nested more than {MAX_DEPTH} levels deep",
+                event.start_mark.line + 1,
+                event.start_mark.column + 1,
+                "a ruleset needs a few levels; look for unclosed or repeated brackets",
+            )
         if self.check_event(yaml.events.AliasEvent):  # type: ignore[attr-defined]
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
@@ -150,7 +164,11 @@ class _Composing:
                     "aliases are bounded so that an alias bomb cannot exhaust memory; "
                     "write the values out",
                 )
-        return super().compose_node(parent, index)  # type: ignore[misc,no-any-return]
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[misc,no-any-return]
+        finally:
+            self.depth -= 1
 
 
 class _Loader(
@@ -435,6 +453,11 @@ def load_yaml_text(text: str | bytes, file: str = "") -> LoadedYaml:
             mark = error.problem_mark or error.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             problem = error.problem or str(error)
+            if "nesting depth" in problem:  # libyaml's own bound (PyYAML 6.0.4 and later)
+                raise _LoadProblem(
+                    "HS110", "the document is nested too deeply", line, column,
+                    "a ruleset needs a few levels; look for unclosed or repeated brackets",
+                ) from None
             hint = "check the indentation and the quotes on this line and the one before"
             if error.context and error.context_mark is not None:
                 hint = (f"{error.context} that starts at line {error.context_mark.line + 1}; "

@@ -144,8 +144,8 @@ def test_more_semantic_checks() -> None:
 
 def _leaf(text: str) -> m.Condition:
     data = load_yaml_text(
-        "version: 1\ncompany: {id: c, name: C, timezone: UTC}\ntiers: [{id: t, attribute: "
-        "x}]\npools: [{id: p, regions: all, default: true}]\nrelease_rules:\n"
+        "version: 1\ncompany: {id: c, name: C, timezone: UTC}\ntiers: [{id: t, tenure: "
+        "{less_than: 1y}}, {id: u, tenure: {at_least: 1y}}]\npools: [{id: p, regions: all, default: true}]\nrelease_rules:\n"
         f"  - id: r\n    when: {text}\n"
     )
     ruleset, diagnostics = ruleset_from_document(data.data, data.positions)

@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine import yaml_loader
 from engine.errors import InvalidInputError
 from engine.yaml_loader import (
     MAX_ALIASES,
     MAX_BYTES,
+    MAX_DEPTH,
     join_key,
     load_yaml_file,
     load_yaml_text,
@@ -109,6 +111,26 @@ def test_size_limit_of_files_reads_at_most_the_limit(tmp_path: Path) -> None:
 def test_alias_count_is_bounded() -> None:
     text = "a: &a 1\nb: [" + ", ".join(["*a"] * (MAX_ALIASES + 1)) + "]\n"
     assert _error(text)[0] == "HS110"
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "python"])
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_deep_nesting_is_hs110_on_its_line_with_either_parser(
+    parser: str, opening: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyYAML's libyaml build (6.0.4 and later) stops deep nesting itself,
+    the pure-Python one at MAX_DEPTH: both report HS110 on the line."""
+    if parser == "python":
+        monkeypatch.setattr(yaml_loader, "_PARSER", yaml_loader._Loader)
+    elif not yaml_loader.yaml.__with_libyaml__:
+        pytest.fail("PyYAML was built without libyaml: the fast parser is missing")
+    closing = "]" if opening == "[" else "}"
+    text = "version: 1\ncompany: " + opening * 5000 + "x" + closing * 5000 + "\n"
+    code, line, _ = _error(text)
+    assert (code, line) == ("HS110", 2)
+    shallow = "a: " + opening * (MAX_DEPTH // 2) + "x" + closing * (MAX_DEPTH // 2) + "\n"
+    monkeypatch.setattr(yaml_loader, "_PARSER", yaml_loader._Loader)
+    assert load_yaml_text(shallow).data["a"] is not None
 
 
 def test_alias_bomb_fails_fast() -> None:
