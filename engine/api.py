@@ -70,7 +70,9 @@ def _day(ruleset: Ruleset, as_of: date | None) -> date:
 
 def _check_company(con: Any, ruleset: Ruleset, db: PathLike) -> None:
     """Refuse a database that holds nothing of the ruleset's company (a typo in
-    ``company.id`` must not be a silent no-op)."""
+    ``company.id`` must not be a silent no-op), or custom attributes of the
+    wrong type (HS553)."""
+    from engine.derive import check_custom_attributes
     from engine.store.db import companies
 
     company = ruleset.company.id
@@ -86,6 +88,7 @@ def _check_company(con: Any, ruleset: Ruleset, db: PathLike) -> None:
             hint=did_you_mean(company, present)
             or (f"it holds {', '.join(present)}" if present else "load facts first"),
         )
+    check_custom_attributes(con, ruleset, company)
 
 
 def compile_definition(ruleset: Ruleset | PathLike, as_of: date | None = None) -> dict[str, Any]:
@@ -157,6 +160,7 @@ def explain(
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
     with connect(db, read_only=True) as con:
+        _check_company(con, rules, db)
         return explain_customer(con, rules, day, customer_id)
 
 

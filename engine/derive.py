@@ -102,6 +102,48 @@ def _pool_values(ruleset: Ruleset) -> tuple[str, list[str]]:
     return "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS t(region_id, pool_id)", params
 
 
+#: How many mistyped values per custom field an HS553 error lists.
+MISTYPED_SHOWN = 5
+
+
+def check_custom_attributes(con: duckdb.DuckDBPyConnection, ruleset: Ruleset,
+                            company_id: str) -> None:
+    """Refuse (HS553) customers whose declared custom attribute holds a value
+    that is not of the declared type: the facts would read it as missing, and
+    a rule or exemption on it would silently not apply."""
+    from engine.errors import Diagnostic, InvalidInputError
+
+    problems = []
+    for custom in ruleset.custom_fields:
+        duck_type = _DUCK_TYPES[custom.type]
+        rows = con.execute(
+            f"""
+            SELECT customer_id, value, count(*) OVER () FROM (
+                SELECT customer_id, json_extract_string(attributes, ?) AS value
+                FROM customers WHERE company_id = ?)
+            WHERE value IS NOT NULL AND TRY_CAST(value AS {duck_type}) IS NULL
+            ORDER BY customer_id LIMIT ?
+            """,
+            [f"$.{custom.name}", company_id, MISTYPED_SHOWN],
+        ).fetchall()
+        if not rows:
+            continue
+        shown = ", ".join(f"{cid} ({value!r})" for cid, value, _ in rows)
+        total = int(rows[0][2])
+        more = f" and {total - len(rows)} more" if total > len(rows) else ""
+        line, column = ruleset.position(custom.json_path)
+        problems.append(Diagnostic(
+            code="HS553",
+            message=f"{total} customer(s) hold a custom attribute {custom.name!r} that is not "
+                    f"of its declared type {custom.type}: {shown}{more}",
+            file=ruleset.source_file, line=line, column=column, json_path=custom.json_path,
+            hint="correct the values in the customers' attributes (or the field's type in "
+                 "the ruleset); nothing was decided",
+        ))
+    if problems:
+        raise InvalidInputError(problems)
+
+
 def customer_facts_sql(
     ruleset: Ruleset,
     as_of: date,

@@ -125,7 +125,10 @@ def _run_scenario(
             if threads is not None:
                 con.execute(f"SET threads = {int(threads)}")
             if index == 0:
+                from engine.derive import check_custom_attributes
+
                 _check_company(con, scenario.ruleset.company.id, db)
+                check_custom_attributes(con, scenario.ruleset, scenario.ruleset.company.id)
             undone = rewind(con, scenario.ruleset, days[0])
             if undone and index == 0:
                 warnings.append(Diagnostic(

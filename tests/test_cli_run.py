@@ -158,3 +158,26 @@ def test_a_damaged_database_is_a_clear_error(db: Path) -> None:
         handle.write(b"\x13" * 4096)
     code, _, err = invoke("run", "--ruleset", RULESET, "--db", str(db), "--as-of", "2026-04-10")
     assert code == 2 and "HS405" in err and "damaged" in err
+
+
+def test_a_custom_attribute_of_the_wrong_type_stops_the_run(db: Path) -> None:
+    """credit_score is declared an integer; a customer holding "high" would
+    read as missing, and the credit-score exemption would silently not apply."""
+    con = duckdb.connect(str(db))
+    con.execute("""UPDATE customers SET attributes = '{"credit_score": "high"}'
+                   WHERE customer_id = 'acme'""")
+    con.execute("""UPDATE customers SET attributes = '{"credit_score": 85}'
+                   WHERE customer_id = 'pool1'""")
+    con.close()
+    before = db.read_bytes()
+    for extra in ((), ("--apply",)):
+        code, out, err = invoke("run", "--ruleset", RULESET, "--db", str(db),
+                                "--as-of", "2026-04-10", *extra)
+        assert code == 2, out + err
+        assert "HS553" in err and "acme ('high')" in err and "pool1" not in err
+        assert "regional-trading.yaml:21:" in err  # the field's declaration
+        assert "Traceback" not in err
+    assert db.read_bytes() == before
+    code, _, err = invoke("explain", "--ruleset", RULESET, "--db", str(db), "acme",
+                          "--as-of", "2026-04-10")
+    assert code == 2 and "HS553" in err
