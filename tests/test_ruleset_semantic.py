@@ -19,6 +19,7 @@ from engine.semantic import never_fires, release_period, shadows
 from engine.yaml_loader import load_yaml_file, load_yaml_text
 
 ROOT = Path(__file__).resolve().parent.parent
+RULESETS = ROOT / "rulesets"
 REGIONAL = load_yaml_file(ROOT / "rulesets" / "regional-trading.yaml")
 
 
@@ -145,7 +146,8 @@ def test_more_semantic_checks() -> None:
 def _leaf(text: str) -> m.Condition:
     data = load_yaml_text(
         "version: 1\ncompany: {id: c, name: C, timezone: UTC}\ntiers: [{id: t, tenure: "
-        "{less_than: 1y}}, {id: u, tenure: {at_least: 1y}}]\npools: [{id: p, regions: all, default: true}]\nrelease_rules:\n"
+        "{less_than: 1y}}, {id: u, tenure: {at_least: 1y}}]\n"
+        "pools: [{id: p, regions: all, default: true}]\nrelease_rules:\n"
         f"  - id: r\n    when: {text}\n"
     )
     ruleset, diagnostics = ruleset_from_document(data.data, data.positions)
@@ -223,3 +225,31 @@ def test_schema_error_mapper_serves_other_schemas() -> None:
         ("HS201", 3, "did you mean 'when'?"),
         ("HS204", 2, "did you mean 'mon'?"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("original", "typo", "code", "suggestion"),
+    [
+        ("    - tier: veteran\n", "    - tier: veteren\n", "HS302", "veteran"),
+        ("    fallbacks: [americas]\n", "    fallbacks: [amercas]\n", "HS303", "americas"),
+        ("      to_pool: global-pool\n", "      to_pool: globl-pool\n", "HS304", "global-pool"),
+        ("        - field: credit_score\n", "        - field: credit_scor\n", "HS319",
+         "credit_score"),
+        ("    countries: [DE, FR, GB,", "    countries: [DE, FR, UK,", "HS323", "GB"),
+        ("  timezone: Asia/Shanghai", "  timezone: Asia/Shanghia", "HS322", "Asia/Shanghai"),
+    ],
+)
+def test_a_misspelled_name_gets_the_nearest_one(original: str, typo: str, code: str,
+                                                suggestion: str) -> None:
+    """A consultant's typo in a name the ruleset refers to is answered with the
+    name they meant, at the typo's line."""
+    text = (RULESETS / "regional-trading.yaml").read_text()
+    assert original in text, original
+    changed = text.replace(original, typo, 1)
+    line = text[: text.index(original)].count("\n") + 1
+    loaded = load_yaml_text(changed, file="x.yaml")
+    ruleset, diagnostics = ruleset_from_document(loaded.data, loaded.positions, "x.yaml", "")
+    assert ruleset is None
+    (found,) = [d for d in diagnostics if d.code == code]
+    assert found.line == line
+    assert f"did you mean {suggestion!r}" in found.hint, found.hint

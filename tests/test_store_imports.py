@@ -61,6 +61,15 @@ def _check_crm(db: Path, folder: Path) -> None:
     assert never == sum(not r["engage_date"] for r in pipeline)
     # every opportunity sits in its agent's private sea
     assert _q(db, "SELECT count(*) FROM customers WHERE owner_rep_id IS NULL") == [(0,)]
+    # Lost deals are lost orders worth what the file says (0), Engaging ones open
+    by_status = dict(_q(db, "SELECT status, count(*) FROM orders GROUP BY 1"))
+    assert by_status.get("lost", 0) == sum(r["deal_stage"] == "Lost" for r in pipeline)
+    assert by_status.get("open", 0) == sum(r["deal_stage"] == "Engaging" for r in pipeline)
+    lost_values = {Decimal(r["close_value"]) for r in pipeline if r["deal_stage"] == "Lost"}
+    stored = {row[0] for row in _q(db, "SELECT amount FROM orders WHERE status = 'lost'")}
+    assert stored == lost_values
+    assert _q(db, "SELECT count(*) FROM orders WHERE status = 'open' AND amount IS NOT NULL"
+              ) == [(0,)]
 
 
 def test_crm_sample(tmp_path: Path) -> None:
@@ -154,6 +163,10 @@ def test_olist_synthetic(tmp_path: Path) -> None:
     assert rows["m1"] == ("srX", None, "SP", "organic_search", "won", "2018-01-30 10:15:00")
     assert rows["m2"] == (None, "default", None, None, "lead", None)
     assert rows["m3"][0] == "srY"
+    attributes = dict(_q(db, "SELECT customer_id, attributes->>'business_segment' "
+                             "FROM customers"))
+    assert attributes["m1"] == "pet"  # the closed deal's business segment
+    assert attributes["m2"] is None  # never closed: no segment
     names = dict(_q(db, "SELECT rep_id, name FROM reps"))
     assert names["srX"].startswith("SR/SDR") and names["sdrA"].startswith("SDR ")
     text = "\n".join(report.lines())
