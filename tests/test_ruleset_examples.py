@@ -142,3 +142,25 @@ def test_third_party_validator_accepts_schema_and_examples(tmp_path: Path) -> No
     result = _check_jsonschema("--schemafile", str(SCHEMA), str(bad))
     assert result.returncode == 1
     assert "idel_for" in result.stdout + result.stderr
+
+
+def test_a_loaded_ruleset_cannot_be_changed_in_place() -> None:
+    """The compiler and the planner read one immutable model: no stage can
+    alter what another stage sees."""
+    import dataclasses
+
+    from engine import model as m
+    from engine.ruleset_loader import load_ruleset
+
+    ruleset = load_ruleset(ROOT / "rulesets" / "regional-trading.yaml")
+    classes = [c for c in vars(m).values() if isinstance(c, type)
+               and dataclasses.is_dataclass(c) and c.__module__ == m.__name__]
+    assert len(classes) > 20
+    thawed = [c.__name__ for c in classes
+              if not c.__dataclass_params__.frozen]  # type: ignore[attr-defined]
+    assert thawed == []
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ruleset.release_rules[0].when = ruleset.release_rules[1].when  # type: ignore[misc]
+    assert isinstance(ruleset.release_rules, tuple)
+    with pytest.raises(TypeError):
+        ruleset.positions["$"] = (9, 9)  # type: ignore[index]
