@@ -12,7 +12,8 @@ ruleset's company, and for each day in order:
 
 A case stops at its first failing day. Rule coverage is the union of the
 points each plan went through (:attr:`engine.plan_model.Plan.exercised`,
-plus those its decisions and the claim answers show).
+plus those its decisions and the claim answers show; exemptions per
+alternative, see :func:`plan_points`).
 """
 
 from __future__ import annotations
@@ -327,6 +328,18 @@ def decision_points(ruleset: Ruleset, decisions: Iterable[Decision]) -> set[str]
     return points
 
 
+def plan_points(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, plan: Plan) -> set[str]:
+    """Coverage points one nightly plan went through: what the planner
+    recorded and its decisions show, with exemptions counted per alternative
+    (:func:`engine.coverage.exercised_exemptions`, on the facts the plan read)."""
+    points = {p for p in plan.exercised if not cov.is_exemption_point(p)}
+    points |= decision_points(ruleset, plan.decisions)
+    if any(rule.unless is not None for rule in ruleset.release_rules):
+        changed = {d.customer_id for d in plan.decisions if d.action != "remind"}
+        points |= cov.exercised_exemptions(con, ruleset, plan.as_of, changed)
+    return points
+
+
 def claim_points(ruleset: Ruleset, reasons: Iterable[str]) -> set[str]:
     """Coverage points a refused claim went through (claim caps, cooldown)."""
     points: set[str] = set()
@@ -386,7 +399,7 @@ def run_case(ruleset: Ruleset, case: Case) -> CaseResult:
                         mismatches.append(mismatch)
                 plan: Plan = make_plan(con, ruleset, day.as_of)
                 days_run += 1
-                exercised |= set(plan.exercised) | decision_points(ruleset, plan.decisions)
+                exercised |= plan_points(con, ruleset, plan)
                 if day.expect is not None:
                     mismatches.extend(compare_plan(day.expect, plan))
                 if mismatches:

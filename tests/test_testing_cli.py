@@ -309,7 +309,12 @@ def test_init_scaffolds_a_company_whose_tests_pass(tmp_path: Path) -> None:
     assert "id: acme-trading" in ruleset and "regional-trading" not in ruleset.split(
         "company:")[1].split("\n\n")[0]
     tests_text = (target / "acme-trading.tests.yaml").read_text(encoding="utf-8")
-    assert "the acme-trading ruleset (regional-trading archetype)" in tests_text
+    lines = tests_text.splitlines()
+    assert lines[2] == ("# What the acme-trading ruleset (regional-trading archetype) must do, "
+                        "written down as cases.")
+    assert ("description: Expected outcomes of the acme-trading ruleset (regional-trading "
+            "archetype; regions, relays, caps).") in lines
+    assert ") (" not in tests_text and "regional-trading ruleset" not in tests_text
     assert (target / "regional-trading.veteran-customers.csv").is_file()
     code, output = run(str(target), "-k", "90 days goes back")
     assert code == 0, output

@@ -1,5 +1,11 @@
-"""Engine behaviour written as harness cases from Python: the same harness
-consultants use in YAML serves the project's own tests (and a CRM's)."""
+"""Engine behaviour written as harness cases: the same harness consultants
+use in YAML serves the project's own tests (and a CRM's).
+
+The golden cases in tests/engine_cases/*.tests.yaml (with their ruleset
+nightly.yaml) are found as ``highseas test tests/engine_cases`` finds them
+and run one pytest test per case; add a case or a file there and it runs.
+Below them, cases written in Python (:func:`engine.testing.case_from_dict`).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,25 @@ from engine.model import Ruleset
 from engine.ruleset_loader import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
+ENGINE_CASES = ROOT / "tests" / "engine_cases"
+
+
+def golden_cases() -> list[Any]:
+    files, _ = testing.discover([ENGINE_CASES])
+    return [pytest.param(case, id=f"{path.name.removesuffix('.tests.yaml')}: {case.name}")
+            for path in files for case in testing.cases_of(path)]
+
+
+def test_the_golden_cases_are_found() -> None:
+    files, problems = testing.discover([ENGINE_CASES])
+    assert problems == []
+    assert {path.name for path in files} >= {
+        "releases.tests.yaml", "caps.tests.yaml", "allocation.tests.yaml", "relays.tests.yaml"}
+
+
+@pytest.mark.parametrize("case", golden_cases())
+def test_engine_golden_case(case: testing.Case) -> None:
+    testing.assert_case(case)
 
 
 @pytest.fixture(scope="module")

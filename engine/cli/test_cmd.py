@@ -116,6 +116,19 @@ def _set_company(text: str, company: str, name: str) -> str:
     return "".join(lines)
 
 
+def _name_company(text: str, archetype: str, company: str) -> str:
+    """"the quick-order ruleset" -> "the acme ruleset (quick-order archetype)";
+    a parenthesis right after it is merged in, "the acme ruleset (quick-order
+    archetype; two-week release, small caps)" (a colon would end a YAML
+    plain scalar)."""
+    def named(match: re.Match[str]) -> str:
+        detail = match.group(1)
+        return (f"the {company} ruleset ({archetype} archetype"
+                + (f"; {detail})" if detail else ")"))
+
+    return re.sub(rf"the {re.escape(archetype)} ruleset(?: \(([^()\n]*)\))?", named, text)
+
+
 def _schema_modeline(text: str) -> str:
     """Point the editor's ``$schema`` comment at the published schema URL."""
     return re.sub(r"(\$schema=)\S*/schemas/", r"\1" + _SCHEMA_URL, text, count=1)
@@ -155,8 +168,7 @@ def init(archetype: str, company: str, company_name: str | None, force: bool,
     tests_text = re.sub(r"(?m)^ruleset:.*$", f"ruleset: {company}.yaml", tests_text, count=1)
     tests_text = tests_text.replace(f"rulesets/{archetype}.tests.yaml",
                                     str(directory / f"{company}.tests.yaml"))
-    tests_text = tests_text.replace(f"the {archetype} ruleset",
-                                    f"the {company} ruleset ({archetype} archetype)")
+    tests_text = _name_company(tests_text, archetype, company)
     data_files = {name: _template(name) for name in _CSV_REF.findall(tests_text)}
     directory.mkdir(parents=True, exist_ok=True)
     ruleset_file.write_text(ruleset_text, encoding="utf-8")
