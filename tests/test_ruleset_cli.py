@@ -9,6 +9,7 @@ import sys
 import types
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -216,3 +217,28 @@ def test_file_kinds_are_pluggable(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert [r.kind for r in report.files] == ["notes"]
     assert report.exit_code == 0
     assert validation.validate_paths([tmp_path], strict=True).exit_code == 1
+
+
+def test_the_pre_commit_hook_validates_the_yaml_files_it_is_given(tmp_path: Path) -> None:
+    """pre-commit runs the hook's entry with the staged files its patterns
+    select: rulesets and test files pass, a broken ruleset fails the commit."""
+    import re
+
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "highseas-validate" and hook["language"] == "python"
+    program, command = hook["entry"].split()
+    assert program == "highseas"
+    assert main.get_command(click.Context(main), command) is not None
+    staged = ["rulesets/regional-trading.yaml", "rulesets/quick-order.tests.yaml",
+              ".pre-commit-config.yaml", "README.md", "docs/rulesets.md"]
+    selected = [p for p in staged if re.search(hook["files"], p)
+                and not re.search(hook["exclude"], p)]
+    assert selected == staged[:2]
+    code, out, _ = run(command, *(str(ROOT / p) for p in selected))
+    assert code == 0, out
+    broken = tmp_path / "broken.yaml"
+    broken.write_text((ROOT / selected[0]).read_text().replace("cooldown: 30d", "cooldown: 0d"))
+    code, out, _ = run(command, str(broken))
+    assert code == 1 and "HS205" in out
