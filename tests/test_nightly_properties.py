@@ -7,13 +7,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from nightly_support import Facts, ruleset_with
+from nightly_support import Facts, check_candidate_filter, checked_night, ruleset_with
 
-from engine import derive
-from engine.apply import apply_plan
-from engine.durable_eval import evaluate
-from engine.evaluate import evaluate_ruleset
-from engine.plan_model import OWNERSHIP_ACTIONS
 from engine.planner import plan
 
 COMPANY = "regional-trading"
@@ -82,54 +77,14 @@ SETTINGS = settings(max_examples=25, deadline=None,
 @SETTINGS
 @given(company_facts())
 def test_plan_invariants(facts: Facts) -> None:
-    the_plan = plan(facts.con, RULES, AS_OF)
-    changed = [d.customer_id for d in the_plan.ownership_changes()]
-    assert len(changed) == len(set(changed)), "one ownership change per customer per run"
-    reminded = {d.customer_id for d in the_plan.by_action("remind")}
-    assert not reminded & set(changed), "a customer that changes hands is not also reminded"
-    for decision in the_plan.decisions:
-        assert decision.rule_id and decision.reason
-    # same inputs, same plan
-    assert plan(facts.con, RULES, AS_OF).to_json() == the_plan.to_json()
-    cooldowns = derive.cooldowns(facts.con, RULES, AS_OF, COMPANY)
-    for decision in the_plan.decisions:
-        if decision.action in ("assign", "relay") and decision.to_rep_id:
-            assert decision.to_rep_id not in cooldowns.get(decision.customer_id, {})
-    apply_plan(facts.con, the_plan)
-    # nobody who received customers ends above the private cap of their tier
-    caps = {cap.tier: cap.max for cap in RULES.caps.private}
-    receivers = {d.to_rep_id for d in the_plan.decisions
-                 if d.action in ("assign", "trim", "relay") and d.to_rep_id}
-    for rep in derive.rep_facts(facts.con, RULES, AS_OF, COMPANY):
-        if rep.rep_id in receivers and rep.tier in caps:
-            assert rep.private_count <= caps[rep.tier], rep
-    # every ownership change is in the audit trail with its rule
-    events = facts.con.execute(
-        "SELECT customer_id, rule_id, action FROM ownership_events ORDER BY customer_id"
-    ).fetchall()
-    expected = sorted((d.customer_id, d.rule_id, d.action) for d in the_plan.decisions
-                      if d.action in OWNERSHIP_ACTIONS)
-    assert sorted(events) == expected
-    # applying the same date twice changes nothing
-    owners_before = facts.con.execute(
-        "SELECT customer_id, owner_rep_id, pool_id FROM customers ORDER BY 1").fetchall()
-    assert not apply_plan(facts.con, plan(facts.con, RULES, AS_OF)).applied
-    assert facts.con.execute(
-        "SELECT customer_id, owner_rep_id, pool_id FROM customers ORDER BY 1"
-    ).fetchall() == owners_before
+    """Every invariant of the nightly run (nightly_support.checked_night)."""
+    checked_night(facts.con, RULES, AS_OF)
 
 
 @SETTINGS
 @given(company_facts())
 def test_sql_candidate_filter_changes_no_verdict(facts: Facts) -> None:
-    table = derive.materialize_customer_facts(facts.con, RULES, AS_OF, COMPANY)
-    filtered = evaluate_ruleset(facts.con, RULES, AS_OF, table)
-    rows = derive.fetch_fact_rows(facts.con, table)
-    if not rows:
-        return
-    everyone = evaluate(filtered.compiled, rows)  # durable-rules on every customer
-    for name in filtered.compiled.names:
-        assert filtered.matched(name) == everyone[name], name
+    check_candidate_filter(facts.con, RULES, AS_OF)
 
 
 @SETTINGS
