@@ -10,10 +10,8 @@ point back at the YAML (``Ruleset.positions`` maps paths to line/column).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from types import MappingProxyType
 from typing import Literal, TypeAlias
 
 from engine.durations import Duration
@@ -344,8 +342,7 @@ class Ruleset:
     source_file: str = ""
     content_hash: str = ""
     #: JSON path -> (line, column), for messages that point at the YAML.
-    positions: Mapping[str, tuple[int, int]] = field(
-        default_factory=lambda: MappingProxyType({}), compare=False)
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
 
     # Convenience look-ups ------------------------------------------------
     def tier(self, tier_id: str) -> Tier:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, cast
 
 from engine import model as m
@@ -177,7 +176,7 @@ class _Builder:
             tiers=tuple(tiers), regions=regions, pools=pools, custom_fields=custom_fields,
             release_rules=tuple(rules), caps=caps, allocations=allocations,
             relays=tuple(relays), source_file=source_file, content_hash=content_hash,
-            positions=MappingProxyType(dict(self.positions)),
+            positions=dict(self.positions),
         )
 
     def caps(self, data: dict[str, Any]) -> m.Caps:
