@@ -157,7 +157,7 @@ def test_a_damaged_database_is_a_clear_error(db: Path) -> None:
         handle.seek(12288)
         handle.write(b"\x13" * 4096)
     code, _, err = invoke("run", "--ruleset", RULESET, "--db", str(db), "--as-of", "2026-04-10")
-    assert code == 2 and "HS405" in err and "damaged" in err
+    assert code == 2 and "HS407" in err and "damaged" in err
 
 
 def test_a_custom_attribute_of_the_wrong_type_stops_the_run(db: Path) -> None:

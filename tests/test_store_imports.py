@@ -231,3 +231,11 @@ def test_failed_reimport_leaves_the_company_as_it_was(tmp_path: Path) -> None:
         import_crm_sales_opportunities(db, broken, replace=True)
     assert caught.value.first.code == "HS454"
     assert _q(db, "SELECT count(*), max(customer_id) FROM customers") == before
+
+
+def test_import_refuses_a_company_id_no_ruleset_could_name(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    with pytest.raises(InvalidInputError) as caught:
+        import_crm_sales_opportunities(db, SAMPLE, company_id="ACME'; DROP TABLE reps; --")
+    assert caught.value.first.code == "HS406"
+    assert not db.exists()  # refused before anything was created

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +19,11 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.cli import main
 from engine.errors import InvalidInputError, RejectedDataError
 from engine.store.db import init_db, open_db
 from engine.store.loader import REJECT_CODES, TABLES, load_file
@@ -323,3 +330,187 @@ def test_a_file_saved_as_utf16_or_utf32_is_named_as_such(small_db: Path, tmp_pat
     error = caught.value.first
     assert error.code == "HS411" and named in error.message and "UTF-8" in (error.hint or "")
     assert _snapshot(small_db, "reps") == before
+
+
+def _database(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table of the database (so a dropped or added one shows too)."""
+    with open_db(db, read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables ORDER BY ALL").fetchall()]
+        return {n: con.execute(f'SELECT * FROM "{n}" ORDER BY ALL').fetchall() for n in names}
+
+
+HOSTILE_COMPANIES = ["x'); DROP TABLE reps; --", "small-co' OR '1'='1", 'a"b', "Small-Co",
+                     "small co", "x" * 65, "ünïcode", "-leading-dash"]
+
+
+@pytest.mark.parametrize("company", HOSTILE_COMPANIES)
+def test_a_company_id_must_be_an_id_like_in_rulesets(small_db: Path, tmp_path: Path,
+                                                     company: str) -> None:
+    """--company is checked like ruleset ids (HS205 there): anything else is
+    HS406, exit 2, before the database is touched."""
+    file = tmp_path / "reps.csv"
+    file.write_text("rep_id,name,hired_on\nR60,Quin,2024-01-01\n")
+    before = _database(small_db)
+    with pytest.raises(InvalidInputError) as caught:
+        load_file(small_db, "reps", file, company, now=NOW)
+    assert caught.value.first.code == "HS406" and caught.value.exit_code == 2
+    assert "lower-case letters" in (caught.value.first.hint or "")
+    result = CliRunner().invoke(main, ["load", str(small_db), "reps", str(file),
+                                       "--company", company])
+    assert result.exit_code == 2, result.output
+    assert f"error HS406 {company!r} is not a valid company id" in result.output
+    assert "Traceback" not in result.output
+    assert _database(small_db) == before
+
+
+def test_quotes_and_spaces_in_file_names_are_data(small_db: Path, tmp_path: Path) -> None:
+    """File names (CSV, Parquet, JSON, the rejects file) and JSON keys go to
+    DuckDB as bound parameters: quotes and SQL in them are just characters."""
+    folder = tmp_path / "it's a \"folder\"; DROP TABLE reps; --"
+    folder.mkdir()
+    company = "o-brien_2"  # ids with '-' and '_' and digits are fine
+    reps = folder / "o'brien's reps.csv"
+    reps.write_text("rep_id,name,hired_on\nR61,O'Brien,2024-01-01\n")
+    rejects = folder / "rejects '; DROP TABLE customers; --.csv"
+    report = load_file(small_db, "reps", reps, company, rejects_path=rejects, now=NOW)
+    assert report.rows_loaded == 1 and rejects.read_text().startswith("row,column")
+    customers = folder / "cust'omers.parquet"
+    with duckdb.connect() as con:
+        con.execute("COPY (SELECT 'Q61' AS customer_id, 'It''s' AS name, "
+                    "'2025-01-01' AS created_at, 'R61' AS owner_rep_id) TO $p (FORMAT parquet)",
+                    {"p": str(customers)})
+    assert load_file(small_db, "customers", customers, company, now=NOW).rows_loaded == 1
+    orders = folder / "ord'ers.json"
+    orders.write_text(json.dumps([{"customer_id": "Q61", "placed_at": "2026-01-02",
+                                   "status": "won", "amount": "1.50", "rep_id": "R61"}]))
+    assert load_file(small_db, "orders", orders, company, now=NOW).rows_loaded == 1
+    with open_db(small_db, read_only=True) as con:
+        got = [con.execute(f"SELECT company_id, count(*) FROM {t} WHERE company_id <> ? "
+                           "GROUP BY ALL", [COMPANY]).fetchall()
+               for t in ("reps", "customers", "orders")]
+        name = con.execute("SELECT name FROM reps WHERE rep_id = 'R61'").fetchall()
+    assert got == [[(company, 1)]] * 3 and name == [("O'Brien",)]
+    hostile = folder / "keys.json"
+    hostile.write_text(json.dumps([{"rep_id": "R62", "name": "N", "hired_on": "2024-01-01",
+                                    "x': 'VARCHAR'}); DROP TABLE reps; --": "1"}]))
+    before = _database(small_db)
+    with pytest.raises(InvalidInputError) as caught:
+        load_file(small_db, "reps", hostile, company, now=NOW)
+    assert caught.value.first.code == "HS413" and "drop table reps" in caught.value.first.message
+    assert _database(small_db) == before
+
+
+def test_csv_header_row_forms(small_db: Path, tmp_path: Path) -> None:
+    """The delimiter is the one of , ; tab | that splits the header row into
+    the most columns (quoted names too); blank lines before the header are
+    skipped and do not shift row numbers; a repeated column is refused."""
+    file = tmp_path / "reps.csv"
+    file.write_text('\n\n"rep_id";"name";"hired_on"\nR63;"Smith; Jones";2024-01-01\nR64;X\n')
+    with pytest.raises(RejectedDataError) as caught:
+        load_file(small_db, "reps", file, COMPANY, now=NOW)
+    assert [(r.row, r.code) for r in caught.value.report.rejects] == [(2, "HS433")]  # type: ignore[attr-defined]
+    file.write_text('\n\n"rep_id";"name";"hired_on"\nR63;"Smith; Jones";2024-01-01\n')
+    assert load_file(small_db, "reps", file, COMPANY, now=NOW).rows_loaded == 1
+    file.write_text("rep_id,name,hired_on,Name\nR65,A,2024-01-01,B\n")
+    with pytest.raises(InvalidInputError) as error:
+        load_file(small_db, "reps", file, COMPANY, now=NOW)
+    assert error.value.first.code == "HS413" and "appears twice" in error.value.first.message
+    # only double quotes quote: 'a, b' is two values, so the line has a field too many
+    file.write_text("rep_id,name,hired_on\nR66,'Smith, Jones',2024-01-01\n")
+    with pytest.raises(RejectedDataError) as rejected:
+        load_file(small_db, "reps", file, COMPANY, now=NOW)
+    assert [r.code for r in rejected.value.report.rejects] == ["HS433"]  # type: ignore[attr-defined]
+
+
+def test_duckdb_interrupt_is_a_keyboard_interrupt(
+    small_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB answers Ctrl-C during a query with RuntimeError("Query
+    interrupted"); the loader rolls back and raises KeyboardInterrupt."""
+    from engine.store import loader
+
+    file = tmp_path / "reps.csv"
+    file.write_text("rep_id,name,hired_on\nR67,Ray,2024-01-01\n")
+    before = _database(small_db)
+
+    def interrupted(*args: Any) -> str:
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(loader, "_typed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load_file(small_db, "reps", file, COMPANY, now=NOW)
+    assert _database(small_db) == before
+
+
+# The child restores Python's own SIGINT handler: a shell starts background
+# jobs (such as a test run) with SIGINT ignored, and a child inherits that.
+_CLI = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from engine.cli import main; sys.argv[0] = 'highseas'; main()")
+
+
+def _big_activities(path: Path, rows: int) -> None:
+    with duckdb.connect() as con:
+        con.execute(
+            "COPY (SELECT 'Z' || range AS activity_id, 'C00' || (1 + range % 6) AS customer_id, "
+            "'R0' || (1 + range % 5) AS rep_id, 'call' AS kind, '2026-01-01 10:00' AS at "
+            "FROM range($rows)) TO $path (FORMAT csv, HEADER true)",
+            {"rows": rows, "path": str(path)},
+        )
+
+
+def _wait_until_reading(proc: subprocess.Popen[str], path: Path, seconds: float) -> None:
+    """Until the process has had ``path`` open for 50 ms (DuckDB is reading
+    it, not just the loader peeking at its header row), or it ended."""
+    target = str(path.resolve())
+    fds = Path(f"/proc/{proc.pid}/fd")
+    deadline = time.monotonic() + seconds
+    opened: float | None = None
+    while proc.poll() is None and time.monotonic() < deadline:
+        if not fds.is_dir():  # no /proc here: give it time to start instead
+            time.sleep(1.5)
+            return
+        try:
+            is_open = any(os.readlink(fds / fd) == target for fd in os.listdir(fds))
+        except OSError:
+            continue  # a descriptor closed while we looked
+        if not is_open:
+            opened = None
+        elif opened is None:
+            opened = time.monotonic()
+        elif time.monotonic() - opened >= 0.05:
+            return
+        time.sleep(0.002)
+
+
+def test_ctrl_c_during_a_load_writes_nothing(small_db: Path, tmp_path: Path) -> None:
+    """A real SIGINT while `highseas load` reads a big file: exit 130,
+    "interrupted: nothing was written", no traceback, every table as before.
+    If the load won the race (a fast machine), again with a bigger file."""
+    before = _database(small_db)
+    for attempt, rows in enumerate((1_000_000, 2_500_000, 5_000_000)):
+        db = tmp_path / f"attempt{attempt}.db"
+        shutil.copy(small_db, db)
+        big = tmp_path / f"activities {attempt}.csv"
+        _big_activities(big, rows)
+        with subprocess.Popen([sys.executable, "-c", _CLI, "load", str(db), "activities",
+                               str(big), "--company", COMPANY], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            try:
+                _wait_until_reading(proc, big, seconds=30)
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+                out, err = proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+        big.unlink()
+        if proc.returncode == 0 and f"loaded {rows}," in out:
+            continue  # it finished before the signal came: again with a bigger file
+        assert proc.returncode == 130, (out, err)
+        assert err.strip() == "interrupted: nothing was written", err
+        assert "Traceback" not in out + err and "HS999" not in out + err
+        assert _database(db) == before
+        return
+    pytest.fail("the load always finished before SIGINT arrived")

@@ -6,6 +6,7 @@ Exit codes (documented in docs/cli.md):
 * 1 - rule or test failures: invalid rulesets, failing cases, rejected rows
 * 2 - invalid input or usage: missing files, bad options, unreadable data
 * 3 - internal error (a bug in highseas; please report it)
+* 130 - interrupted (Ctrl-C); nothing was written
 
 Errors become messages in one place: :class:`HighseasGroup.invoke`.
 Subcommands live in sibling modules and are imported only when used, so
@@ -46,6 +47,7 @@ EXIT_OK = 0
 EXIT_FAILURES = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 def report_error(error: HighseasError) -> None:
@@ -60,6 +62,17 @@ def _is_corrupt_database(error: BaseException) -> bool:
     return type(error).__module__.startswith(("duckdb", "_duckdb")) and (
         "Corrupt database file" in str(error) or "checksum" in str(error)
     )
+
+
+def _is_interrupt(error: BaseException) -> bool:
+    """Ctrl-C while DuckDB runs a query: DuckDB takes the SIGINT itself and
+    raises RuntimeError("Query interrupted") (or its InterruptException)
+    instead of KeyboardInterrupt (checked by name, as above)."""
+    if type(error).__name__ == "InterruptException" and type(error).__module__.startswith(
+        ("duckdb", "_duckdb")
+    ):
+        return True
+    return type(error) is RuntimeError and str(error).startswith("Query interrupted")
 
 
 class HighseasGroup(click.Group):
@@ -104,7 +117,7 @@ class HighseasGroup(click.Group):
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: nothing was written", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except OSError as error:
@@ -112,11 +125,14 @@ class HighseasGroup(click.Group):
             click.echo(f"error HS002 cannot access{where}: {error.strerror or error}", err=True)
             ctx.exit(EXIT_USAGE)
         except Exception as error:  # a bug: say so briefly, full trace only on request
+            if _is_interrupt(error):  # Ctrl-C inside a DuckDB query
+                click.echo("interrupted: nothing was written", err=True)
+                ctx.exit(EXIT_INTERRUPTED)
             if os.environ.get("HIGHSEAS_DEBUG"):
                 raise
             if _is_corrupt_database(error):
                 click.echo(
-                    f"error HS405 the database file is damaged: {str(error).splitlines()[0]} "
+                    f"error HS407 the database file is damaged: {str(error).splitlines()[0]} "
                     "(restore it from a backup; nothing was written)",
                     err=True,
                 )

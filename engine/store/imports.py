@@ -22,6 +22,7 @@ import duckdb
 from engine.errors import InvalidInputError
 from engine.store.countries import NAME_TO_CODE
 from engine.store.db import PathLike, init_db, open_db, scalar, transaction
+from engine.store.loader import check_company_id
 
 CRM_COMPANY = "crm-sales-opportunities"
 OLIST_COMPANY = "olist-marketing-funnel"
@@ -172,6 +173,7 @@ def import_crm_sales_opportunities(
     close_value; Lost: lost, 0; Engaging: open, no amount). Prospecting
     opportunities get no activity (never contacted).
     """
+    check_company_id(company_id)
     started = time.perf_counter()
     folder = _check_dir(directory, CRM_FILES)
     init_db(db_path)
@@ -374,6 +376,7 @@ def import_olist_marketing_funnel(
     the others sit in the high seas in pool ``pool_id``. SDRs and SRs become
     reps; first contact and win become activities.
     """
+    check_company_id(company_id)
     started = time.perf_counter()
     folder = _check_dir(directory, OLIST_FILES)
     init_db(db_path)

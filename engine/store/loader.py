@@ -8,18 +8,30 @@ transaction: with rejects (and no ``skip_bad_rows``) or on any error or
 Ctrl-C, the table is left exactly as it was.
 
 Rows are numbered 1, 2, ... in file order, the header not counted (in a CSV
-file without line breaks inside quoted values, row N is on line N+1).
+file without line breaks inside quoted values or blank lines before the
+header, row N is on line N+1). CSV is read as RFC 4180 with the delimiter
+of the header row (see :func:`_csv_header`), never sniffed from the data:
+an unclosed quote is a malformed line (HS433), not a value starting with ".
 The reject codes are documented in docs/data-model.md.
+
+No text from the file, its name, the company id or the rejects path is
+spliced into SQL: they are bound parameters (``$path``, ``$company``, ...);
+the file's own column names never reach SQL at all (source columns are
+read by position). Identifiers in the SQL are this module's constants, or
+``attributes.NAME`` columns whitelisted by a pattern.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, BinaryIO, Literal
 
 import duckdb
 
@@ -53,6 +65,28 @@ REJECT_CODES: dict[str, str] = {
     "HS436": "date before 1900",
     "HS437": "text contains a NUL character",
 }
+
+#: A company id: the same form as ids in rulesets (HS205 there).
+COMPANY_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+def check_company_id(company_id: str) -> None:
+    """HS406 unless ``company_id`` has the form of ids in rulesets (so it can
+    be named by a ruleset's ``company.id``, and no SQL sees anything else)."""
+    if not COMPANY_ID_RE.fullmatch(company_id):
+        raise InvalidInputError(
+            f"{company_id!r} is not a valid company id",
+            code="HS406",
+            hint="company ids are written as in rulesets: lower-case letters, digits, "
+            "'-' and '_' (at most 64 characters), e.g. acme-trading",
+        )
+
+
+#: CSV delimiters tried on the header row (the one splitting it most wins).
+CSV_DELIMITERS = (",", ";", "\t", "|")
+
+#: Longest malformed CSV line kept as a reject's value (an unclosed quote
+#: can swallow the rest of the file).
+MAX_BAD_LINE_CHARS = 300
 
 #: How many rejects a :class:`LoadReport` keeps in memory (the file has all).
 MAX_REPORTED_REJECTS = 1000
@@ -223,8 +257,17 @@ def _q(name: str) -> str:
 
 
 def _lit(text: str) -> str:
-    """A SQL string literal."""
+    """A SQL string literal, for this module's own constants only (codes,
+    reasons, column names of TABLES); never for data, paths or ids."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Execute ``sql`` with those of ``params`` it names as ``$name``."""
+    used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", sql)}
+    return con.execute(sql, used) if used else con.execute(sql)
 
 
 def _file_format(path: Path) -> Literal["csv", "parquet", "json"]:
@@ -271,36 +314,138 @@ def _check_text_encoding(path: Path, fmt: str) -> None:
         )
 
 
-def _source(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str, list[str]]:
+def _check_not_blank(path: Path) -> None:
+    """A file of nothing but whitespace (after a byte-order mark) is empty."""
+    with path.open("rb") as handle:
+        chunk = handle.read(1 << 16).removeprefix(b"\xef\xbb\xbf")
+        while chunk:
+            if chunk.strip():
+                return
+            chunk = handle.read(1 << 16)
+    raise InvalidInputError(
+        f"{path} is empty (only blank lines or spaces, not even a header row)",
+        code="HS411",
+        file=str(path),
+    )
+
+
+def _csv_header(path: Path) -> tuple[str, list[str], int]:
+    """The delimiter (of CSV_DELIMITERS, the one that splits the header row
+    into the most columns), the column names of a CSV file, and how many
+    blank lines precede its header row."""
+    found: list[tuple[str, list[str]]] = []
+    problem: Exception | None = None
+    blank = 0
+
+    def lines(handle: BinaryIO) -> Iterator[str]:
+        """Lines decoded one by one (a bad byte further down is the reader's
+        business: HS433 on its row), from the first one that is not blank."""
+        nonlocal blank
+        blank, encoding, started = 0, "utf-8-sig", False
+        while raw := handle.readline(1 << 20):
+            line = raw.decode(encoding)
+            encoding = "utf-8"
+            if not started and not line.strip():
+                blank += 1
+                continue
+            started = True
+            yield line
+
+    with path.open("rb") as handle:
+        for delimiter in CSV_DELIMITERS:
+            handle.seek(0)
+            try:
+                header = next(csv.reader(lines(handle), delimiter=delimiter, strict=True), [])
+            except csv.Error as error:  # e.g. "a";"b" split at commas
+                problem = problem or error
+                continue
+            except UnicodeDecodeError as error:
+                problem = error
+                break
+            found.append((delimiter, header))
+    if not found or isinstance(problem, UnicodeDecodeError):
+        raise InvalidInputError(
+            f"cannot read the header row of {path} as CSV: {problem}",
+            code="HS411",
+            file=str(path),
+            hint="the first line names the columns, separated by commas, in UTF-8",
+        )
+    delimiter, names = max(found, key=lambda item: len(item[1]))  # the first of equals
+    if any(re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", name) for name in names):
+        raise InvalidInputError(
+            f"cannot read {path} as CSV: its header row has control characters "
+            "(not a text file?)",
+            code="HS411",
+            file=str(path),
+        )
+    return delimiter, names, blank
+
+
+def _source(
+    con: duckdb.DuckDBPyConnection, path: Path
+) -> tuple[str, str, dict[str, Any], list[str]]:
     """The format, a table function reading ``path`` (every column as text
-    for CSV and JSON), and the file's column names."""
+    for CSV and JSON), its bound parameters, and the file's column names in
+    file order: the SQL refers to column i as ``#i`` (1-based), never by
+    its name."""
     fmt = _file_format(path)
     if fmt in ("csv", "json"):
         _check_text_encoding(path, fmt)
-    name = _lit(str(path))
+        _check_not_blank(path)
+    params: dict[str, Any] = {"path": str(path)}
     try:
         if fmt == "csv":
-            described = con.execute(
-                f"DESCRIBE SELECT * FROM read_csv({name}, all_varchar = true, header = true, "
-                "ignore_errors = true)"
-            ).fetchall()
+            # RFC 4180 quoting, always: a quoted value starts and ends with ",
+            # "" inside it is one "; an unclosed quote is a malformed line
+            # (HS433), never a value starting with ". No dialect sniffing.
+            delimiter, names, blank = _csv_header(path)
+            params["delim"] = delimiter
+            params["skip"] = blank
+            params["columns"] = {f"c{i}": "VARCHAR" for i in range(len(names))}
             source = (
-                f"read_csv({name}, all_varchar = true, header = true, store_rejects = true, "
-                "rejects_table = '_csv_rejects', rejects_scan = '_csv_scans')"
+                "read_csv($path, skip = $skip, header = true, auto_detect = false, "
+                "delim = $delim, "
+                "quote = '\"', escape = '\"', columns = $columns, strict_mode = true, "
+                "store_rejects = true, rejects_table = '_csv_rejects', "
+                "rejects_scan = '_csv_scans')"
             )
         elif fmt == "parquet":
-            described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({name})").fetchall()
-            source = f"read_parquet({name})"
+            described = _run(con, "DESCRIBE SELECT * FROM read_parquet($path)", params)
+            names = [str(r[0]) for r in described.fetchall()]
+            source = "read_parquet($path)"
         else:
-            described = con.execute(f"DESCRIBE SELECT * FROM read_json({name})").fetchall()
-            cols = ", ".join(f"{_lit(str(r[0]))}: 'VARCHAR'" for r in described)
-            source = f"read_json({name}, columns = {{{cols}}})"
+            described = _run(con, "DESCRIBE SELECT * FROM read_json($path)", params)
+            names = [str(r[0]) for r in described.fetchall()]
+            params["columns"] = {name: "VARCHAR" for name in names}
+            source = "read_json($path, columns = $columns)"
     except duckdb.Error as error:
         raise _unreadable(path, fmt, error) from None
-    return fmt, source, [str(r[0]) for r in described]
+    return fmt, source, params, names
+
+
+def _is_interrupt(error: BaseException) -> bool:
+    """DuckDB's answer to Ctrl-C during a query: it takes the SIGINT itself
+    and raises RuntimeError("Query interrupted") (or InterruptException),
+    not KeyboardInterrupt."""
+    return isinstance(error, duckdb.InterruptException) or (
+        type(error) is RuntimeError and str(error).startswith("Query interrupted")
+    )
+
+
+@contextmanager
+def _interrupts_as_keyboard_interrupt() -> Iterator[None]:
+    """Re-raise DuckDB's interrupt errors as KeyboardInterrupt."""
+    try:
+        yield
+    except (RuntimeError, duckdb.Error) as error:
+        if _is_interrupt(error):
+            raise KeyboardInterrupt from None
+        raise
 
 
 def _unreadable(path: Path, fmt: str, error: duckdb.Error) -> InvalidInputError:
+    if _is_interrupt(error):
+        raise KeyboardInterrupt from None
     return InvalidInputError(
         f"cannot read {path} as {fmt.upper()}: {str(error).splitlines()[0]}",
         code="HS411",
@@ -315,10 +460,18 @@ def _stage_rows(
     trimmed text, blank as NULL, file row numbers; malformed CSV lines into
     ``_bad_lines``. Returns whether the file has a company_id column, and
     its custom attribute columns (customers: ``attributes.NAME``)."""
-    fmt, source, file_columns = _source(con, path)
-    by_lower: dict[str, str] = {}
-    for column in file_columns:
-        by_lower.setdefault(column.strip().lower(), column)
+    fmt, source, params, file_columns = _source(con, path)
+    by_lower: dict[str, int] = {}  # name -> 1-based position of its column
+    for position, column in enumerate(file_columns, start=1):
+        name = column.strip().lower()
+        if name in by_lower and name:
+            raise InvalidInputError(
+                f"column {name!r} appears twice in the header row (columns "
+                f"{by_lower[name]} and {position})",
+                code="HS413",
+                file=str(path),
+            )
+        by_lower.setdefault(name, position)
     known = {c.name for c in spec.columns} | {"company_id"}
     extras = [
         c
@@ -328,7 +481,9 @@ def _stage_rows(
     unknown = [c for c in by_lower if c not in known and c not in extras]
     if unknown:
         raise InvalidInputError(
-            f"unknown column {unknown[0]!r} for table {spec.name}",
+            f"column {by_lower[unknown[0]]} has no name in the header row"
+            if not unknown[0]
+            else f"unknown column {unknown[0]!r} for table {spec.name}",
             code="HS413",
             file=str(path),
             hint=did_you_mean(unknown[0], sorted(known))
@@ -343,22 +498,32 @@ def _stage_rows(
         )
     selects = []
     for name in [c.name for c in spec.columns] + ["company_id", *extras]:
-        source_column = by_lower.get(name)
-        if source_column is None:
+        index = by_lower.get(name)
+        if index is None:
             selects.append(f"CAST(NULL AS VARCHAR) AS {_q(name)}")
         else:
-            selects.append(f"NULLIF(trim(CAST({_q(source_column)} AS VARCHAR)), '') AS {_q(name)}")
+            selects.append(f"NULLIF(trim(CAST(#{index} AS VARCHAR)), '') AS {_q(name)}")
     try:
-        con.execute(f"CREATE TEMP TABLE _read AS SELECT {', '.join(selects)} FROM {source}")
+        _run(con, f"CREATE TEMP TABLE _read AS SELECT {', '.join(selects)} FROM {source}", params)
     except duckdb.Error as error:
         raise _unreadable(path, fmt, error) from None
     con.execute("CREATE TEMP TABLE _bad_lines (_row BIGINT, line VARCHAR, message VARCHAR)")
     if fmt == "csv":
-        con.execute(
-            "INSERT INTO _bad_lines SELECT line - 1, "
-            "arg_min(csv_line, coalesce(column_idx, 0)), "
-            "arg_min(error_message, coalesce(column_idx, 0)) "
-            "FROM _csv_rejects GROUP BY line"
+        # An unclosed quote reads on to the end of the file (or to DuckDB's
+        # line limit): say so, and keep only the start of the "line".
+        _run(
+            con,
+            "INSERT INTO _bad_lines SELECT line - 1 - $skip, "
+            f"CASE WHEN length(l) > {MAX_BAD_LINE_CHARS} "
+            f"THEN left(l, {MAX_BAD_LINE_CHARS}) || ' ...' ELSE l END, m FROM ("
+            "SELECT line, arg_min(csv_line, coalesce(column_idx, 0)) AS l, "
+            "arg_min(CASE WHEN error_type = 'UNQUOTED VALUE' THEN "
+            "'a quoted value is not closed, or text follows its closing quote "
+            "(inside quotes, write \" as \"\"); an unclosed quote runs on to the end "
+            "of the file' ELSE error_message END, "
+            "coalesce(column_idx, 0)) AS m "
+            "FROM _csv_rejects GROUP BY line)",
+            params,
         )
     # Row numbers. _read keeps file order; its row ids are normally one
     # contiguous run, so the number is rowid - first + 1 (no sort needed).
@@ -602,6 +767,11 @@ def _attribute_value(column: str) -> str:
     )
 
 
+def _attribute_keys(extras: list[str]) -> dict[str, str]:
+    """Parameter name -> JSON key of each ``attributes.NAME`` column."""
+    return {f"attribute_{i}": e.removeprefix("attributes.") for i, e in enumerate(extras)}
+
+
 def _typed(col: Col, extras: list[str] | None = None) -> str:
     """SQL converting the checked text of ``col`` to its table type."""
     v = _q(col.name)
@@ -629,8 +799,8 @@ def _typed(col: Col, extras: list[str] | None = None) -> str:
         if not extras:
             return f"CAST({v} AS JSON)"
         entries = ", ".join(
-            f"{{'k': {_lit(e.removeprefix('attributes.'))}, 'v': {_attribute_value(e)}}}"
-            for e in extras
+            f"{{'k': CAST(${key} AS VARCHAR), 'v': {_attribute_value(e)}}}"
+            for key, e in zip(_attribute_keys(extras), extras, strict=True)
         )
         patch = f"to_json(map_from_entries(list_filter([{entries}], lambda x: x.v IS NOT NULL)))"
         # a column wins over the same key in the attributes cell; a blank one leaves it
@@ -677,6 +847,7 @@ def load_file(
         )
     if not company_id:
         raise InvalidInputError("a company id is required to load facts", code="HS405")
+    check_company_id(company_id)
     path = Path(file)
     if not path.is_file():
         raise InvalidInputError(f"no such file: {path}", code="HS411", file=str(path))
@@ -691,14 +862,26 @@ def load_file(
             file=str(rejects_path),
         )
     limit = (now or datetime.now()).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
-    limit_sql = f"TIMESTAMP {_lit(limit.isoformat(sep=' '))}"
-    company_sql = _lit(company_id)
+    # bound parameters of the check, rejects and insert queries (see _run)
+    params: dict[str, Any] = {
+        "company": company_id,
+        "limit": limit,
+        "countries": sorted(ISO_ALPHA2),
+        "rejects_path": None if rejects_path is None else str(rejects_path),
+    }
+    company_sql = "CAST($company AS VARCHAR)"
+    limit_sql = "CAST($limit AS TIMESTAMP)"
 
-    with open_db(db_path) as con:
+    with _interrupts_as_keyboard_interrupt(), open_db(db_path) as con:
         with transaction(con) as tx:
             has_company, extras = _stage_rows(con, spec, path)
-            codes = ", ".join(f"({_lit(c)})" for c in sorted(ISO_ALPHA2))
-            con.execute(f"CREATE TEMP TABLE _countries AS SELECT * FROM (VALUES {codes}) t(code)")
+            params.update(_attribute_keys(extras))
+            _run(
+                con,
+                "CREATE TEMP TABLE _countries AS SELECT unnest(CAST($countries AS VARCHAR[])) "
+                "AS code",
+                params,
+            )
             checks = _checks(spec, company_sql, limit_sql, has_company)
             checks.append(
                 "SELECT _row, '*', line, 'HS433', 'malformed CSV line: ' || message FROM _bad_lines"
@@ -707,7 +890,7 @@ def load_file(
                 'CREATE TEMP TABLE _rejects (row BIGINT, "column" VARCHAR, value VARCHAR, '
                 "code VARCHAR, reason VARCHAR)"
             )
-            con.execute("INSERT INTO _rejects " + " UNION ALL ".join(checks))
+            _run(con, "INSERT INTO _rejects " + " UNION ALL ".join(checks), params)
             rows_read, reject_count, rows_rejected = con.execute(
                 "SELECT (SELECT count(*) FROM _raw) + (SELECT count(*) FROM _bad_lines), "
                 "count(*), count(DISTINCT row) FROM _rejects"
@@ -720,10 +903,11 @@ def load_file(
                 ).fetchall()
             )
             if rejects_path is not None:
-                con.execute(
+                _run(
+                    con,
                     'COPY (SELECT row, "column", value, code, reason FROM _rejects '
-                    f'ORDER BY row, "column", code) TO {_lit(str(rejects_path))} '
-                    "(FORMAT csv, HEADER true)"
+                    'ORDER BY row, "column", code) TO $rejects_path (FORMAT csv, HEADER true)',
+                    params,
                 )
             loaded = 0
             if reject_count and not skip_bad_rows:
@@ -731,10 +915,12 @@ def load_file(
             else:
                 names = [c.name for c in spec.columns]
                 good = " WHERE _row NOT IN (SELECT row FROM _rejects)" if reject_count else ""
-                inserted = con.execute(
+                inserted = _run(
+                    con,
                     f"INSERT INTO {spec.name} (company_id, {', '.join(_q(n) for n in names)}) "
                     f"SELECT {company_sql}, {', '.join(_typed(c, extras) for c in spec.columns)} "
-                    f"FROM _raw{good}"
+                    f"FROM _raw{good}",
+                    params,
                 ).fetchall()
                 loaded = int(inserted[0][0])
     report = LoadReport(
