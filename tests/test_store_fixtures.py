@@ -53,11 +53,12 @@ def _digest(path: Path) -> dict[str, tuple[int, str]]:
     return out
 
 
-def test_same_seed_same_content(worlds: dict[str, Path], tmp_path: Path) -> None:
-    first = worlds["regional-trading"]
+@pytest.mark.parametrize("archetype", sorted(ARCHETYPES))
+def test_same_seed_same_content(worlds: dict[str, Path], tmp_path: Path, archetype: str) -> None:
+    first = worlds[archetype]
     again, other = tmp_path / "again.db", tmp_path / "other.db"
-    generate(again, "regional-trading", customers=1500, reps=40, seed=11)
-    generate(other, "regional-trading", customers=1500, reps=40, seed=12)
+    generate(again, archetype, customers=1500, reps=40, seed=11)
+    generate(other, archetype, customers=1500, reps=40, seed=12)
     assert _digest(first) == _digest(again)
     assert _digest(first)["customers"] != _digest(other)["customers"]
     # physical order is deterministic too
