@@ -165,3 +165,15 @@ class EngineError(HighseasError):
 
 def errors_only(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diagnostics if d.is_error]
+
+
+def is_duckdb_interrupt(error: BaseException) -> bool:
+    """Ctrl-C while DuckDB runs a query: DuckDB takes the SIGINT itself and
+    raises RuntimeError("Query interrupted") (or its InterruptException)
+    instead of KeyboardInterrupt. Checked by name, so that callers need not
+    import duckdb (``highseas validate`` starts without it)."""
+    if type(error).__name__ == "InterruptException" and type(error).__module__.startswith(
+        ("duckdb", "_duckdb")
+    ):
+        return True
+    return type(error) is RuntimeError and str(error).startswith("Query interrupted")

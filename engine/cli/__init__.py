@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from engine.errors import HighseasError
+from engine.errors import HighseasError, is_duckdb_interrupt
 
 #: command name -> "module:attribute" of the click command.
 COMMANDS: dict[str, str] = {
@@ -62,17 +62,6 @@ def _is_corrupt_database(error: BaseException) -> bool:
     return type(error).__module__.startswith(("duckdb", "_duckdb")) and (
         "Corrupt database file" in str(error) or "checksum" in str(error)
     )
-
-
-def _is_interrupt(error: BaseException) -> bool:
-    """Ctrl-C while DuckDB runs a query: DuckDB takes the SIGINT itself and
-    raises RuntimeError("Query interrupted") (or its InterruptException)
-    instead of KeyboardInterrupt (checked by name, as above)."""
-    if type(error).__name__ == "InterruptException" and type(error).__module__.startswith(
-        ("duckdb", "_duckdb")
-    ):
-        return True
-    return type(error) is RuntimeError and str(error).startswith("Query interrupted")
 
 
 class HighseasGroup(click.Group):
@@ -125,7 +114,7 @@ class HighseasGroup(click.Group):
             click.echo(f"error HS002 cannot access{where}: {error.strerror or error}", err=True)
             ctx.exit(EXIT_USAGE)
         except Exception as error:  # a bug: say so briefly, full trace only on request
-            if _is_interrupt(error):  # Ctrl-C inside a DuckDB query
+            if is_duckdb_interrupt(error):  # Ctrl-C inside a DuckDB query
                 click.echo("interrupted: nothing was written", err=True)
                 ctx.exit(EXIT_INTERRUPTED)
             if os.environ.get("HIGHSEAS_DEBUG"):

@@ -35,7 +35,7 @@ from typing import Any, BinaryIO, Literal
 
 import duckdb
 
-from engine.errors import Diagnostic, InvalidInputError, RejectedDataError
+from engine.errors import Diagnostic, InvalidInputError, RejectedDataError, is_duckdb_interrupt
 from engine.store.countries import ISO_ALPHA2
 from engine.store.db import PathLike, open_db, scalar, transaction
 from engine.suggestions import did_you_mean
@@ -68,6 +68,7 @@ REJECT_CODES: dict[str, str] = {
 
 #: A company id: the same form as ids in rulesets (HS205 there).
 COMPANY_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
 
 def check_company_id(company_id: str) -> None:
     """HS406 unless ``company_id`` has the form of ids in rulesets (so it can
@@ -423,28 +424,19 @@ def _source(
     return fmt, source, params, names
 
 
-def _is_interrupt(error: BaseException) -> bool:
-    """DuckDB's answer to Ctrl-C during a query: it takes the SIGINT itself
-    and raises RuntimeError("Query interrupted") (or InterruptException),
-    not KeyboardInterrupt."""
-    return isinstance(error, duckdb.InterruptException) or (
-        type(error) is RuntimeError and str(error).startswith("Query interrupted")
-    )
-
-
 @contextmanager
 def _interrupts_as_keyboard_interrupt() -> Iterator[None]:
     """Re-raise DuckDB's interrupt errors as KeyboardInterrupt."""
     try:
         yield
     except (RuntimeError, duckdb.Error) as error:
-        if _is_interrupt(error):
+        if is_duckdb_interrupt(error):
             raise KeyboardInterrupt from None
         raise
 
 
 def _unreadable(path: Path, fmt: str, error: duckdb.Error) -> InvalidInputError:
-    if _is_interrupt(error):
+    if is_duckdb_interrupt(error):
         raise KeyboardInterrupt from None
     return InvalidInputError(
         f"cannot read {path} as {fmt.upper()}: {str(error).splitlines()[0]}",
