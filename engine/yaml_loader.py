@@ -144,23 +144,15 @@ class _Composing:
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         if self.depth >= MAX_DEPTH:
-            event = self.peek_event()  # type: ignore[attr-defined]
-            raise _LoadProblem(
-                "HS110",
+            raise self._problem_here(
                 f"the document is nested more than {MAX_DEPTH} levels deep",
-                event.start_mark.line + 1,
-                event.start_mark.column + 1,
                 "a ruleset needs a few levels; look for unclosed or repeated brackets",
             )
         if self.check_event(yaml.events.AliasEvent):  # type: ignore[attr-defined]
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
-                event = self.peek_event()  # type: ignore[attr-defined]
-                raise _LoadProblem(
-                    "HS110",
+                raise self._problem_here(
                     f"more than {MAX_ALIASES} aliases in one file",
-                    event.start_mark.line + 1,
-                    event.start_mark.column + 1,
                     "aliases are bounded so that an alias bomb cannot exhaust memory; "
                     "write the values out",
                 )
@@ -169,6 +161,12 @@ class _Composing:
             return super().compose_node(parent, index)  # type: ignore[misc,no-any-return]
         finally:
             self.depth -= 1
+
+    def _problem_here(self, message: str, hint: str) -> _LoadProblem:
+        """An HS110 at the next event's position."""
+        event = self.peek_event()  # type: ignore[attr-defined]
+        return _LoadProblem("HS110", message, event.start_mark.line + 1,
+                            event.start_mark.column + 1, hint)
 
 
 class _Loader(
