@@ -239,3 +239,16 @@ def test_import_refuses_a_company_id_no_ruleset_could_name(tmp_path: Path) -> No
         import_crm_sales_opportunities(db, SAMPLE, company_id="ACME'; DROP TABLE reps; --")
     assert caught.value.first.code == "HS406"
     assert not db.exists()  # refused before anything was created
+    with pytest.raises(InvalidInputError) as caught:
+        import_olist_marketing_funnel(db, tmp_path, pool_id="Leads'); --")
+    assert caught.value.first.code == "HS406" and "pool id" in caught.value.first.message
+    assert not db.exists()
+
+
+def test_import_reads_a_folder_whose_name_holds_quotes(tmp_path: Path) -> None:
+    folder = tmp_path / "it's \"crm\"; DROP TABLE reps"
+    shutil.copytree(SAMPLE, folder)
+    db = tmp_path / "crm.db"
+    import_crm_sales_opportunities(db, folder)
+    _check_crm(db, SAMPLE)
+

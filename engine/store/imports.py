@@ -85,6 +85,9 @@ class ImportReport:
 
 
 def _lit(text: str) -> str:
+    """A SQL string literal, for this module's constants and for ids already
+    checked against the id pattern (company and pool ids); never for paths
+    or file contents."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -92,8 +95,9 @@ def _read(con: duckdb.DuckDBPyConnection, name: str, path: Path, columns: tuple[
     """Read CSV ``path`` (all text, blanks as NULL) into temp table ``name``."""
     try:
         con.execute(
-            f"CREATE TEMP TABLE {name} AS SELECT * FROM read_csv({_lit(str(path))}, "
-            "all_varchar = true, header = true)"
+            f"CREATE TEMP TABLE {name} AS SELECT * FROM read_csv($path, "
+            "all_varchar = true, header = true)",
+            {"path": str(path)},
         )
     except duckdb.Error as error:
         raise InvalidInputError(
@@ -377,6 +381,7 @@ def import_olist_marketing_funnel(
     reps; first contact and win become activities.
     """
     check_company_id(company_id)
+    check_company_id(pool_id, kind="pool")
     started = time.perf_counter()
     folder = _check_dir(directory, OLIST_FILES)
     init_db(db_path)

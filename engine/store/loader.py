@@ -70,14 +70,15 @@ REJECT_CODES: dict[str, str] = {
 COMPANY_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
-def check_company_id(company_id: str) -> None:
-    """HS406 unless ``company_id`` has the form of ids in rulesets (so it can
-    be named by a ruleset's ``company.id``, and no SQL sees anything else)."""
+def check_company_id(company_id: str, kind: str = "company") -> None:
+    """HS406 unless ``company_id`` (or a pool id: ``kind="pool"``) has the
+    form of ids in rulesets (so a ruleset can name it, and no SQL sees
+    anything else)."""
     if not COMPANY_ID_RE.fullmatch(company_id):
         raise InvalidInputError(
-            f"{company_id!r} is not a valid company id",
+            f"{company_id!r} is not a valid {kind} id",
             code="HS406",
-            hint="company ids are written as in rulesets: lower-case letters, digits, "
+            hint=f"{kind} ids are written as in rulesets: lower-case letters, digits, "
             "'-' and '_' (at most 64 characters), e.g. acme-trading",
         )
 
