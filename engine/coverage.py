@@ -35,11 +35,6 @@ def exemption_point(rule_id: str, alternative: str | None = None) -> str:
     return base if alternative is None else f"{base}.{alternative}"
 
 
-def is_exemption_point(point: str) -> bool:
-    return point.startswith("release_rules.") and (
-        point.endswith(".unless") or ".unless." in point)
-
-
 def reminder_point(rule_id: str, offset: object) -> str:
     return f"release_rules.{rule_id}.remind_before.{offset}"
 

@@ -689,7 +689,6 @@ class _Planner:
     # 3. release rules
     def _releases(self) -> None:
         for rule in self.ruleset.release_rules:
-            self._note_exemptions(rule)
             name = f"release:{rule.id}"
             expression, params = self.evaluation.where(name)
             pool_sql, pool_params = self._pool_sql(rule.target)
@@ -729,21 +728,6 @@ class _Planner:
                     [rule.id],
                 )
             self.exercised.add(coverage.release_point(rule.id))
-
-    def _note_exemptions(self, rule: Any) -> None:
-        """Coverage: did an exemption stop this rule for an owned customer?"""
-        if rule.unless is None:
-            return
-        exempt_sql, exempt_params = self.evaluation.where(f"exempt:{rule.id}")
-        when = ir.lower(rule.when, self.as_of, self.ruleset)
-        when_sql, params = ir.to_sql(when, self.evaluation.compiled.allowed_columns)
-        found = self.con.execute(
-            f"SELECT 1 FROM {self.facts_table} WHERE owner_rep_id IS NOT NULL "
-            f"AND ({exempt_sql}) AND ({when_sql}) LIMIT 1",
-            [*exempt_params, *params],
-        ).fetchall()
-        if found:
-            self.exercised.add(coverage.exemption_point(rule.id))
 
     # ------------------------------------------------------------------
     # 4. reminders

@@ -332,7 +332,7 @@ def plan_points(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, plan: Plan) ->
     """Coverage points one nightly plan went through: what the planner
     recorded and its decisions show, with exemptions counted per alternative
     (:func:`engine.coverage.exercised_exemptions`, on the facts the plan read)."""
-    points = {p for p in plan.exercised if not cov.is_exemption_point(p)}
+    points = set(plan.exercised)
     points |= decision_points(ruleset, plan.decisions)
     if any(rule.unless is not None for rule in ruleset.release_rules):
         changed = {d.customer_id for d in plan.decisions if d.action != "remind"}
