@@ -18,6 +18,7 @@ from typing import Any
 from engine import model as m
 from engine.errors import Diagnostic, Severity
 from engine.suggestions import did_you_mean
+from engine.yaml_loader import join_index, join_key
 
 #: ISO 3166-1 alpha-2 country codes (officially assigned).
 ISO_COUNTRIES = frozenset(
@@ -242,6 +243,19 @@ class _Checker:
             if isinstance(leaf, m.Compare):
                 self.compare(leaf)
 
+    def value_path(self, leaf: m.Compare, index: int | None) -> str:
+        """Where the value (the ``index``-th of a list) of a comparison is
+        written, whichever of its forms the ruleset uses: ``{field: x, op:
+        in, value: [...]}``, ``{x: value}`` or ``{x: {in: [...]}}``."""
+        shorthand = join_key(leaf.json_path, leaf.field)
+        if index is None:
+            candidates = [join_key(leaf.json_path, "value"), shorthand]
+        else:
+            candidates = [join_index(join_key(leaf.json_path, "value"), index),
+                          *(join_index(join_key(shorthand, mode), index)
+                            for mode in ("in", "not_in"))]
+        return next((c for c in candidates if c in self.rs.positions), leaf.json_path)
+
     def compare(self, leaf: m.Compare) -> None:
         kind = self.rs.field_type(leaf.field)
         path = leaf.json_path
@@ -263,19 +277,20 @@ class _Checker:
                         f"{leaf.field!r}", path + ".op", "use = or !=")
             return
         values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
-        for value in values:
+        for index, value in enumerate(values):
+            at = self.value_path(leaf, index if listed else None)
             if not _fits(kind, value):
                 self.report("HS320", f"{value!r} is not a valid {kind} for field "
-                            f"{leaf.field!r}", path + ".value",
+                            f"{leaf.field!r}", at,
                             "dates are written YYYY-MM-DD" if kind == "date" else
                             f"{leaf.field!r} holds values of type {kind}")
                 return
             if leaf.field == "country":
-                self.country(value, path)
+                self.country(value, at)
             if leaf.field == "region" and isinstance(value, str):
                 codes = [c for r in self.rs.regions for c in r.codes]
                 if value not in self.region_ids and value not in codes:
-                    self.report("HS303", f"unknown region {value!r}", path,
+                    self.report("HS303", f"unknown region {value!r}", at,
                                 did_you_mean(value, self.region_ids + codes)
                                 or "compare with a declared region id or region code")
 

@@ -253,3 +253,27 @@ def test_a_misspelled_name_gets_the_nearest_one(original: str, typo: str, code: 
     (found,) = [d for d in diagnostics if d.code == code]
     assert found.line == line
     assert f"did you mean {suggestion!r}" in found.hint, found.hint
+
+
+def test_a_bad_value_in_a_condition_is_reported_where_it_is_written() -> None:
+    """The consultant's cursor lands on the misspelled value (or, for
+    ``{field: value}``, its field), in every form a comparison can take,
+    even when the list continues on the next line."""
+    text = (RULESETS / "regional-trading.yaml").read_text()
+    original = "        - source: alibaba\n"
+    assert original in text
+    forms = (
+        "        - region: apca\n",
+        "        - region: {in: [emea, apca]}\n",
+        "        - {field: region, op: not in, value: [emea,\n            apca]}\n",
+        "        - country: UK\n",
+    )
+    for form in forms:
+        changed = text.replace(original, form, 1)
+        loaded = load_yaml_text(changed, file="x.yaml")
+        _, diagnostics = ruleset_from_document(loaded.data, loaded.positions, "x.yaml", "")
+        (found,) = [d for d in diagnostics if d.code in ("HS303", "HS323")]
+        lines = changed.splitlines()
+        written = lines[found.line - 1][found.column - 1:]
+        # a list item is found at the item; a single value at its key
+        assert written.startswith(("apca", "region: apca", "country: UK")), (form, found)
