@@ -104,13 +104,7 @@ def coverage_points(ruleset: Ruleset) -> list[str]:
 
 #: The key an alternative made of one condition is named after.
 _CONDITION_KEYS: dict[type, str] = {
-    model.IdleFor: "idle_for",
-    model.NoOrderFor: "no_order_for",
-    model.OwnedFor: "owned_for",
-    model.CreatedBefore: "created_before",
-    model.NeverContacted: "never_contacted",
-    model.HasOpenOrder: "has_open_order",
-    model.TagsMatch: "tags",
+    cls: key for key, cls in (*model.TIME_CONDITIONS.items(), *model.FLAG_CONDITIONS.items())
 }
 
 

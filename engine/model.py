@@ -140,6 +140,21 @@ Condition: TypeAlias = (
     | AnyOf
     | Not
 )
+TimeCondition: TypeAlias = IdleFor | NoOrderFor | OwnedFor | CreatedBefore
+#: The YAML key of each duration condition, and its class.
+TIME_CONDITIONS: dict[str, type[TimeCondition]] = {
+    "idle_for": IdleFor,
+    "no_order_for": NoOrderFor,
+    "owned_for": OwnedFor,
+    "created_before": CreatedBefore,
+}
+#: The YAML key of each of the other one-key conditions (``Compare`` is
+#: written under its field's name).
+FLAG_CONDITIONS: dict[str, type[NeverContacted | HasOpenOrder | TagsMatch]] = {
+    "never_contacted": NeverContacted,
+    "has_open_order": HasOpenOrder,
+    "tags": TagsMatch,
+}
 
 # --------------------------------------------------------------------------
 # The ruleset

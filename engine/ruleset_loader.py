@@ -22,12 +22,6 @@ from engine.durations import Duration, DurationError
 from engine.errors import Diagnostic, InvalidInputError, errors_only
 from engine.yaml_loader import join_index, join_key, load_yaml_text, nearest_position, read_bytes
 
-_TIME_LEAVES: dict[str, type] = {
-    "idle_for": m.IdleFor,
-    "no_order_for": m.NoOrderFor,
-    "owned_for": m.OwnedFor,
-    "created_before": m.CreatedBefore,
-}
 _SHORTHAND_FIELDS = ("stage", "source", "country", "region", "name")
 
 
@@ -58,8 +52,8 @@ class _Builder:
         if "field" in data:
             return self.compare(data["field"], data["op"], data["value"], path)
         ((key, value),) = data.items()
-        if key in _TIME_LEAVES:
-            leaf = _TIME_LEAVES[key](self.duration(value, join_key(path, key)), json_path=path)
+        if key in m.TIME_CONDITIONS:
+            leaf = m.TIME_CONDITIONS[key](self.duration(value, join_key(path, key)), json_path=path)
             return cast(m.Condition, leaf)
         if key == "never_contacted":
             return m.NeverContacted(bool(value), json_path=path)

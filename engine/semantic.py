@@ -34,7 +34,7 @@ ISO_COUNTRIES = frozenset(
 )
 _COUNTRY_HINTS = {"UK": "GB", "EL": "GR", "EN": "GB"}
 
-_TIME_LEAVES = (m.IdleFor, m.NoOrderFor, m.OwnedFor, m.CreatedBefore)
+_TIME_LEAVES = tuple(m.TIME_CONDITIONS.values())
 
 
 class _Checker:

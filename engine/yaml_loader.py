@@ -42,6 +42,7 @@ MAX_NODES = 200_000
 #: Deepest nesting of mappings and lists accepted (PyYAML's own limit, or
 #: Python's recursion limit, would otherwise decide, differently per build).
 MAX_DEPTH = 200
+_NESTING_HINT = "a ruleset needs a few levels; look for unclosed or repeated brackets"
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {
@@ -146,7 +147,7 @@ class _Composing:
         if self.depth >= MAX_DEPTH:
             raise self._problem_here(
                 f"the document is nested more than {MAX_DEPTH} levels deep",
-                "a ruleset needs a few levels; look for unclosed or repeated brackets",
+                _NESTING_HINT,
             )
         if self.check_event(yaml.events.AliasEvent):  # type: ignore[attr-defined]
             self.alias_count += 1
@@ -454,7 +455,7 @@ def load_yaml_text(text: str | bytes, file: str = "") -> LoadedYaml:
             if "nesting depth" in problem:  # libyaml's own bound (PyYAML 6.0.4 and later)
                 raise _LoadProblem(
                     "HS110", "the document is nested too deeply", line, column,
-                    "a ruleset needs a few levels; look for unclosed or repeated brackets",
+                    _NESTING_HINT,
                 ) from None
             hint = "check the indentation and the quotes on this line and the one before"
             if error.context and error.context_mark is not None:
