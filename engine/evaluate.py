@@ -216,7 +216,6 @@ def _patterns(
     if not columns:
         return []
     allowed = compiled.allowed_columns
-    column_sql = ", ".join(ir.quote_identifier(c, allowed) for c in columns)
     keys: list[str] = [f"({ir.quote_identifier(c, allowed)} IS NULL)" for c in columns]
     key_params: list[object] = []
     seen: set[ir.Leaf | ir.IsNull] = set()
@@ -227,21 +226,19 @@ def _patterns(
         leaf_sql, leaf_params = ir.to_sql(leaf, allowed)
         keys.append(leaf_sql)
         key_params.extend(leaf_params)
-    # Per class: its lowest-key customer, and each column's smallest and
-    # largest value in the class (its edges, where an off-by-one would show).
-    edges = "".join(f", min({q}), max({q})" for q in
-                    (ir.quote_identifier(c, allowed) for c in columns))
+    # Per class: its lowest-key customer's values (NULLs kept), and each
+    # column's smallest and largest value in the class (its edges, where an
+    # off-by-one would show).
+    quoted = [ir.quote_identifier(c, allowed) for c in columns]
+    edges = "".join(f", min({q}), max({q})" for q in quoted)
+    values = "".join(f", arg_min_null({q}, k)" for q in quoted)
+    width = len(columns)
     classes = sorted(con.execute(
-        f"SELECT min(k){edges} FROM {facts_table} WHERE {expression} "
+        f"SELECT min(k){edges}{values} FROM {facts_table} WHERE {expression} "
         f"GROUP BY {', '.join(keys)}",
         [*params, *key_params],
     ).fetchall(), key=lambda row: int(row[0]))
-    lowest = {
-        int(row[0]): row[1:] for row in con.execute(
-            f"SELECT k, {column_sql} FROM {facts_table} WHERE k IN (SELECT unnest(?::BIGINT[]))",
-            [[int(row[0]) for row in classes]],
-        ).fetchall()
-    }
+    lowest = {int(row[0]): row[1 + 2 * width:] for row in classes}
     # The lowest-key customer's values, then the same with one column moved
     # to an edge of its class: still in the class (a leaf reads one column,
     # and the edge value's leaves agree with the customer's), so its verdict

@@ -732,12 +732,15 @@ class _Planner:
     # ------------------------------------------------------------------
     # 4. reminders
     def _reminders(self) -> None:
+        # Reminders already sent for a release still to come (a new reminder's
+        # due day is after the as-of date): the notifications of past due
+        # days, which grow with every run, cannot match.
         already = {
             (cid, rule, due, kind)
             for cid, rule, due, kind in self.con.execute(
                 "SELECT customer_id, rule_id, due_on, kind FROM notifications "
-                "WHERE company_id = ?",
-                [self.company_id],
+                "WHERE company_id = ? AND due_on > ?",
+                [self.company_id, self.as_of],
             ).fetchall()
         }
         reminded: set[str] = set()
