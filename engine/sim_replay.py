@@ -167,74 +167,28 @@ def _run_timestamp(day: date) -> datetime:
     return datetime.combine(day, RUN_TIME)
 
 
-#: Tests set this to check every prefilter refusal against check_claim.
-VERIFY_PREFILTER = False
-
-
-class _ClaimPrefilter:
-    """Refusals that are certain without the full :func:`engine.claims.check_claim`.
-
-    The replay may meet many touches by salespeople who lost a customer; the
-    full check builds every customer's facts each time. This computes the
-    same inputs once per day (salespeople's counters, cooldowns, regions) and
-    refuses only for reasons check_claim also gives (inactive, claim cap,
-    private cap, cooldown, region). Anything it does not refuse goes through
-    check_claim, which has the last word.
-    """
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
-                 customers: list[str], touched: list[str]) -> None:
-        from engine import derive
-
-        company = ruleset.company.id
-        self.ruleset = ruleset
-        self.day = day
-        self.reps = {rep.rep_id: rep for rep in derive.rep_facts(con, ruleset, day, company)}
-        self.extra: dict[str, int] = {}  # claims granted today per salesperson
-        self.cooling = derive.cooldowns(con, ruleset, day, company, customers=touched)
-        self.regions = derive.customer_regions(con, ruleset, company, customers)
-
-    def refused(self, rep_id: str, customer_id: str) -> bool:
-        until = self.cooling.get(customer_id, {}).get(rep_id)
-        if until is not None and until > self.day:
-            return True
-        rep = self.reps.get(rep_id)
-        if rep is None:
-            return True  # not a salesperson (yet) on this day: check_claim refuses too
-        if not rep.active:
-            return True
-        extra = self.extra.get(rep_id, 0)
-        cap = next((c for c in self.ruleset.caps.claims if c.tier == rep.tier), None)
-        if cap is not None:
-            for used, limit in ((rep.claims_today, cap.per_day), (rep.claims_week, cap.per_week),
-                                (rep.claims_month, cap.per_month)):
-                if limit is not None and used + extra >= limit:
-                    return True
-        private = next((c for c in self.ruleset.caps.private if c.tier == rep.tier), None)
-        if private is not None and rep.private_count + extra >= private.max:
-            return True
-        region = self.regions.get(customer_id)
-        return region is not None and bool(rep.regions) and region not in rep.regions
-
-    def granted(self, rep_id: str) -> None:
-        self.extra[rep_id] = self.extra.get(rep_id, 0) + 1
+#: Tests set this to check every claim-back verdict against check_claim.
+VERIFY_CLAIMS = False
 
 
 def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
                  sim_runs: set[str], log: ReplayLog) -> tuple[int, int]:
     """Recorded touches of ``day`` by salespeople who lost the customer in this
-    simulation: a claim back when allowed, else a lost touch."""
-    from engine.claims import check_claim, record_claim
+    simulation: a claim back when allowed, else a lost touch.
+
+    The touches are decided in time order as claims, one after the other
+    (:class:`engine.claims.ClaimChecks`: the day's loads are read once and
+    each allowed claim counts for the next), and the claims are written
+    together before the day's run."""
+    from engine.claims import ClaimChecks, ClaimVerdict, check_claim, record_claims
 
     if not sim_runs:
         return 0, 0
     company = ruleset.company.id
     rows = con.execute(
         """
-        SELECT a.customer_id, a.rep_id, min(a."at") AS first_at,
-               any_value(c.owner_rep_id), any_value(c.pool_id)
-        FROM activities a JOIN customers c
-          ON c.company_id = a.company_id AND c.customer_id = a.customer_id
+        SELECT a.customer_id, a.rep_id, min(a."at") AS first_at
+        FROM activities a
         WHERE a.company_id = ? AND a."at" >= ? AND a."at" < ? AND a.rep_id IS NOT NULL
           AND EXISTS (
               SELECT 1 FROM ownership_events e
@@ -248,34 +202,36 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
     ).fetchall()
     if not rows:
         return 0, 0
-    owners: dict[str, tuple[str | None, str | None]] = {r[0]: (r[3], r[4]) for r in rows}
-    prefilter = _ClaimPrefilter(con, ruleset, day,
-                                sorted(c for c, (o, _p) in owners.items() if o is None),
-                                sorted(owners))
+    checks = ClaimChecks(con, ruleset, day, sorted({row[0] for row in rows}))
+    claims: list[tuple[ClaimVerdict, datetime]] = []
     claimed = lost = 0
-    for customer_id, rep_id, first_at, _owner, _pool in rows:
-        owner, pool = owners[customer_id]
+    for customer_id, rep_id, first_at in rows:
+        customer = checks.customers[customer_id]
+        owner, pool = customer.owner, customer.pool_id
         if owner == rep_id:
             continue  # already back with them (an earlier touch the same day)
-        if owner is None:
-            certain = prefilter.refused(rep_id, customer_id)
-            if not certain or (VERIFY_PREFILTER and rep_id in prefilter.reps):
-                verdict = check_claim(con, ruleset, day, rep_id, customer_id)
-                if certain and verdict.allowed:
-                    raise AssertionError(f"prefilter refused an allowed claim: {verdict}")
-                if verdict.allowed:
-                    # Stamped with the touch's time, so that the claim counts
-                    # against the day's claim caps.
-                    record_claim(con, ruleset, day, verdict, timestamp=first_at)
-                    owners[customer_id] = (rep_id, None)
-                    prefilter.granted(rep_id)
-                    claimed += 1
-                    log.events.append((day, "claim_back", customer_id, "claim", None, rep_id,
-                                       pool, None, None))
-                    continue
+        if owner is None and rep_id in checks.reps:
+            # (a salesperson not hired yet on this day cannot claim: a lost touch)
+            verdict = checks.verdict(rep_id, customer_id)
+            if VERIFY_CLAIMS:
+                record_claims(con, ruleset, day, claims)
+                claims.clear()
+                expected = check_claim(con, ruleset, day, rep_id, customer_id)
+                if expected != verdict:
+                    raise AssertionError(f"batched claim check {verdict} != {expected}")
+            if verdict.allowed:
+                # Stamped with the touch's time, so that the claim counts
+                # against the day's claim caps.
+                claims.append((verdict, first_at))
+                checks.granted(verdict)
+                claimed += 1
+                log.events.append((day, "claim_back", customer_id, "claim", None, rep_id,
+                                   pool, None, None))
+                continue
         lost += 1
         log.events.append((day, "lost_touch", customer_id, None, rep_id, owner, pool, None,
                            None))
+    record_claims(con, ruleset, day, claims)
     return claimed, lost
 
 

@@ -352,6 +352,38 @@ def test_claim_check_reasons_and_recording() -> None:
         check_claim(con, rules, today, "vicc", "p3")
 
 
+def test_claims_recorded_together_are_all_or_nothing() -> None:
+    from engine.claims import ClaimChecks, record_claims
+
+    rules = ruleset_with("regional-trading")
+    facts = Facts(COMPANY)
+    facts.reps([{"rep_id": "vic", "hired_on": "2019-03-01", "regions": ["emea"]},
+                {"rep_id": "ida", "hired_on": "2019-03-01", "regions": ["emea"]}])
+    facts.customers([{"customer_id": f"p{i}", "country": "DE", "created_at": "2026-01-01",
+                      "pool_id": "emea-pool"} for i in range(3)])
+    con = facts.con
+    today = date(2026, 6, 2)
+    checks = ClaimChecks(con, rules, today, ["p0", "p1", "p2"])
+    first, second = checks.verdict("vic", "p0"), checks.verdict("vic", "p1")
+    checks.granted(first)
+    checks.granted(second)
+    # the batch counts earlier claims: the same as check_claim once they are written
+    assert checks.verdict("vic", "p0").reasons == (
+        "p0 is not in the high seas (you already own it)",)
+    record_claim(con, rules, today, check_claim(con, rules, today, "ida", "p1"))
+    events = "SELECT count(*) FROM ownership_events WHERE action = 'claim'"
+    with pytest.raises(InvalidInputError, match="p1 was taken in the meantime"):
+        record_claims(con, rules, today, [(first, None), (second, None)])
+    assert con.execute(events).fetchall() == [(1,)]  # only ida's
+    assert con.execute("SELECT owner_rep_id FROM customers WHERE customer_id = 'p0'"
+                       ).fetchall() == [(None,)]
+    record_claims(con, rules, today, [(first, None), (checks.verdict("vic", "p2"), None)])
+    owners = dict(con.execute("SELECT customer_id, owner_rep_id FROM customers").fetchall())
+    assert owners == {"p0": "vic", "p1": "ida", "p2": "vic"}
+    reasons = {r[0] for r in con.execute("SELECT reason FROM ownership_events").fetchall()}
+    assert "vic claimed p0 from emea-pool" in reasons
+
+
 def test_apply_is_idempotent_and_refuses_earlier_dates() -> None:
     rules = ruleset_with("regional-trading")
     facts = regional_facts()
