@@ -17,9 +17,15 @@ so a customer's row changes only when
 table ``hs_replay_facts``, which the planner reads instead of ``hs_facts``,
 and re-derives only those customers, with the same SQL restricted to them.
 Any other change to the copy's tables between two days (an order's status, a
-customer's stage) is not seen: the replay makes none. With :data:`VERIFY`
-set (the tests do), every refresh is compared with a full derivation and a
-difference stops the replay."""
+customer's stage) is not seen: the replay makes none.
+
+The key ``k`` orders the customers as a full derivation's does (by customer
+id), but numbers them among all the company's customers, those created
+later included (``hs_replay_keys``), so that a customer appearing does not
+renumber all the others; the planner uses ``k`` only to order customers and
+to name them, never its value. With :data:`VERIFY` set (the tests do), every
+refresh is compared with a full derivation (every column but ``k``, and the
+order ``k`` gives) and a difference stops the replay."""
 
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
 VERIFY = False
 
 _CACHE = "hs_replay_facts"
+_KEYS = "hs_replay_keys"
 
 
 class IncrementalFacts:
@@ -54,7 +61,15 @@ class IncrementalFacts:
         """Bring the facts table to ``day`` and return its name."""
         key = (ruleset.content_hash, company_id)
         if self._day is None or self._key != key or day != self._day + timedelta(days=1):
-            derive.materialize_customer_facts(con, ruleset, day, company_id, table=_CACHE)
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {_KEYS} AS SELECT customer_id, "
+                "(row_number() OVER (ORDER BY customer_id) - 1)::BIGINT AS k "
+                "FROM customers WHERE company_id = ?",
+                [company_id],
+            )
+            derive.materialize_customer_facts(con, ruleset, day, company_id,
+                                              table="hs_replay_fresh")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_CACHE} AS {_WITH_KEYS} ORDER BY k")
         else:
             self._update(con, ruleset, day, company_id)
         self._day, self._key = day, key
@@ -94,47 +109,44 @@ class IncrementalFacts:
             con, ruleset, day, company_id,
             only=("SELECT customer_id FROM hs_replay_dirty", []), table="hs_replay_fresh",
         )
-        new_customers = con.execute(
-            f"SELECT count(*) FROM hs_replay_fresh WHERE customer_id NOT IN "
-            f"(SELECT customer_id FROM {_CACHE})"
-        ).fetchall()[0][0]
-        # Fresh rows keep their customer's key; new customers renumber them all.
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE hs_replay_fresh AS
-            SELECT f.* REPLACE (coalesce(old.k, -1) AS k)
-            FROM hs_replay_fresh f LEFT JOIN {_CACHE} old USING (customer_id)
-            """
-        )
+        # Fresh rows take their customer's key; no other row changes.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE hs_replay_keyed AS {_WITH_KEYS}")
         con.execute(
             f"DELETE FROM {_CACHE} WHERE customer_id IN "
             "(SELECT customer_id FROM hs_replay_dirty)"
         )
-        con.execute(f"INSERT INTO {_CACHE} SELECT * FROM hs_replay_fresh")
-        if new_customers:
-            con.execute(
-                f"""
-                UPDATE {_CACHE} SET k = n.k
-                FROM (SELECT customer_id,
-                             (row_number() OVER (ORDER BY customer_id) - 1)::BIGINT AS k
-                      FROM {_CACHE}) n
-                WHERE n.customer_id = {_CACHE}.customer_id AND n.k <> {_CACHE}.k
-                """
-            )
+        con.execute(f"INSERT INTO {_CACHE} SELECT * FROM hs_replay_keyed")
+
+
+#: The rows of ``hs_replay_fresh`` with the replay's keys.
+_WITH_KEYS = (f"SELECT f.* REPLACE (keys.k AS k) FROM hs_replay_fresh f "
+              f"JOIN {_KEYS} keys USING (customer_id)")
 
 
 def _verify(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
             company_id: str) -> None:
     derive.materialize_customer_facts(con, ruleset, day, company_id, table="hs_replay_check")
     differences = con.execute(
-        f"SELECT count(*) FROM ((SELECT * FROM {_CACHE} EXCEPT ALL SELECT * FROM hs_replay_check) "
-        f"UNION ALL (SELECT * FROM hs_replay_check EXCEPT ALL SELECT * FROM {_CACHE}))"
+        f"SELECT count(*) FROM ((SELECT * EXCLUDE (k) FROM {_CACHE} "
+        f"EXCEPT ALL SELECT * EXCLUDE (k) FROM hs_replay_check) "
+        f"UNION ALL (SELECT * EXCLUDE (k) FROM hs_replay_check "
+        f"EXCEPT ALL SELECT * EXCLUDE (k) FROM {_CACHE}))"
     ).fetchall()[0][0]
     if differences:
         example = con.execute(
-            f"SELECT * FROM {_CACHE} EXCEPT ALL SELECT * FROM hs_replay_check LIMIT 1"
+            f"SELECT * EXCLUDE (k) FROM {_CACHE} "
+            f"EXCEPT ALL SELECT * EXCLUDE (k) FROM hs_replay_check LIMIT 1"
         ).fetchall()
         raise AssertionError(
             f"replay facts of {day} differ from a full derivation in {differences} rows, "
             f"e.g. {example}"
         )
+    # k orders the customers as the full derivation's k does, and is unique.
+    misordered = con.execute(
+        f"SELECT count(*) FROM (SELECT customer_id, "
+        f"row_number() OVER (ORDER BY k) AS by_key FROM {_CACHE}) mine "
+        f"JOIN hs_replay_check full_facts USING (customer_id) "
+        f"WHERE mine.by_key - 1 <> full_facts.k"
+    ).fetchall()[0][0]
+    if misordered:
+        raise AssertionError(f"replay facts of {day}: {misordered} customers out of k order")
