@@ -194,6 +194,9 @@ class Plan:
     evaluated_customers: int = 0
     #: Coverage points (engine.coverage) this plan went through.
     exercised: frozenset[str] = frozenset()
+    #: Customers left unassigned but not listed in ``unassigned`` (a plan
+    #: made with ``unassigned_rows=False``, as the replay does).
+    unassigned_omitted: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def decision_records(self) -> Records[Decision]:
@@ -225,7 +228,7 @@ class Plan:
         actions = self.decision_records().table.column("action")
         for entry in pc.value_counts(actions).to_pylist():
             counts[entry["values"]] += entry["counts"]
-        counts["unassigned"] = len(self.unassigned)
+        counts["unassigned"] = len(self.unassigned) + self.unassigned_omitted
         counts["customers_evaluated"] = self.evaluated_customers
         return counts
 

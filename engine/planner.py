@@ -82,11 +82,15 @@ def plan(
     *,
     company_id: str | None = None,
     facts: FactsStep | None = None,
+    unassigned_rows: bool = True,
 ) -> Plan:
     """Decide everything the nightly run does for ``as_of``; writes nothing
     but temporary tables. ``facts`` derives the customer facts and names
     their table (default: :func:`engine.derive.materialize_customer_facts`,
-    into ``hs_facts``; the replay keeps its own current day by day)."""
+    into ``hs_facts``; the replay keeps its own current day by day).
+    ``unassigned_rows=False`` counts the customers left unassigned
+    (:attr:`Plan.unassigned_omitted`) without listing them and their reasons:
+    the decisions are the same; the replay needs only the count."""
     from engine.evaluate import evaluate_ruleset
 
     company = company_id or ruleset.company.id
@@ -95,7 +99,8 @@ def plan(
     # planner runs its queries; no plan leaves here unconfirmed.
     evaluation = evaluate_ruleset(con, ruleset, as_of, facts_table, background=True)
     try:
-        planner = _Planner(con, ruleset, as_of, company, facts_table, evaluation)
+        planner = _Planner(con, ruleset, as_of, company, facts_table, evaluation,
+                           unassigned_rows=unassigned_rows)
         result = planner.run()
     finally:
         evaluation.confirm()
@@ -133,8 +138,12 @@ class _Planner:
         company_id: str,
         facts_table: str,
         evaluation: Any,
+        *,
+        unassigned_rows: bool = True,
     ) -> None:
         self.con = con
+        self.unassigned_rows = unassigned_rows
+        self.unassigned_omitted = 0
         self.ruleset = ruleset
         self.as_of = as_of
         self.company_id = company_id
@@ -212,6 +221,7 @@ class _Planner:
             relay_deletes=tuple(sorted(set(self.relay_deletes))),
             evaluated_customers=self.evaluation.customer_count,
             exercised=frozenset(self.exercised),
+            unassigned_omitted=self.unassigned_omitted,
         )
 
     # ------------------------------------------------------------------
@@ -219,6 +229,9 @@ class _Planner:
     def _sync(self) -> None:
         """Write the decisions, unassigned customers and relay members decided
         in Python so far into the temp tables SQL steps read."""
+        if not self.unassigned_rows:
+            self.unassigned_omitted += len(self.unassigned)
+            self.unassigned.clear()
         for items, kind, table in (
             (self.pending, Decision, "hs_decisions"),
             (self.unassigned, Unassigned, "hs_unassigned"),
@@ -493,6 +506,12 @@ class _Planner:
         """Customers of ``hs_requests`` allocation did not get to: unassigned
         for ``reason``."""
         self._sync()
+        if not self.unassigned_rows:
+            self.unassigned_omitted += int(self.con.execute(
+                "SELECT count(*) FROM hs_requests "
+                "WHERE customer_id NOT IN (SELECT customer_id FROM hs_processed)"
+            ).fetchall()[0][0])
+            return
         self.con.execute(
             "INSERT INTO hs_unassigned SELECT customer_id, pool_id, ?, ? FROM hs_requests "
             "WHERE customer_id NOT IN (SELECT customer_id FROM hs_processed)",

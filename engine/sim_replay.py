@@ -270,7 +270,9 @@ def replay(
 
     ``claim_back``: touches by a salesperson who lost the customer claim it
     back when the rules allow (else they are lost touches). ``contact``: the
-    optional behaviour model inventing new owners' contacts."""
+    optional behaviour model inventing new owners' contacts. ``keep_plans``:
+    keep each day's whole plan in the log, unassigned customers listed with
+    their reasons (otherwise they are only counted)."""
     import time as clock
 
     from engine.apply import apply_plan
@@ -288,7 +290,9 @@ def replay(
         invented = _invent_contacts(con, company, day, pending) if contact else 0
         if claim_back:
             claimed, lost = _claim_backs(con, ruleset, day, sim_runs, log)
-        the_plan = make_plan(con, ruleset, day, facts=facts.refresh)
+        # The unassigned customers are only counted (the metrics need no
+        # reasons), unless the plans are kept for inspection.
+        the_plan = make_plan(con, ruleset, day, facts=facts.refresh, unassigned_rows=keep_plans)
         result = apply_plan(con, the_plan, mode="simulate", timestamp=_run_timestamp(day))
         sim_runs.add(result.run_id)
         # The day's decisions but reminders (counted per day; the metrics need

@@ -61,6 +61,8 @@ def test_one_day_simulation_equals_highseas_run(db: Path, tmp_path: Path) -> Non
     counts = expected.counts()
     assert (daily["released"], daily["reminders"], daily["assigned"], daily["trimmed"]) == (
         counts["release"], counts["remind"], counts["assign"], counts["trim"])
+    # the simulation counts the unassigned customers without listing them
+    assert daily["unassigned"] == counts["unassigned"] == len(expected.unassigned) > 0
 
 
 def test_baseline_equals_the_nightly_run_day_by_day(db: Path, tmp_path: Path) -> None:
@@ -400,3 +402,22 @@ def test_replay_facts_check_catches_a_stale_customer(db: Path, tmp_path: Path,
     days = [AS_OF - timedelta(days=n) for n in range(3, -1, -1)]
     with pytest.raises(AssertionError, match="differ from a full derivation"):
         _replay_with_everything(db, tmp_path, days)
+
+
+def test_a_plan_without_unassigned_rows_decides_the_same(db: Path) -> None:
+    """The replay's plans only count the customers left unassigned: the
+    decisions, the engine state and every count are those of the full plan."""
+    from dataclasses import replace
+
+    from engine.planner import plan
+    from engine.ruleset_loader import load_ruleset
+    from engine.store.db import open_db
+
+    ruleset = load_ruleset(QUICK_ORDER)
+    with open_db(db, read_only=True) as con:
+        full = plan(con, ruleset, AS_OF)
+        counted = plan(con, ruleset, AS_OF, unassigned_rows=False)
+    assert len(full.unassigned) > 0 and len(counted.unassigned) == 0
+    assert counted.unassigned_omitted == len(full.unassigned)
+    assert counted.counts() == full.counts()
+    assert replace(counted, unassigned=(), unassigned_omitted=0) == replace(full, unassigned=())
