@@ -359,9 +359,11 @@ class _Planner:
             )
         return snapshots
 
-    @staticmethod
-    def _with_skips(reason: str, result: AllocationResult, customer_id: str) -> str:
-        """``reason`` plus the commonest reasons salespeople were skipped for it."""
+    def _with_skips(self, reason: str, result: AllocationResult, customer_id: str) -> str:
+        """``reason`` plus the commonest reasons salespeople were skipped for it
+        (left as it is when unassigned customers are only counted)."""
+        if not self.unassigned_rows:
+            return reason
         skips = result.skipped.get(customer_id, ())
         if not skips:
             return reason
@@ -537,7 +539,13 @@ class _Planner:
             [self.as_of + timedelta(days=1), self.company_id],
         ).fetchall()
         relays = {relay.id: relay for relay in self.ruleset.relays}
-        self._load_cooldowns(row[0] for row in rows)
+        # Cooldowns matter only to the customers passed to a next round.
+        self._load_cooldowns(
+            customer_id for (customer_id, relay_id, round_, rep_id, deadline, _tried, owner,
+                             _name, _region, contacted) in rows
+            if relay_id in relays and owner == rep_id and not contacted
+            and self.as_of >= deadline and round_ < relays[relay_id].rounds
+        )
         pending: dict[str, list[_RelayItem]] = {}
         for (customer_id, relay_id, round_, rep_id, deadline, tried, owner, name, region,
              contacted) in rows:
@@ -614,6 +622,7 @@ class _Planner:
         """Record a relay round's allocation ``result`` for ``items``."""
         assigned = {a.customer_id: a for a in result.assignments}
         left = {u.customer_id: u.reason for u in result.unassigned}
+        deadline = relay.contact_window.add_to(self.as_of)
         for item in items:
             request, name, round_, tried = item.request, item.name, item.round, item.tried
             customer_id = request.customer_id
@@ -630,7 +639,6 @@ class _Planner:
                     self._relay_to_pool(customer_id, name, holder, relay, request.region,
                                         round_ - 1)
                 continue
-            deadline = relay.contact_window.add_to(self.as_of)
             self.exercised.add(
                 coverage.relay_point(relay.id) if round_ == 1
                 else coverage.relay_next_round_point(relay.id)
@@ -783,12 +791,13 @@ class _Planner:
                 "ORDER BY f.k",
                 [*params, *due_params, *params],
             ).fetchall()
+            last_days = [offset.add_to(self.as_of) for offset in offsets]
             for customer_id, owner, region, name, offset_index, due_in in rows:
                 if customer_id in reminded or due_in is None:
                     continue
                 offset = offsets[offset_index]
                 due_on = self.as_of + timedelta(days=due_in)
-                if due_on > offset.add_to(self.as_of):
+                if due_on > last_days[offset_index]:
                     continue
                 row = {"owner_rep_id": owner, "region": region, "name": name}
                 kind = f"remind:{offset}"
