@@ -141,12 +141,13 @@ def _verify(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
             f"replay facts of {day} differ from a full derivation in {differences} rows, "
             f"e.g. {example}"
         )
-    # k orders the customers as the full derivation's k does, and is unique.
-    misordered = con.execute(
-        f"SELECT count(*) FROM (SELECT customer_id, "
+    # k is unique and orders the customers as the full derivation's k does.
+    misordered, duplicated = con.execute(
+        f"SELECT count(*) FILTER (WHERE mine.by_key - 1 <> full_facts.k), "
+        f"count(*) - count(DISTINCT mine.k) FROM (SELECT customer_id, k, "
         f"row_number() OVER (ORDER BY k) AS by_key FROM {_CACHE}) mine "
-        f"JOIN hs_replay_check full_facts USING (customer_id) "
-        f"WHERE mine.by_key - 1 <> full_facts.k"
-    ).fetchall()[0][0]
-    if misordered:
-        raise AssertionError(f"replay facts of {day}: {misordered} customers out of k order")
+        f"JOIN hs_replay_check full_facts USING (customer_id)"
+    ).fetchall()[0]
+    if misordered or duplicated:
+        raise AssertionError(f"replay facts of {day}: {misordered} customers out of k order, "
+                             f"{duplicated} repeated keys")

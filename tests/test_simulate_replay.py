@@ -421,3 +421,17 @@ def test_a_plan_without_unassigned_rows_decides_the_same(db: Path) -> None:
     assert counted.unassigned_omitted == len(full.unassigned)
     assert counted.counts() == full.counts()
     assert replace(counted, unassigned=(), unassigned_omitted=0) == replace(full, unassigned=())
+
+
+def test_replay_facts_check_catches_keys_out_of_order(db: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replay's keys may skip numbers but must order customers as the
+    nightly run's do: reversed keys are caught on the first day."""
+    from engine import sim_facts
+
+    monkeypatch.setattr(sim_facts, "VERIFY", True)
+    monkeypatch.setattr(sim_facts, "_WITH_KEYS",
+                        sim_facts._WITH_KEYS.replace("keys.k AS k", "-keys.k AS k"))
+    days = [AS_OF - timedelta(days=1), AS_OF]
+    with pytest.raises(AssertionError, match="out of k order"):
+        _replay_with_everything(db, tmp_path, days)
