@@ -206,7 +206,9 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
     claims: list[tuple[ClaimVerdict, datetime]] = []
     claimed = lost = 0
     for customer_id, rep_id, first_at in rows:
-        customer = checks.customers[customer_id]
+        customer = checks.customers.get(customer_id)
+        if customer is None:
+            continue  # an activity of no stored customer: nothing to claim
         owner, pool = customer.owner, customer.pool_id
         if owner == rep_id:
             continue  # already back with them (an earlier touch the same day)
