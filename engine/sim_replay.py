@@ -185,20 +185,24 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
     if not sim_runs:
         return 0, 0
     company = ruleset.company.id
+    # The day's touches first (a few hundred), then the events of those
+    # customers only: the events table grows with every simulated run.
     rows = con.execute(
         """
-        SELECT a.customer_id, a.rep_id, min(a."at") AS first_at
-        FROM activities a
-        WHERE a.company_id = ? AND a."at" >= ? AND a."at" < ? AND a.rep_id IS NOT NULL
-          AND EXISTS (
-              SELECT 1 FROM ownership_events e
-              WHERE e.company_id = a.company_id AND e.customer_id = a.customer_id
-                AND e.from_rep_id = a.rep_id AND e.as_of < ?
-                AND e.run_id IN (SELECT unnest(?::VARCHAR[])))
-        GROUP BY 1, 2
-        ORDER BY first_at, 1, 2
+        WITH touches AS (
+            SELECT customer_id, rep_id, min("at") AS first_at FROM activities
+            WHERE company_id = ? AND "at" >= ? AND "at" < ? AND rep_id IS NOT NULL
+            GROUP BY 1, 2
+        )
+        SELECT t.customer_id, t.rep_id, t.first_at FROM touches t
+        WHERE (t.customer_id, t.rep_id) IN (
+            SELECT e.customer_id, e.from_rep_id FROM ownership_events e
+            WHERE e.company_id = ? AND e.as_of < ?
+              AND e.customer_id IN (SELECT customer_id FROM touches)
+              AND e.run_id IN (SELECT unnest(?::VARCHAR[])))
+        ORDER BY t.first_at, 1, 2
         """,
-        [company, day, day + timedelta(days=1), day, sorted(sim_runs)],
+        [company, day, day + timedelta(days=1), company, day, sorted(sim_runs)],
     ).fetchall()
     if not rows:
         return 0, 0
