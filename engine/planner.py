@@ -89,8 +89,9 @@ def plan(
     their table (default: :func:`engine.derive.materialize_customer_facts`,
     into ``hs_facts``; the replay keeps its own current day by day).
     ``unassigned_rows=False`` counts the customers left unassigned
-    (:attr:`Plan.unassigned_omitted`) without listing them and their reasons:
-    the decisions are the same; the replay needs only the count."""
+    (:attr:`Plan.unassigned_omitted`) without listing them, their reasons or
+    the salespeople passed over for them (``skipped``): the decisions and the
+    engine state are the same; the replay needs only the count."""
     from engine.evaluate import evaluate_ruleset
 
     company = company_id or ruleset.company.id
@@ -388,12 +389,19 @@ class _Planner:
 
     # ------------------------------------------------------------------
     # allocation, in chunks
+    def _chunk_size(self) -> int:
+        """Requests allocated at a time. Chunks decide as one call would
+        (tested); when unassigned customers are only counted, smaller chunks
+        stop sooner once nobody has room, instead of placing customers only
+        to explain why they got nothing."""
+        return ALLOCATION_CHUNK if self.unassigned_rows else COUNTED_CHUNK
+
     def _allocate(self, requests: list[AssignRequest], allocation: Allocation) -> AllocationResult:
         """Allocate ``requests`` (a Python list): see :meth:`_allocate_chunks`;
         those nobody had room for are unassigned with that reason."""
         ordered = sorted(requests, key=lambda r: (r.pool_id, r.customer_id))
-        chunks = (ordered[start:start + ALLOCATION_CHUNK]
-                  for start in range(0, len(ordered), ALLOCATION_CHUNK))
+        size = self._chunk_size()
+        chunks = (ordered[start:start + size] for start in range(0, len(ordered), size))
         result, processed, no_room = self._allocate_chunks(chunks, allocation)
         if processed == len(ordered):
             return result
@@ -422,11 +430,12 @@ class _Planner:
 
         def chunks() -> Iterator[list[AssignRequest]]:
             # Only the chunks allocation gets to are fetched: each is the next
-            # ALLOCATION_CHUNK in allocation order (a top-N, not a full sort).
-            for start in range(0, total, ALLOCATION_CHUNK):
+            # chunk in allocation order (a top-N, not a full sort).
+            size = self._chunk_size()
+            for start in range(0, total, size):
                 rows = self._dicts(
                     "SELECT * FROM hs_requests ORDER BY pool_id, customer_id LIMIT ? OFFSET ?",
-                    [ALLOCATION_CHUNK, start],
+                    [size, start],
                 )
                 ids = [row["customer_id"] for row in rows]
                 self.con.execute("INSERT INTO hs_processed SELECT unnest(?::VARCHAR[])", [ids])
@@ -985,6 +994,8 @@ def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
 
 #: Requests fetched and allocated at a time.
 ALLOCATION_CHUNK = 2000
+#: The same when unassigned customers are only counted (the replay).
+COUNTED_CHUNK = 500
 
 
 #: How many skipped salespeople an unassigned customer's reason summarises.
