@@ -532,8 +532,10 @@ class _Planner:
     # ------------------------------------------------------------------
     # 1. relays in progress
     def _relays_in_progress(self) -> None:
-        rows = self.con.execute(
+        relays = {relay.id: relay for relay in self.ruleset.relays}
+        self.con.execute(
             f"""
+            CREATE OR REPLACE TEMP TABLE hs_relays_now AS
             SELECT s.customer_id, s.relay_id, s.round, s.rep_id, s.deadline, s.reps_tried,
                    c.owner_rep_id, c.name, f.region,
                    EXISTS (SELECT 1 FROM activities a WHERE a.company_id = s.company_id
@@ -543,11 +545,23 @@ class _Planner:
               ON c.company_id = s.company_id AND c.customer_id = s.customer_id
             LEFT JOIN {self.facts_table} f ON f.customer_id = s.customer_id
             WHERE s.company_id = ?
-            ORDER BY s.customer_id
             """,
             [self.as_of + timedelta(days=1), self.company_id],
+        )
+        # Most relays wait for their holder's contact or deadline: they only
+        # keep their customer from other decisions of this run (hs_in_relay).
+        waiting = ("relay_id IN (SELECT unnest(?::VARCHAR[])) AND owner_rep_id = rep_id "
+                   "AND NOT contacted AND ? < deadline")
+        self.con.execute(
+            f"INSERT INTO hs_in_relay SELECT customer_id FROM hs_relays_now WHERE {waiting}",
+            [sorted(relays), self.as_of],
+        )
+        rows = self.con.execute(
+            "SELECT customer_id, relay_id, round, rep_id, deadline, reps_tried, owner_rep_id, "
+            f"name, region, contacted FROM hs_relays_now WHERE NOT coalesce({waiting}, FALSE) "
+            "ORDER BY customer_id",
+            [sorted(relays), self.as_of],
         ).fetchall()
-        relays = {relay.id: relay for relay in self.ruleset.relays}
         # Cooldowns matter only to the customers passed to a next round.
         self._load_cooldowns(
             customer_id for (customer_id, relay_id, round_, rep_id, deadline, _tried, owner,
