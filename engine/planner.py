@@ -89,9 +89,10 @@ def plan(
     their table (default: :func:`engine.derive.materialize_customer_facts`,
     into ``hs_facts``; the replay keeps its own current day by day).
     ``unassigned_rows=False`` counts the customers left unassigned
-    (:attr:`Plan.unassigned_omitted`) without listing them, their reasons or
-    the salespeople passed over for them (``skipped``): the decisions and the
-    engine state are the same; the replay needs only the count."""
+    (:attr:`Plan.unassigned_omitted`) without listing them or their reasons,
+    and keeps no list of salespeople passed over (``skipped`` is empty): the
+    decisions and the engine state are the same; the replay needs only the
+    count."""
     from engine.evaluate import evaluate_ruleset
 
     company = company_id or ruleset.company.id
@@ -500,7 +501,8 @@ class _Planner:
             self.rotation[(allocation.id, key)] = rep
         noted: set[str] = set()
         for customer_id, skips in result.skipped.items():
-            self.skipped.setdefault(customer_id, []).extend(skips)
+            if self.unassigned_rows:  # (explanations: not kept in counted plans)
+                self.skipped.setdefault(customer_id, []).extend(skips)
             for rep_id, why in skips:
                 if why in noted:
                     continue

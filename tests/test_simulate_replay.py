@@ -421,6 +421,7 @@ def test_a_plan_without_unassigned_rows_decides_the_same(db: Path, chunk: int | 
         full = planner.plan(con, ruleset, AS_OF)
         counted = planner.plan(con, ruleset, AS_OF, unassigned_rows=False)
     assert len(full.unassigned) > 0 and len(counted.unassigned) == 0
+    assert full.skipped and not counted.skipped  # explanations only in full plans
     assert counted.unassigned_omitted == len(full.unassigned)
     assert counted.counts() == full.counts()
     assert counted.by_action("assign"), "the day must assign someone to mean anything"
