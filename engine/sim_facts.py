@@ -43,6 +43,9 @@ VERIFY = False
 
 _CACHE = "hs_replay_facts"
 _KEYS = "hs_replay_keys"
+#: The rows of ``hs_replay_fresh`` with the replay's keys.
+_WITH_KEYS = (f"SELECT f.* REPLACE (keys.k AS k) FROM hs_replay_fresh f "
+              f"JOIN {_KEYS} keys USING (customer_id)")
 
 
 class IncrementalFacts:
@@ -109,18 +112,12 @@ class IncrementalFacts:
             con, ruleset, day, company_id,
             only=("SELECT customer_id FROM hs_replay_dirty", []), table="hs_replay_fresh",
         )
-        # Fresh rows take their customer's key; no other row changes.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE hs_replay_keyed AS {_WITH_KEYS}")
         con.execute(
             f"DELETE FROM {_CACHE} WHERE customer_id IN "
             "(SELECT customer_id FROM hs_replay_dirty)"
         )
-        con.execute(f"INSERT INTO {_CACHE} SELECT * FROM hs_replay_keyed")
-
-
-#: The rows of ``hs_replay_fresh`` with the replay's keys.
-_WITH_KEYS = (f"SELECT f.* REPLACE (keys.k AS k) FROM hs_replay_fresh f "
-              f"JOIN {_KEYS} keys USING (customer_id)")
+        # Fresh rows take their customer's key; no other row changes.
+        con.execute(f"INSERT INTO {_CACHE} {_WITH_KEYS}")
 
 
 def _verify(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
