@@ -175,10 +175,16 @@ def _insert_notifications(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: st
 
 def _write_engine_state(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
     company = plan.company_id
-    for allocation_id, pool_id, rep_id in plan.rotation:
+    if plan.rotation:
+        # every position in one statement (a run keeps one per allocation and pool)
+        allocation_ids, pool_ids, rep_ids = (
+            list(column) for column in zip(*plan.rotation, strict=True)
+        )
         con.execute(
-            "INSERT OR REPLACE INTO rotation_state VALUES (?, ?, ?, ?, ?)",
-            [company, allocation_id, pool_id, rep_id, plan.as_of],
+            "INSERT OR REPLACE INTO rotation_state SELECT ?, a, p, r, ? FROM ("
+            "SELECT unnest(?::VARCHAR[]) AS a, unnest(?::VARCHAR[]) AS p, "
+            "unnest(?::VARCHAR[]) AS r)",
+            [company, plan.as_of, allocation_ids, pool_ids, rep_ids],
         )
     if plan.relay_deletes:
         con.execute(
