@@ -360,10 +360,12 @@ def test_claims_recorded_together_are_all_or_nothing() -> None:
     facts.reps([{"rep_id": "vic", "hired_on": "2019-03-01", "regions": ["emea"]},
                 {"rep_id": "ida", "hired_on": "2019-03-01", "regions": ["emea"]}])
     facts.customers([{"customer_id": f"p{i}", "country": "DE", "created_at": "2026-01-01",
-                      "pool_id": "emea-pool"} for i in range(3)])
+                      "pool_id": "emea-pool"} for i in range(3)]
+                    # unowned and in no pool: imported straight into the high seas
+                    + [{"customer_id": "loose", "country": "DE", "created_at": "2026-01-01"}])
     con = facts.con
     today = date(2026, 6, 2)
-    checks = ClaimChecks(con, rules, today, ["p0", "p1", "p2"])
+    checks = ClaimChecks(con, rules, today, ["p0", "p1", "p2", "loose"])
     first, second = checks.verdict("vic", "p0"), checks.verdict("vic", "p1")
     checks.granted(first)
     checks.granted(second)
@@ -378,10 +380,12 @@ def test_claims_recorded_together_are_all_or_nothing() -> None:
     assert con.execute("SELECT owner_rep_id FROM customers WHERE customer_id = 'p0'"
                        ).fetchall() == [(None,)]
     record_claims(con, rules, today, [(first, None), (checks.verdict("vic", "p2"), None)])
+    record_claims(con, rules, today, [(checks.verdict("ida", "loose"), None)])
     owners = dict(con.execute("SELECT customer_id, owner_rep_id FROM customers").fetchall())
-    assert owners == {"p0": "vic", "p1": "ida", "p2": "vic"}
+    assert owners == {"p0": "vic", "p1": "ida", "p2": "vic", "loose": "ida"}
     reasons = {r[0] for r in con.execute("SELECT reason FROM ownership_events").fetchall()}
     assert "vic claimed p0 from emea-pool" in reasons
+    assert "ida claimed loose from the high seas" in reasons
 
 
 def test_apply_is_idempotent_and_refuses_earlier_dates() -> None:
