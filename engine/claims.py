@@ -136,9 +136,8 @@ def check_claim(
 ) -> ClaimVerdict:
     """Every reason a claim would be refused (none: allowed)."""
     checks = ClaimChecks(con, ruleset, as_of, [customer_id], [rep_id])
-    if rep_id not in checks.reps:
-        checks.reps = {rep.rep_id: rep for rep in derive.rep_facts(
-            con, ruleset, as_of, ruleset.company.id)}  # for the did-you-mean
+    if rep_id not in checks.reps:  # unknown: every salesperson, for the did-you-mean
+        checks = ClaimChecks(con, ruleset, as_of, [customer_id])
     return checks.verdict(rep_id, customer_id)
 
 

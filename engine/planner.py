@@ -564,13 +564,6 @@ class _Planner:
             "ORDER BY customer_id",
             [sorted(relays), self.as_of],
         ).fetchall()
-        # Cooldowns matter only to the customers passed to a next round.
-        self._load_cooldowns(
-            customer_id for (customer_id, relay_id, round_, rep_id, deadline, _tried, owner,
-                             _name, _region, contacted) in rows
-            if relay_id in relays and owner == rep_id and not contacted
-            and self.as_of >= deadline and round_ < relays[relay_id].rounds
-        )
         pending: dict[str, list[_RelayItem]] = {}
         for (customer_id, relay_id, round_, rep_id, deadline, tried, owner, name, region,
              contacted) in rows:
@@ -608,15 +601,21 @@ class _Planner:
                 customer_id=customer_id,
                 pool_id=self._region_pool(region),
                 region=region,
-                cooldown_reps=self._cooldown_reps(customer_id),
+                cooldown_reps=_NOBODY,  # filled in below
                 exclude_reps=frozenset(tried_tuple),
                 reason=f"relay round {round_ + 1}",
             )
             pending.setdefault(relay.id, []).append(
                 _RelayItem(request, name, round_ + 1, tried_tuple, rep_id)
             )
-        for relay_id, items in sorted(pending.items()):
+        # Cooldowns matter only to the customers passed to a next round.
+        self._load_cooldowns(item.request.customer_id
+                             for items in pending.values() for item in items)
+        for relay_id, waiting_items in sorted(pending.items()):
             relay = relays[relay_id]
+            items = [replace(item, request=replace(
+                item.request, cooldown_reps=self._cooldown_reps(item.request.customer_id)))
+                for item in waiting_items]
             result = self._allocate([item.request for item in items], relay_allocation(relay))
             self._relay_round_done(relay, items, result)
 

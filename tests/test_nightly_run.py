@@ -318,6 +318,25 @@ def test_activation_relay_rounds_contact_and_after_last_round() -> None:
     assert later.by_action("relay") == []
 
 
+def test_a_relay_round_skips_the_salesperson_who_lost_the_customer() -> None:
+    rules = ruleset_with("regional-trading")
+    facts = Facts(COMPANY)
+    facts.reps([{"rep_id": f"n{i}", "hired_on": "2026-03-01", "regions": ["apac"]}
+                for i in (1, 2, 3)])
+    facts.customers([{"customer_id": "lead", "country": "CN", "source": "alibaba",
+                      "created_at": "2026-04-01", "owner": "n2", "owned_since": "2026-04-01"}])
+    con = facts.con
+    start = date(2026, 5, 1)
+    first = plan(con, rules, start)
+    assert decisions(first, "relay") == [("lead", "alibaba-dormant", "n2", "n1", None)]
+    apply_plan(con, first)
+    # a week later nobody called: round 2 may not go back to n2, whose 30-day
+    # cooldown for the customer started when the relay took it
+    second = plan(con, rules, start + timedelta(days=7))
+    assert decisions(second, "relay") == [("lead", "alibaba-dormant", "n1", "n3", None)]
+    assert any(s.rep_id == "n2" and "cooldown" in s.reason for s in second.skipped_for("lead"))
+
+
 def test_claim_check_reasons_and_recording() -> None:
     rules = ruleset_with("regional-trading")
     facts = Facts(COMPANY)
