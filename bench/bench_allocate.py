@@ -1,4 +1,4 @@
-"""Speed of engine.allocate: 100k requests x 2,000 salespeople per strategy.
+"""Speed of highseas.nightly.allocation: 100k requests x 2,000 salespeople per strategy.
 
 Run: python bench/bench_allocate.py  (prints seconds per strategy)
 """
@@ -9,8 +9,8 @@ import random
 import time
 from dataclasses import replace
 
-from engine.allocate import AssignRequest, RepSnapshot, allocate
-from engine.model import Allocation, Region
+from highseas.nightly.allocation import AssignRequest, RepSnapshot, allocate
+from highseas.ruleset.model import Allocation, Region
 
 REGIONS = [f"r{k}" for k in range(8)]
 

@@ -1,4 +1,4 @@
-"""Speed of engine.durable_eval: every decision point for N customers.
+"""Speed of highseas.compile.durable: every decision point for N customers.
 
 Run: python bench/bench_durable_eval.py [N]  (default 100,000)
 
@@ -14,10 +14,10 @@ import sys
 import time
 from datetime import date
 
-from engine import model
-from engine.compiler import compile_ruleset
-from engine.durable_eval import build_events, evaluate
-from engine.durations import Duration
+from highseas.compile.decision_points import compile_ruleset
+from highseas.compile.durable import build_events, evaluate
+from highseas.ruleset import model
+from highseas.ruleset.durations import Duration
 
 
 def ruleset() -> model.Ruleset:

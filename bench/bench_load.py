@@ -5,7 +5,7 @@ Run: ``python bench/bench_load.py [--customers 1000000] [--reps 400] [--keep DIR
 1. Generates each archetype (``--customers`` customers, about ten activities
    each) and reports the time and row counts.
 2. Exports the regional-trading reps and customers to CSV and Parquet and
-   loads them into a fresh database with :func:`engine.store.loader.load_file`
+   loads them into a fresh database with :func:`highseas.store.loader.load_file`
    (every check on every row), reporting rows per second.
 3. Loads the same customers again with 1% broken rows, to time the reject path.
 """
@@ -21,11 +21,10 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-
-from engine.errors import RejectedDataError
-from engine.store.db import init_db
-from engine.store.fixtures import ARCHETYPES, generate
-from engine.store.loader import load_file
+from highseas.errors import RejectedDataError
+from highseas.store.db import init_db
+from highseas.store.fixtures import ARCHETYPES, generate
+from highseas.store.loader import load_file
 
 NOW = datetime(2026, 6, 30, 12, 0)
 

@@ -37,8 +37,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the report here")
     args = parser.parse_args()
 
-    from engine.simulate import simulate
-    from engine.store.fixtures import DEFAULT_AS_OF, generate
+    from highseas.simulate import simulate
+    from highseas.store.fixtures import DEFAULT_AS_OF, generate
 
     args.cache.mkdir(parents=True, exist_ok=True)
     db = args.cache / f"{args.archetype}-{args.customers}-{args.reps}.duckdb"

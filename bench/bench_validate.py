@@ -36,7 +36,7 @@ def cold_start(runs: int) -> list[float]:
 
 def many_rulesets(count: int) -> float:
     """Seconds to validate ``count`` rulesets in one process."""
-    from engine.validation import validate_paths
+    from highseas.ruleset.validation import validate_paths
 
     sources = [ROOT / "rulesets" / name for name in
                ("quick-order.yaml", "large-project.yaml", "regional-trading.yaml")]

@@ -17,13 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def profile_plan(size: int, top: int = 25) -> str:
-    """Profile ``engine.planner.plan`` at ``size`` customers; a text report."""
+    """Profile ``highseas.nightly.planner.plan`` at ``size`` customers; a text report."""
+    from highseas.nightly.planner import plan
+    from highseas.ruleset.loader import load_ruleset
+    from highseas.store.db import open_db
+    from highseas.store.fixtures import DEFAULT_AS_OF
+
     from bench.steps import RULESET
     from bench.suite import CACHE, fixture, size_label
-    from engine.planner import plan
-    from engine.ruleset_loader import load_ruleset
-    from engine.store.db import open_db
-    from engine.store.fixtures import DEFAULT_AS_OF
 
     db, summary = fixture(size)
     ruleset = load_ruleset(RULESET)

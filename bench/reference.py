@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from engine.model import Ruleset
+from highseas.ruleset.model import Ruleset
 
 if TYPE_CHECKING:
     import duckdb
@@ -503,7 +503,7 @@ def _used(sql: str, params: dict[str, Any] | None) -> dict[str, Any]:
 
 def _duration_of(condition: Any) -> Any:
     """The duration of no-order-1y's ``no_order_for`` (the first timed leaf)."""
-    from engine import model
+    from highseas.ruleset import model
 
     stack = [condition]
     while stack:

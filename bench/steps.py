@@ -36,8 +36,8 @@ def _peak_rss_kib() -> int:
 
 def step_load(db: Path, files: Path) -> dict[str, Any]:
     """Load the exported customers CSV (every check on every row) into a fresh file."""
-    from engine.store.db import init_db
-    from engine.store.loader import load_file
+    from highseas.store.db import init_db
+    from highseas.store.loader import load_file
 
     with tempfile.TemporaryDirectory(prefix="hs-bench-load-") as folder:
         target = Path(folder) / "load.duckdb"
@@ -52,10 +52,10 @@ def step_load(db: Path, files: Path) -> dict[str, Any]:
 
 def step_derive(db: Path) -> dict[str, Any]:
     """Materialize the derived customer facts and the salesperson snapshots."""
-    from engine import derive
-    from engine.ruleset_loader import load_ruleset
-    from engine.store.db import open_db
-    from engine.store.fixtures import DEFAULT_AS_OF
+    from highseas.nightly import facts as derive
+    from highseas.ruleset.loader import load_ruleset
+    from highseas.store.db import open_db
+    from highseas.store.fixtures import DEFAULT_AS_OF
 
     ruleset = load_ruleset(RULESET)
     with open_db(db, read_only=True) as con:
@@ -69,11 +69,11 @@ def step_derive(db: Path) -> dict[str, Any]:
 
 def step_evaluate(db: Path) -> dict[str, Any]:
     """Compile the ruleset and decide every point (SQL filter + durable-rules)."""
-    from engine import derive
-    from engine.evaluate import evaluate_ruleset
-    from engine.ruleset_loader import load_ruleset
-    from engine.store.db import open_db
-    from engine.store.fixtures import DEFAULT_AS_OF
+    from highseas.nightly import facts as derive
+    from highseas.nightly.verdicts import evaluate_ruleset
+    from highseas.ruleset.loader import load_ruleset
+    from highseas.store.db import open_db
+    from highseas.store.fixtures import DEFAULT_AS_OF
 
     ruleset = load_ruleset(RULESET)
     with open_db(db, read_only=True) as con:
@@ -89,11 +89,12 @@ def step_plan(db: Path) -> dict[str, Any]:
 
     Order: the reference once (warms DuckDB's buffers), the engine's plan
     (timed), the reference again (timed)."""
+    from highseas.nightly.planner import plan
+    from highseas.ruleset.loader import load_ruleset
+    from highseas.store.db import open_db
+    from highseas.store.fixtures import DEFAULT_AS_OF
+
     from bench.reference import compare, engine_keys, reference_plan
-    from engine.planner import plan
-    from engine.ruleset_loader import load_ruleset
-    from engine.store.db import open_db
-    from engine.store.fixtures import DEFAULT_AS_OF
 
     ruleset = load_ruleset(RULESET)
     with open_db(db, read_only=True) as con:
@@ -126,11 +127,11 @@ def step_plan(db: Path) -> dict[str, Any]:
 
 def step_apply(db: Path) -> dict[str, Any]:
     """Apply the plan to a copy of the file (the plan is built first, untimed)."""
-    from engine.apply import apply_plan
-    from engine.planner import plan
-    from engine.ruleset_loader import load_ruleset
-    from engine.store.db import open_db
-    from engine.store.fixtures import DEFAULT_AS_OF
+    from highseas.nightly.apply import apply_plan
+    from highseas.nightly.planner import plan
+    from highseas.ruleset.loader import load_ruleset
+    from highseas.store.db import open_db
+    from highseas.store.fixtures import DEFAULT_AS_OF
 
     ruleset = load_ruleset(RULESET)
     with tempfile.TemporaryDirectory(prefix="hs-bench-apply-", dir=db.parent) as folder:
@@ -147,10 +148,10 @@ def step_apply(db: Path) -> dict[str, Any]:
 
 def step_explain(db: Path, size: int) -> dict[str, Any]:
     """Explain one customer (the one in the middle of the id range)."""
-    from engine.explain import explain_customer
-    from engine.ruleset_loader import load_ruleset
-    from engine.store.db import open_db
-    from engine.store.fixtures import DEFAULT_AS_OF
+    from highseas.nightly.explain import explain_customer
+    from highseas.ruleset.loader import load_ruleset
+    from highseas.store.db import open_db
+    from highseas.store.fixtures import DEFAULT_AS_OF
 
     ruleset = load_ruleset(RULESET)
     customer = "C" + str(max(1, size // 2)).zfill(max(7, len(str(size))))
@@ -163,8 +164,8 @@ def step_explain(db: Path, size: int) -> dict[str, Any]:
 
 def step_simulate(db: Path, days: int, sweep: str) -> dict[str, Any]:
     """A day-by-day replay ending on the fixture's date, with a sweep."""
-    from engine.simulate import simulate
-    from engine.store.fixtures import DEFAULT_AS_OF
+    from highseas.simulate import simulate
+    from highseas.store.fixtures import DEFAULT_AS_OF
 
     start = DEFAULT_AS_OF - timedelta(days=days - 1)
     scratch = SCRATCH

@@ -76,7 +76,7 @@ def size_label(n: int) -> str:
 
 def fixture(n: int) -> tuple[Path, dict[str, Any]]:
     """The cached generated database of ``n`` customers and its summary."""
-    from engine.store.fixtures import generate
+    from highseas.store.fixtures import generate
 
     CACHE.mkdir(parents=True, exist_ok=True)
     reps = max(1, n // CUSTOMERS_PER_REP)

@@ -2,7 +2,7 @@
 CRM embeds.
 
 Every function takes paths or typed objects and returns typed results;
-problems are raised as :class:`engine.errors.HighseasError` subclasses.
+problems are raised as :class:`highseas.errors.HighseasError` subclasses.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from engine.errors import InvalidInputError
-from engine.model import Ruleset
-from engine.simulate import SimulationResult, advise, simulate  # noqa: F401 - the API
+from highseas.errors import InvalidInputError
+from highseas.ruleset.model import Ruleset
+from highseas.simulate import SimulationResult, advise, simulate  # noqa: F401 - the API
 
 if TYPE_CHECKING:
-    from engine.apply import ApplyResult
-    from engine.explain import Explanation
-    from engine.plan_model import Plan
-    from engine.validation import ValidationReport
+    from highseas.nightly.apply import ApplyResult
+    from highseas.nightly.explain import Explanation
+    from highseas.nightly.plan import Plan
+    from highseas.ruleset.validation import ValidationReport
 
 PathLike = str | os.PathLike[str]
 
@@ -35,14 +35,14 @@ MAX_AS_OF = date(2999, 12, 31)
 
 def load_ruleset(path: PathLike) -> Ruleset:
     """Load, check and parse a ruleset file (raises with every error found)."""
-    from engine.ruleset_loader import load_ruleset as _load
+    from highseas.ruleset.loader import load_ruleset as _load
 
     return _load(Path(path))
 
 
 def validate(paths: Sequence[PathLike], *, strict: bool = False) -> ValidationReport:
     """Validate rulesets and test files; all diagnostics of all files."""
-    from engine.validation import validate_paths
+    from highseas.ruleset.validation import validate_paths
 
     return validate_paths([str(p) for p in paths], strict=strict)
 
@@ -72,13 +72,13 @@ def _check_company(con: Any, ruleset: Ruleset, db: PathLike) -> None:
     """Refuse a database that holds nothing of the ruleset's company (a typo in
     ``company.id`` must not be a silent no-op), or custom attributes of the
     wrong type (HS553)."""
-    from engine.derive import check_custom_attributes
-    from engine.store.db import companies
+    from highseas.nightly.facts import check_custom_attributes
+    from highseas.store.db import companies
 
     company = ruleset.company.id
     present = companies(con)
     if company not in present:
-        from engine.suggestions import did_you_mean
+        from highseas.suggestions import did_you_mean
 
         raise InvalidInputError(
             f"database {db} holds no salespeople or customers of company {company!r}",
@@ -96,7 +96,7 @@ def compile_definition(ruleset: Ruleset | PathLike, as_of: date | None = None) -
     the decision point each one decides and the field -> property mapping."""
     import json
 
-    from engine.compiler import compile_ruleset
+    from highseas.compile.decision_points import compile_ruleset
 
     rules = _ruleset(ruleset)
     compiled = compile_ruleset(rules, _day(rules, as_of))
@@ -107,8 +107,8 @@ def compile_definition(ruleset: Ruleset | PathLike, as_of: date | None = None) -
 def plan(ruleset: Ruleset | PathLike, db: PathLike, as_of: date | None = None) -> Plan:
     """Plan the nightly run for ``as_of`` (default: today in the company's zone).
     Reads the database, writes nothing."""
-    from engine.planner import plan as _plan
-    from engine.store.db import connect
+    from highseas.nightly.planner import plan as _plan
+    from highseas.store.db import connect
 
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
@@ -132,9 +132,9 @@ def run(
     force: bool = False,
 ) -> RunResult:
     """Plan, and with ``apply`` write the plan in one transaction."""
-    from engine.apply import apply_plan, check_can_apply
-    from engine.planner import plan as _plan
-    from engine.store.db import connect
+    from highseas.nightly.apply import apply_plan, check_can_apply
+    from highseas.nightly.planner import plan as _plan
+    from highseas.store.db import connect
 
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
@@ -154,8 +154,8 @@ def explain(
     """Why a customer is (or is not) released, reminded, assigned...: facts,
     every rule's verdict with the failing condition, the decision, the
     salespeople considered, and the ownership history."""
-    from engine.explain import explain_customer
-    from engine.store.db import connect
+    from highseas.nightly.explain import explain_customer
+    from highseas.store.db import connect
 
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
@@ -174,8 +174,8 @@ def claim(
     apply: bool = False,
 ) -> Any:
     """May ``rep_id`` claim ``customer_id`` now? With ``apply``, record the claim."""
-    from engine.claims import check_claim, record_claim
-    from engine.store.db import connect
+    from highseas.nightly.claims import check_claim, record_claim
+    from highseas.store.db import connect
 
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from importlib.resources import as_file, files
 from pathlib import Path
 
-from engine.api import RunResult, load_ruleset, run
+from highseas.api import RunResult, load_ruleset, run
 
 DEMO_ARCHETYPE = "regional-trading"
 
 
 def demo_ruleset_path() -> Path:
     """The bundled regional-trading example ruleset (inside the package)."""
-    resource = files("engine.rulesets").joinpath(f"{DEMO_ARCHETYPE}.yaml")
+    resource = files("highseas.rulesets").joinpath(f"{DEMO_ARCHETYPE}.yaml")
     with as_file(resource) as path:
         return Path(path)
 
@@ -20,8 +20,8 @@ def demo_ruleset_path() -> Path:
 def run_demo(db_path: Path, *, apply: bool = False) -> RunResult:
     """Create the demo database if absent and run the regional-trading ruleset
     on it as of the generator's anchor date."""
-    from engine.store.demo import ensure_demo_db
-    from engine.store.fixtures import DEFAULT_AS_OF
+    from highseas.store.demo import ensure_demo_db
+    from highseas.store.fixtures import DEFAULT_AS_OF
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
     ensure_demo_db(db_path)

@@ -5,7 +5,7 @@ the command line, is a :class:`Diagnostic`: a stable code, a message, a hint
 and as much location as is known (file, line, column, JSON path, row number).
 Stages collect diagnostics and return them; stages that must stop raise
 :class:`HighseasError`, which carries one or more diagnostics. The CLI turns
-both into messages and exit codes in one place (``engine.cli``).
+both into messages and exit codes in one place (``highseas.cli``).
 """
 
 from __future__ import annotations

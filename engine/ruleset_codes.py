@@ -63,9 +63,9 @@ CODES: dict[str, str] = {
 
 def title(code: str) -> str:
     """The short title of ``code`` (or the code itself when unknown); test-file
-    codes (HS6xx) come from their own catalogue in engine.testing_format."""
+    codes (HS6xx) come from their own catalogue in highseas.testing.format."""
     if code.startswith("HS6") and code not in CODES:
-        from engine.testing_format import TEST_CODES
+        from highseas.testing.format import TEST_CODES
 
         return TEST_CODES.get(code, code)
     return CODES.get(code, code)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine import model
-from engine.durations import Duration
+from highseas.ruleset import model
+from highseas.ruleset.durations import Duration
 
 AS_OF = date(2026, 11, 23)
 TODAY = AS_OF.toordinal()

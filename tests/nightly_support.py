@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from engine.model import Ruleset
-from engine.ruleset_loader import ruleset_from_document
-from engine.scratch import memory_db
+from highseas.ruleset.loader import ruleset_from_document
+from highseas.ruleset.model import Ruleset
+from highseas.store.scratch import memory_db
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"
@@ -123,9 +122,9 @@ def _customer_ids(con: Any, table: str, where: str, params: list[Any]) -> set[st
 def check_candidate_filter(con: Any, ruleset: Ruleset, as_of: Any) -> None:
     """The SQL candidate filter changes no verdict: durable-rules on every
     customer matches exactly the customers the filter selects, per point."""
-    from engine import derive
-    from engine.durable_eval import evaluate
-    from engine.evaluate import evaluate_ruleset
+    from highseas.compile.durable import evaluate
+    from highseas.nightly import facts as derive
+    from highseas.nightly.verdicts import evaluate_ruleset
 
     table = derive.materialize_customer_facts(con, ruleset, as_of, ruleset.company.id)
     filtered = evaluate_ruleset(con, ruleset, as_of, table)
@@ -140,9 +139,9 @@ def check_candidate_filter(con: Any, ruleset: Ruleset, as_of: Any) -> None:
 def checked_night(con: Any, ruleset: Ruleset, as_of: Any) -> Any:
     """Plan and apply the night of ``as_of`` for the ruleset's company,
     asserting every invariant the nightly run promises; returns the plan."""
-    from engine import derive
-    from engine.apply import apply_plan
-    from engine.planner import plan
+    from highseas.nightly import facts as derive
+    from highseas.nightly.apply import apply_plan
+    from highseas.nightly.planner import plan
 
     company = ruleset.company.id
     owners = _owners(con, company)
@@ -183,7 +182,7 @@ def _check_decisions(the_plan: Any, ruleset: Ruleset, owners: Mapping[str, Owner
                      reps: Mapping[str, Any], cooldowns: Mapping[str, Mapping[str, Any]],
                      relays: Mapping[str, tuple[str, tuple[str, ...]]], in_relay: set[str],
                      open_orders: set[str], protected: Mapping[str, set[str]]) -> None:
-    from engine.plan_model import OWNERSHIP_ACTIONS
+    from highseas.nightly.plan import OWNERSHIP_ACTIONS
 
     decisions = list(the_plan.decisions)
     changed = [d.customer_id for d in decisions if d.action in OWNERSHIP_ACTIONS]
@@ -244,7 +243,7 @@ def _check_decisions(the_plan: Any, ruleset: Ruleset, owners: Mapping[str, Owner
 def _check_applied(con: Any, the_plan: Any, run_id: str,
                    before: Mapping[str, OwnerRow]) -> None:
     """The audit trail, the owners and the notifications say what the plan said."""
-    from engine.plan_model import OWNERSHIP_ACTIONS
+    from highseas.nightly.plan import OWNERSHIP_ACTIONS
 
     company = the_plan.company_id
     changes = [d for d in the_plan.decisions if d.action in OWNERSHIP_ACTIONS]
@@ -276,7 +275,7 @@ def _check_caps(con: Any, ruleset: Ruleset, as_of: Any, the_plan: Any, untrimmab
     only by customers the trim may not take (docs/nightly-run.md: an open
     order, the cap's ``protect``, changed tonight or in a relay); nobody who
     received a customer tonight is above their private or claim caps."""
-    from engine import derive
+    from highseas.nightly import facts as derive
 
     company = ruleset.company.id
     private = {cap.tier: cap.max for cap in ruleset.caps.private}

@@ -14,7 +14,7 @@ AS_OF = date(2026, 6, 30)
 
 def generated_db(folder: Path, customers: int = 120, reps: int = 10, seed: int = 5) -> Path:
     """A quick-order company from the deterministic fixture generator."""
-    from engine.store.fixtures import generate
+    from highseas.store.fixtures import generate
 
     path = folder / "facts.duckdb"
     generate(path, "quick-order", customers, reps, seed, AS_OF)

@@ -1,4 +1,4 @@
-"""Tests of engine.allocate: every strategy, skip reason, fallback and cap,
+"""Tests of highseas.nightly.allocation: every strategy, skip reason, fallback and cap,
 checked against hand-computed cases and against a slow reference
 implementation of docs/allocation.md (hypothesis)."""
 
@@ -12,12 +12,10 @@ from dataclasses import replace
 from datetime import date
 from fractions import Fraction
 
+import highseas.nightly.allocation as allocate_module
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-import engine.allocate as allocate_module
-from engine.allocate import (
+from highseas.errors import InvalidInputError
+from highseas.nightly.allocation import (
     SKIP_LIMIT,
     AllocationResult,
     AssignRequest,
@@ -28,9 +26,10 @@ from engine.allocate import (
     rotation_key,
     static_skip_reason,
 )
-from engine.durations import Duration
-from engine.errors import InvalidInputError
-from engine.model import ActivationRelay, Allocation, Compare, Region
+from highseas.ruleset.durations import Duration
+from highseas.ruleset.model import ActivationRelay, Allocation, Compare, Region
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 NONE: frozenset[str] = frozenset()
 

@@ -12,11 +12,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-from engine.planner import plan
-from engine.ruleset_loader import load_ruleset
-from engine.store.db import open_db
-from engine.store.fixtures import DEFAULT_AS_OF, generate
+from highseas.nightly.planner import plan
+from highseas.ruleset.loader import load_ruleset
+from highseas.store.db import open_db
+from highseas.store.fixtures import DEFAULT_AS_OF, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESET = ROOT / "rulesets" / "regional-trading.yaml"

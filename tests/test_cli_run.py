@@ -9,10 +9,9 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from highseas.cli import main
+from highseas.store.db import init_db
 from nightly_support import RULESETS, Facts
-
-from engine.cli import main
-from engine.store.db import init_db
 
 RULESET = str(RULESETS / "regional-trading.yaml")
 

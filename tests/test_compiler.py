@@ -6,11 +6,12 @@ import json
 import re
 
 import pytest
+from highseas.compile import decision_points as compiler
+from highseas.compile import ir
+from highseas.compile.decision_points import compile_ruleset
+from highseas.errors import EngineError
+from highseas.ruleset import model
 from ir_support import AS_OF, TODAY, d, make_ruleset, one_rule
-
-from engine import compiler, ir, model
-from engine.compiler import compile_ruleset
-from engine.errors import EngineError
 
 
 def full_ruleset() -> model.Ruleset:
@@ -180,8 +181,8 @@ def test_sql_and_explain_through_the_compiled_ruleset() -> None:
 def test_every_example_ruleset_compiles_and_evaluates() -> None:
     from pathlib import Path
 
-    from engine import durable_eval
-    from engine.ruleset_loader import load_ruleset
+    from highseas.compile import durable as durable_eval
+    from highseas.ruleset.loader import load_ruleset
 
     root = Path(__file__).resolve().parent.parent / "rulesets"
     examples = sorted(p for p in root.glob("*.yaml") if not p.name.endswith(".tests.yaml"))

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from engine.api import load_ruleset, run
-from engine.store.imports import import_crm_sales_opportunities
+from highseas.api import load_ruleset, run
+from highseas.store.imports import import_crm_sales_opportunities
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESET = ROOT / "fixtures" / "crm-sales-opportunities.ruleset.yaml"

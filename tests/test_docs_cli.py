@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
-
-from engine.cli import COMMANDS, main
+from highseas.cli import COMMANDS, main
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
 

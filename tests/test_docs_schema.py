@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.ruleset_codes import CODES
-from engine.ruleset_schema import ruleset_schema
+from highseas.ruleset.schema import ruleset_schema
+from highseas.ruleset_codes import CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = (ROOT / "docs" / "rulesets.md").read_text(encoding="utf-8")
-MY_MODULES = ["yaml_loader", "ruleset_schema", "ruleset_loader", "semantic", "validation"]
+MY_MODULES = ["ruleset/yaml_loader", "ruleset/schema", "ruleset/loader", "ruleset/semantic",
+              "ruleset/validation"]
 
 
 def properties(node: dict[str, Any], prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -79,8 +80,8 @@ def test_docs_examples_are_the_shipped_rulesets() -> None:
 
 
 def test_complete_rulesets_in_the_docs_validate_clean() -> None:
-    from engine.ruleset_loader import ruleset_from_document
-    from engine.yaml_loader import load_yaml_text
+    from highseas.ruleset.loader import ruleset_from_document
+    from highseas.ruleset.yaml_loader import load_yaml_text
 
     blocks = re.findall(r"```yaml\n(.*?)```", DOCS, re.S)
     complete = [b for b in blocks if re.search(r"^version: 1$", b, re.M)]

@@ -7,11 +7,11 @@ import threading
 from datetime import date
 
 import pytest
+from highseas.compile import durable as durable_eval
+from highseas.compile.decision_points import compile_ruleset
+from highseas.errors import EngineError
+from highseas.ruleset import model
 from ir_support import AS_OF, TODAY, d, fact, make_ruleset, one_rule
-
-from engine import durable_eval, model
-from engine.compiler import compile_ruleset
-from engine.errors import EngineError
 
 
 def verdict_by_python(compiled, facts):  # type: ignore[no-untyped-def]

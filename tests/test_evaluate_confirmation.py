@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from engine.compiler import CompiledRuleset
-from engine.errors import EngineError
-from engine.planner import plan
-from engine.ruleset_loader import load_ruleset
-from engine.store.db import open_db
-from engine.store.fixtures import DEFAULT_AS_OF, generate
+from highseas.compile.decision_points import CompiledRuleset
+from highseas.errors import EngineError
+from highseas.nightly.planner import plan
+from highseas.ruleset.loader import load_ruleset
+from highseas.store.db import open_db
+from highseas.store.fixtures import DEFAULT_AS_OF, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESET = load_ruleset(ROOT / "rulesets" / "regional-trading.yaml")
@@ -60,10 +59,10 @@ def test_durable_rules_sees_each_class_of_customers_at_its_edges(db: Path) -> No
     values, and with each column moved to the smallest and largest value it
     takes in the class. No class is left out and nothing outside the
     selection's classes is sent."""
-    from engine import ir
-    from engine.compiler import compile_ruleset
-    from engine.derive import fetch_fact_rows, materialize_customer_facts
-    from engine.evaluate import _patterns
+    from highseas.compile import ir
+    from highseas.compile.decision_points import compile_ruleset
+    from highseas.nightly.facts import fetch_fact_rows, materialize_customer_facts
+    from highseas.nightly.verdicts import _patterns
 
     compiled = compile_ruleset(RULESET, DEFAULT_AS_OF)
     point = compiled.point("release:no-order-1y")

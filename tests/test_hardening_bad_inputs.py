@@ -19,8 +19,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from hardening_support import snapshot
-
-from engine.cli import main
+from highseas.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "bad_inputs"
@@ -301,7 +300,7 @@ def test_bad_command_line(case: dict[str, Any], small_db: Path, small_ruleset: P
 
 def _script() -> list[str]:
     script = Path(sys.executable).with_name("highseas")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "highseas.cli"]
 
 
 def _by_name(name: str) -> Iterator[RulesetCase]:

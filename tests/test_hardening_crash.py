@@ -37,7 +37,7 @@ OWNERSHIP_ACTIONS = ("release", "trim", "assign", "relay")
 def _script() -> list[str]:
     script = Path(sys.executable).with_name("highseas")
     return [str(script)] if script.exists() else [sys.executable, "-c",
-                                                  "from engine.cli import main; main()"]
+                                                  "from highseas.cli import main; main()"]
 
 
 def _run_args(db: Path, day: date, *, apply: bool = True) -> list[str]:
@@ -49,7 +49,7 @@ def _run_args(db: Path, day: date, *, apply: bool = True) -> list[str]:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1,500 customers of the regional-trading archetype (a run takes 1-3 s)."""
-    from engine.store.fixtures import generate
+    from highseas.store.fixtures import generate
 
     path = tmp_path_factory.mktemp("crash") / "template.db"
     generate(path, "regional-trading", 1500, 20, 7)
@@ -166,13 +166,13 @@ def test_sigkill_at_random_moments_leaves_all_or_nothing(db: Path) -> None:
 
 KILL_INSIDE = """
 import os, signal, sys
-import engine.apply as apply_module
+import highseas.nightly.apply as apply_module
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
 apply_module._write_engine_state = die  # after ownership and audit rows, before the runs row
-from engine.cli import main
+from highseas.cli import main
 sys.argv = ["highseas"] + sys.argv[1:]
 main()
 """
@@ -225,8 +225,7 @@ def _reader_args(kind: str, db: Path, customer: str) -> list[str]:
 
 def _in_process(args: list[str]) -> str:
     from click.testing import CliRunner
-
-    from engine.cli import main
+    from highseas.cli import main
 
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

@@ -23,14 +23,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from hardening_support import snapshot
+from highseas.cli import main
+from highseas.ruleset.loader import ruleset_from_document
+from highseas.ruleset.model import Ruleset
+from highseas.ruleset.yaml_loader import load_yaml_text
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from nightly_support import Facts, check_candidate_filter, checked_night
-
-from engine.cli import main
-from engine.model import Ruleset
-from engine.ruleset_loader import ruleset_from_document
-from engine.yaml_loader import load_yaml_text
 
 ROOT = Path(__file__).resolve().parent.parent
 # Read with highseas' own YAML loader (YAML 1.2 scalars: NO is Norway, not false).
@@ -276,8 +275,8 @@ def test_random_valid_rulesets_run_on_random_facts_keeping_the_invariants(
 @pytest.fixture(scope="module")
 def small_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small fixture company in a database."""
-    from engine.store.db import init_db
-    from engine.store.loader import load_file
+    from highseas.store.db import init_db
+    from highseas.store.loader import load_file
 
     path = tmp_path_factory.mktemp("fuzz-facts") / "small.db"
     init_db(path)

@@ -9,11 +9,10 @@ from datetime import date
 from typing import Any
 
 import pytest
+from highseas.nightly.apply import apply_plan
+from highseas.nightly.explain import explain_customer
+from highseas.nightly.planner import plan
 from nightly_support import Facts, ruleset_with
-
-from engine.apply import apply_plan
-from engine.explain import explain_customer
-from engine.planner import plan
 
 COMPANY = "regional-trading"
 AS_OF = date(2026, 6, 1)
@@ -144,7 +143,7 @@ CODES_RULES = ruleset_with("regional-trading", _hostile_codes)
 
 
 def test_hostile_region_codes_and_tier_attributes_are_bound_not_interpolated() -> None:
-    from engine import derive
+    from highseas.nightly import facts as derive
 
     facts = Facts(COMPANY)
     facts.reps([

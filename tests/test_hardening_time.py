@@ -7,12 +7,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+import highseas.api as api
 import pytest
+from highseas.nightly.planner import plan
+from highseas.ruleset.durations import Duration
 from nightly_support import Facts, ruleset_with
-
-import engine.api as api
-from engine.durations import Duration
-from engine.planner import plan
 
 
 def _ruleset_in(zone: str) -> Any:

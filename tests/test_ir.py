@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from highseas.compile import ir
+from highseas.errors import EngineError
+from highseas.ruleset import model
 from ir_support import AS_OF, TODAY, d, fact, one_rule
-
-from engine import ir, model
-from engine.errors import EngineError
 
 SCORE = model.CustomField("score", "number")
 SIGNED = model.CustomField("signed", "date")

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from highseas import api
+from highseas.store.fixtures import DEFAULT_AS_OF, generate
 from nightly_support import RULESETS
-
-from engine import api
-from engine.store.fixtures import DEFAULT_AS_OF, generate
 
 TABLES = ("reps", "customers", "activities", "orders", "runs", "ownership_events",
           "notifications", "rotation_state", "relay_state")

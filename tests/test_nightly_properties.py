@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from highseas.nightly.planner import plan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nightly_support import Facts, check_candidate_filter, checked_night, ruleset_with
-
-from engine.planner import plan
 
 COMPANY = "regional-trading"
 AS_OF = date(2026, 6, 1)
@@ -90,7 +89,7 @@ def test_sql_candidate_filter_changes_no_verdict(facts: Facts) -> None:
 @SETTINGS
 @given(company_facts())
 def test_chunked_allocation_decides_like_one_call(facts: Facts) -> None:
-    import engine.planner as planner_module
+    import highseas.nightly.planner as planner_module
 
     whole = plan(facts.con, RULES, AS_OF)
     original = planner_module.ALLOCATION_CHUNK

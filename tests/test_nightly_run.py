@@ -7,14 +7,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from highseas.errors import InvalidInputError
+from highseas.nightly.apply import apply_plan
+from highseas.nightly.claims import check_claim, record_claim
+from highseas.nightly.plan import Plan
+from highseas.nightly.planner import plan
+from highseas.testing.coverage import exercised_exemptions
 from nightly_support import Facts, ruleset_with
-
-from engine.apply import apply_plan
-from engine.claims import check_claim, record_claim
-from engine.coverage import exercised_exemptions
-from engine.errors import InvalidInputError
-from engine.plan_model import Plan
-from engine.planner import plan
 
 COMPANY = "regional-trading"
 LAST_TOUCH = date(2026, 1, 10)  # anna's last call to ACME
@@ -372,7 +371,7 @@ def test_claim_check_reasons_and_recording() -> None:
 
 
 def test_claims_recorded_together_are_all_or_nothing() -> None:
-    from engine.claims import ClaimChecks, record_claims
+    from highseas.nightly.claims import ClaimChecks, record_claims
 
     rules = ruleset_with("regional-trading")
     facts = Facts(COMPANY)

@@ -12,9 +12,8 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-
-from engine.cli import main
-from engine.errors import Diagnostic, Severity
+from highseas.cli import main
+from highseas.errors import Diagnostic, Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"
@@ -157,7 +156,7 @@ def test_bad_bytes_are_diagnostics_not_tracebacks(tmp_path: Path) -> None:
 def test_tests_files_skipped_when_engine_testing_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "engine.testing", None)
+    monkeypatch.setitem(sys.modules, "highseas.testing", None)
     (tmp_path / "acme.tests.yaml").write_text("cases: []\n", encoding="utf-8")
     code, out, _ = run("validate", str(tmp_path))
     assert code == 0
@@ -172,9 +171,9 @@ def test_tests_files_use_engine_testing(tmp_path: Path, monkeypatch: pytest.Monk
         seen.append(path)
         return [Diagnostic("HS601", "bad case", line=2, column=3, severity=Severity.ERROR)]
 
-    fake = types.ModuleType("engine.testing")
+    fake = types.ModuleType("highseas.testing")
     fake.validate_test_file = validate_test_file  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "engine.testing", fake)
+    monkeypatch.setitem(sys.modules, "highseas.testing", fake)
     path = tmp_path / "acme.tests.yml"
     path.write_text("cases: []\n", encoding="utf-8")
     code, out, _ = run("validate", str(path))
@@ -186,7 +185,7 @@ def test_tests_files_use_engine_testing(tmp_path: Path, monkeypatch: pytest.Monk
 def test_validate_does_not_import_duckdb_or_durable() -> None:
     script = (
         "import sys\n"
-        "from engine.cli import main\n"
+        "from highseas.cli import main\n"
         "try:\n"
         f"    main(['validate', {str(RULESETS / 'regional-trading.yaml')!r}])\n"
         "except SystemExit as done:\n"
@@ -202,7 +201,7 @@ def test_validate_does_not_import_duckdb_or_durable() -> None:
 
 
 def test_file_kinds_are_pluggable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import validation
+    from highseas.ruleset import validation
 
     monkeypatch.setattr(validation, "FILE_KINDS", list(validation.FILE_KINDS))
 

@@ -10,12 +10,11 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-
-from engine import model as m
-from engine.durations import DURATION_PATTERN, Duration
-from engine.ruleset_loader import load_ruleset
-from engine.ruleset_schema import ruleset_schema, schema_text
-from engine.validation import validate_paths
+from highseas.ruleset import model as m
+from highseas.ruleset.durations import DURATION_PATTERN, Duration
+from highseas.ruleset.loader import load_ruleset
+from highseas.ruleset.schema import ruleset_schema, schema_text
+from highseas.ruleset.validation import validate_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [ROOT / "rulesets" / name for name in
@@ -33,7 +32,7 @@ def test_example_validates_clean_even_strict(path: Path) -> None:
 
 
 def test_examples_ship_in_the_package() -> None:
-    shipped = {p.name for p in files("engine.rulesets").iterdir() if p.name.endswith(".yaml")}
+    shipped = {p.name for p in files("highseas.rulesets").iterdir() if p.name.endswith(".yaml")}
     assert {p.name for p in EXAMPLES} <= shipped
     assert json.loads(schema_text()) == json.loads(SCHEMA.read_text(encoding="utf-8"))
 
@@ -149,8 +148,8 @@ def test_a_loaded_ruleset_cannot_be_changed_in_place() -> None:
     alter what another stage sees."""
     import dataclasses
 
-    from engine import model as m
-    from engine.ruleset_loader import load_ruleset
+    from highseas.ruleset import model as m
+    from highseas.ruleset.loader import load_ruleset
 
     ruleset = load_ruleset(ROOT / "rulesets" / "regional-trading.yaml")
     classes = [c for c in vars(m).values() if isinstance(c, type)

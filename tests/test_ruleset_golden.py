@@ -8,8 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from engine.validation import validate_file, validate_paths
+from highseas.ruleset.validation import validate_file, validate_paths
 
 CASES = Path(__file__).parent / "ruleset_cases"
 EXPECT = re.compile(rb"^# expect: (HS\d{3}) line (\d+)$", re.MULTILINE)

@@ -6,12 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from engine import yaml_loader
-from engine.errors import InvalidInputError
-from engine.yaml_loader import (
+from highseas.errors import InvalidInputError
+from highseas.ruleset import yaml_loader
+from highseas.ruleset.yaml_loader import (
     MAX_ALIASES,
     MAX_BYTES,
     MAX_DEPTH,
@@ -20,6 +17,8 @@ from engine.yaml_loader import (
     load_yaml_text,
     path_of,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _error(text: str | bytes) -> tuple[str, int, int]:

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
-from engine.errors import InvalidInputError
-from engine.sim_advise import distribution
-from engine.simulate import advise
+from highseas.errors import InvalidInputError
+from highseas.simulate import advise
+from highseas.simulate.advice import distribution
 
 ROOT = Path(__file__).resolve().parent.parent
 CYCLE = 45  # days from the last touch to the order, for most customers
@@ -32,7 +31,7 @@ def _history(path: Path, company: str = "acme", customers: int = 200,
     """Each customer: created and contacted on day 0, followed up every 10
     days for a while, then ordering ``cycle - (i % 10)`` days after the last
     touch (so 10% take exactly ``cycle`` days, none longer)."""
-    from engine.store.db import init_db, open_db
+    from highseas.store.db import init_db, open_db
 
     init_db(path)
     start = datetime(2025, 1, 6, 10, 0)
@@ -95,7 +94,7 @@ def test_current_rules_are_compared(tmp_path: Path) -> None:
 
 
 def test_outputs_and_cli(tmp_path: Path) -> None:
-    from engine.cli import main
+    from highseas.cli import main
 
     db = _history(tmp_path / "h.duckdb")
     out = tmp_path / "advice"
@@ -109,7 +108,7 @@ def test_outputs_and_cli(tmp_path: Path) -> None:
 
 def test_several_companies_need_a_choice(tmp_path: Path) -> None:
     db = _history(tmp_path / "h.duckdb")
-    from engine.store.db import open_db
+    from highseas.store.db import open_db
 
     with open_db(db) as con:
         con.execute("INSERT INTO customers (company_id, customer_id, name, created_at) "
@@ -131,7 +130,7 @@ def test_order_statuses_to_count(tmp_path: Path) -> None:
 
 
 def test_no_orders_gives_no_recommendation(tmp_path: Path) -> None:
-    from engine.store.db import init_db, open_db
+    from highseas.store.db import init_db, open_db
 
     db = tmp_path / "empty.duckdb"
     init_db(db)

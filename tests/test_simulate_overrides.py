@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from engine.durations import Duration
-from engine.errors import InvalidInputError
-from engine.model import AllOf, IdleFor
-from engine.sim_overrides import (
+from highseas.errors import InvalidInputError
+from highseas.ruleset.durations import Duration
+from highseas.ruleset.model import AllOf, IdleFor
+from highseas.simulate.overrides import (
     _resolve,
     apply_override,
     build_scenarios,

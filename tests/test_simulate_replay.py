@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from highseas.simulate import SimulationResult, simulate
 from simulate_support import AS_OF, QUICK_ORDER, file_digest, generated_db
-
-from engine.simulate import SimulationResult, simulate
 
 START = AS_OF - timedelta(days=9)
 
@@ -34,9 +33,9 @@ def sweep(db: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Simulatio
 
 def _copy_and_replay(db: Path, folder: Path, days: list[date], claim_back: bool,
                      sets: tuple[str, ...] = ()) -> Any:
-    from engine.sim_overrides import build_scenarios
-    from engine.sim_replay import copy_database, replay
-    from engine.store.db import open_db
+    from highseas.simulate.overrides import build_scenarios
+    from highseas.simulate.replay import copy_database, replay
+    from highseas.store.db import open_db
 
     ruleset = build_scenarios(QUICK_ORDER, sets)[-1].ruleset
     copy = copy_database(db, folder, "replay")
@@ -48,7 +47,7 @@ def _copy_and_replay(db: Path, folder: Path, days: list[date], claim_back: bool,
 
 
 def test_one_day_simulation_equals_highseas_run(db: Path, tmp_path: Path) -> None:
-    from engine import api
+    from highseas import api
 
     day = AS_OF - timedelta(days=3)
     expected = api.run(QUICK_ORDER, db, day).plan  # plan only, as `highseas run` prints
@@ -67,11 +66,11 @@ def test_one_day_simulation_equals_highseas_run(db: Path, tmp_path: Path) -> Non
 
 def test_baseline_equals_the_nightly_run_day_by_day(db: Path, tmp_path: Path) -> None:
     """Without claim backs the replay is exactly the nightly run applied each day."""
-    from engine.apply import apply_plan
-    from engine.planner import plan
-    from engine.ruleset_loader import load_ruleset
-    from engine.sim_replay import RUN_TIME, copy_database
-    from engine.store.db import open_db
+    from highseas.nightly.apply import apply_plan
+    from highseas.nightly.planner import plan
+    from highseas.ruleset.loader import load_ruleset
+    from highseas.simulate.replay import RUN_TIME, copy_database
+    from highseas.store.db import open_db
 
     days = [AS_OF - timedelta(days=n) for n in range(4, -1, -1)]
     log, owners = _copy_and_replay(db, tmp_path, days, claim_back=False)
@@ -118,8 +117,8 @@ def test_comparison_has_differences(sweep: tuple[SimulationResult, Path, str, st
 
 def test_charts_and_report_exist_and_are_not_trivial(
         sweep: tuple[SimulationResult, Path, str, str]) -> None:
-    from engine.sim_metrics import TABLES
-    from engine.sim_report import CHARTS
+    from highseas.simulate.metrics import TABLES
+    from highseas.simulate.report import CHARTS
 
     result, out, _, _ = sweep
     for name in (*TABLES, "comparison"):
@@ -158,7 +157,7 @@ def test_a_claim_cap_of_zero_assigns_nothing(db: Path) -> None:
 
 
 def test_cli_simulate_prints_the_side_by_side(db: Path, tmp_path: Path) -> None:
-    from engine.cli import main
+    from highseas.cli import main
 
     runner = CliRunner()
     outcome = runner.invoke(main, ["simulate", "-r", str(QUICK_ORDER), "--db", str(db),
@@ -179,7 +178,7 @@ def test_cli_simulate_prints_the_side_by_side(db: Path, tmp_path: Path) -> None:
     ],
 )
 def test_cli_simulate_errors(db: Path, args: list[str], code: str | None) -> None:
-    from engine.cli import main
+    from highseas.cli import main
 
     base = ["simulate", "-r", str(QUICK_ORDER), "--db", str(db), "--from", "2026-06-30",
             "--to", "2026-06-30"]
@@ -195,7 +194,7 @@ def test_cli_simulate_errors(db: Path, args: list[str], code: str | None) -> Non
 
 
 def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
-    from engine.errors import InvalidInputError
+    from highseas.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError) as caught:
         simulate(QUICK_ORDER, tmp_path / "none.duckdb", AS_OF, AS_OF)
@@ -227,7 +226,8 @@ def test_batched_claim_backs_agree_with_check_claim(db: Path, tmp_path: Path,
     allowed claim counted for the next) gets the verdict check_claim gives on
     the database written up to it (the replay raises otherwise); claims back,
     lost touches and refusals for caps all occur."""
-    from engine import claims, sim_replay
+    from highseas.nightly import claims
+    from highseas.simulate import replay as sim_replay
 
     monkeypatch.setattr(sim_replay, "VERIFY_CLAIMS", True)
     reasons: list[str] = []
@@ -250,7 +250,7 @@ def test_batched_claim_backs_agree_with_check_claim(db: Path, tmp_path: Path,
 
 
 def test_behaviour_model_invents_contacts_only_when_switched_on(db: Path) -> None:
-    from engine.errors import InvalidInputError
+    from highseas.errors import InvalidInputError
 
     first, last = AS_OF - timedelta(days=3), AS_OF
     plain = simulate(QUICK_ORDER, db, first, last)
@@ -272,7 +272,7 @@ def test_warns_when_the_database_already_applied_runs_in_the_window(db: Path,
                                                                     tmp_path: Path) -> None:
     import shutil
 
-    from engine import api
+    from highseas import api
 
     applied = tmp_path / "applied.duckdb"
     shutil.copyfile(db, applied)
@@ -284,7 +284,7 @@ def test_warns_when_the_database_already_applied_runs_in_the_window(db: Path,
 
 def test_a_scenario_equal_to_the_baseline_is_not_replayed_twice(
         db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import simulate as module
+    from highseas import simulate as module
 
     calls: list[str] = []
     original = module._run_scenario
@@ -310,11 +310,11 @@ def test_rewind_restores_the_ownership_of_the_first_day(db: Path, tmp_path: Path
     first day decides what the nightly run decided on the untouched data."""
     import shutil
 
-    from engine.apply import apply_plan
-    from engine.planner import plan
-    from engine.ruleset_loader import load_ruleset
-    from engine.sim_replay import RUN_TIME, rewind
-    from engine.store.db import open_db
+    from highseas.nightly.apply import apply_plan
+    from highseas.nightly.planner import plan
+    from highseas.ruleset.loader import load_ruleset
+    from highseas.simulate.replay import RUN_TIME, rewind
+    from highseas.store.db import open_db
 
     ruleset = load_ruleset(QUICK_ORDER)
     original = tmp_path / "original.duckdb"
@@ -343,8 +343,8 @@ def test_rewind_restores_the_ownership_of_the_first_day(db: Path, tmp_path: Path
 
 
 def test_a_ruleset_of_another_company_is_an_error(tmp_path: Path) -> None:
-    from engine.errors import InvalidInputError
-    from engine.store.db import init_db
+    from highseas.errors import InvalidInputError
+    from highseas.store.db import init_db
 
     empty = tmp_path / "empty.duckdb"
     init_db(empty)
@@ -357,9 +357,9 @@ def test_a_ruleset_of_another_company_is_an_error(tmp_path: Path) -> None:
 def _replay_with_everything(db: Path, folder: Path, days: list[date]) -> Any:
     """A replay with claims back and the behaviour model on (runs' changes,
     claims, invented contacts and new customers all change facts)."""
-    from engine.sim_overrides import build_scenarios
-    from engine.sim_replay import ContactModel, copy_database, replay
-    from engine.store.db import open_db
+    from highseas.simulate.overrides import build_scenarios
+    from highseas.simulate.replay import ContactModel, copy_database, replay
+    from highseas.store.db import open_db
 
     ruleset = build_scenarios(QUICK_ORDER, ())[-1].ruleset
     copy = copy_database(db, folder, "replay")
@@ -372,7 +372,7 @@ def test_replay_facts_equal_a_full_derivation_every_day(db: Path, tmp_path: Path
     """The replay re-derives only the customers whose inputs changed since the
     day before; with VERIFY each day's facts are compared with a full
     derivation (a difference stops the replay)."""
-    from engine import sim_facts
+    from highseas.simulate import replay_facts as sim_facts
 
     monkeypatch.setattr(sim_facts, "VERIFY", True)
     checked: list[date] = []
@@ -395,7 +395,7 @@ def test_replay_facts_check_catches_a_stale_customer(db: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The check is not vacuous: a refresh that re-derives nobody is caught on
     the first day something changed."""
-    from engine import sim_facts
+    from highseas.simulate import replay_facts as sim_facts
 
     monkeypatch.setattr(sim_facts, "VERIFY", True)
     monkeypatch.setattr(sim_facts.IncrementalFacts, "_update", lambda *args: None)
@@ -410,9 +410,9 @@ def test_a_plan_without_unassigned_rows_decides_the_same(db: Path, chunk: int | 
     """The replay's plans only count the customers left unassigned (and
     allocate in smaller chunks): the decisions, the engine state and every
     count are those of the full plan."""
-    from engine import planner
-    from engine.ruleset_loader import load_ruleset
-    from engine.store.db import open_db
+    from highseas.nightly import planner
+    from highseas.ruleset.loader import load_ruleset
+    from highseas.store.db import open_db
 
     if chunk is not None:
         monkeypatch.setattr(planner, "COUNTED_CHUNK", chunk)
@@ -434,7 +434,7 @@ def test_replay_facts_check_catches_keys_out_of_order(db: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The replay's keys may skip numbers but must order customers as the
     nightly run's do: reversed keys are caught on the first day."""
-    from engine import sim_facts
+    from highseas.simulate import replay_facts as sim_facts
 
     monkeypatch.setattr(sim_facts, "VERIFY", True)
     monkeypatch.setattr(sim_facts, "_WITH_KEYS",

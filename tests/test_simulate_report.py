@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.sim_metrics import gini, side_by_side, to_arrow
-from engine.sim_report import MAX_NAMED_REPS, chart_assignments, format_side_by_side, html_table
+from highseas.simulate.metrics import gini, side_by_side, to_arrow
+from highseas.simulate.report import (
+    MAX_NAMED_REPS,
+    chart_assignments,
+    format_side_by_side,
+    html_table,
+)
 
 SUMMARY = [
     {"scenario": "baseline", "metric": "customers_released", "label": "customers released",

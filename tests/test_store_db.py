@@ -9,12 +9,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from engine.errors import BusyError, InvalidInputError
-from engine.store import db as store_db
-from engine.store.countries import ISO_ALPHA2, NAME_TO_CODE, is_country
-from engine.store.db import connect, init_db, open_db, schema_version
-from engine.store.ddl import FACT_TABLES, SCHEMA_VERSION
+from highseas.errors import BusyError, InvalidInputError
+from highseas.store import db as store_db
+from highseas.store.countries import ISO_ALPHA2, NAME_TO_CODE, is_country
+from highseas.store.db import connect, init_db, open_db, schema_version
+from highseas.store.ddl import FACT_TABLES, SCHEMA_VERSION
 
 
 def test_init_creates_every_table_and_is_idempotent(tmp_path: Path) -> None:

@@ -8,17 +8,16 @@ from typing import Any
 
 import duckdb
 import pytest
-
-from engine.errors import InvalidInputError
-from engine.store.db import open_db
-from engine.store.demo import DEMO_CUSTOMERS, DEMO_REPS, ensure_demo_db
-from engine.store.fixtures import (
+from highseas.errors import InvalidInputError
+from highseas.store.db import open_db
+from highseas.store.demo import DEMO_CUSTOMERS, DEMO_REPS, ensure_demo_db
+from highseas.store.fixtures import (
     ARCHETYPES,
     DEFAULT_AS_OF,
     REGIONAL_TRADING_REGIONS,
     generate,
 )
-from engine.store.loader import load_file
+from highseas.store.loader import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("reps", "customers", "activities", "orders")
@@ -69,7 +68,7 @@ def test_same_seed_same_content(worlds: dict[str, Path], tmp_path: Path, archety
 @pytest.mark.parametrize("archetype", sorted(ARCHETYPES))
 def test_regions_and_pools_match_the_rulesets(archetype: str) -> None:
     """Countries per region and pool ids are those of rulesets/<archetype>.yaml."""
-    from engine.yaml_loader import load_yaml_file  # YAML 1.2: NO is Norway
+    from highseas.ruleset.yaml_loader import load_yaml_file  # YAML 1.2: NO is Norway
 
     doc = load_yaml_file(ROOT / "rulesets" / f"{archetype}.yaml").data
     arch = ARCHETYPES[archetype]
@@ -215,7 +214,7 @@ def test_generated_facts_pass_the_loader(worlds: dict[str, Path], tmp_path: Path
     """Export each table to CSV and load it into a fresh file: no rejects."""
     source = worlds["regional-trading"]
     target = tmp_path / "copy.db"
-    from engine.store.db import init_db
+    from highseas.store.db import init_db
 
     init_db(target)
     with duckdb.connect(str(source), read_only=True) as con:

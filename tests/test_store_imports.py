@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from engine.errors import InvalidInputError
-from engine.store.db import open_db
-from engine.store.imports import (
+from highseas.errors import InvalidInputError
+from highseas.store.db import open_db
+from highseas.store.imports import (
     CRM_COMPANY,
     OLIST_COMPANY,
     import_crm_sales_opportunities,

@@ -20,13 +20,12 @@ import duckdb
 import pytest
 import yaml
 from click.testing import CliRunner
+from highseas.cli import main
+from highseas.errors import InvalidInputError, RejectedDataError
+from highseas.store.db import init_db, open_db
+from highseas.store.loader import REJECT_CODES, TABLES, load_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from engine.cli import main
-from engine.errors import InvalidInputError, RejectedDataError
-from engine.store.db import init_db, open_db
-from engine.store.loader import REJECT_CODES, TABLES, load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "fixtures" / "small"
@@ -210,7 +209,7 @@ def test_interrupted_load_leaves_table_unchanged(
     small_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A crash inside the transaction (here: while inserting) rolls back."""
-    from engine.store import loader
+    from highseas.store import loader
 
     file = tmp_path / "reps.csv"
     file.write_text("rep_id,name,hired_on\nR50,Ray,2024-01-01\n")
@@ -428,7 +427,7 @@ def test_duckdb_interrupt_is_a_keyboard_interrupt(
 ) -> None:
     """DuckDB answers Ctrl-C during a query with RuntimeError("Query
     interrupted"); the loader rolls back and raises KeyboardInterrupt."""
-    from engine.store import loader
+    from highseas.store import loader
 
     file = tmp_path / "reps.csv"
     file.write_text("rep_id,name,hired_on\nR67,Ray,2024-01-01\n")
@@ -446,7 +445,7 @@ def test_duckdb_interrupt_is_a_keyboard_interrupt(
 # The child restores Python's own SIGINT handler: a shell starts background
 # jobs (such as a test run) with SIGINT ignored, and a child inherits that.
 _CLI = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-        "from engine.cli import main; sys.argv[0] = 'highseas'; main()")
+        "from highseas.cli import main; sys.argv[0] = 'highseas'; main()")
 
 
 def _big_activities(path: Path, rows: int) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from engine.cli import main
+from highseas.cli import main
 
 # A ruleset built for exact coverage counts: 7 points (the allocation falls
 # back with "stay", so it has no fallback point).
@@ -116,7 +115,7 @@ def test_passing_suite_exits_0_with_exact_coverage(suite: Path) -> None:
 
 
 def test_coverage_is_exact_through_the_api(suite: Path) -> None:
-    from engine import testing
+    from highseas import testing
 
     session = testing.run_paths([suite])
     (coverage,) = session.coverage
@@ -290,7 +289,7 @@ def test_no_test_files_is_a_usage_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["regional-trading", "quick-order", "large-project"])
 def test_example_ruleset_passes_with_full_coverage(name: str) -> None:
-    from engine import testing
+    from highseas import testing
 
     path = Path(__file__).resolve().parent.parent / "rulesets" / f"{name}.tests.yaml"
     session = testing.run_paths([path], min_coverage=100)
@@ -344,7 +343,7 @@ def test_default_path_and_untested_rulesets(suite: Path, monkeypatch: pytest.Mon
 
 
 def test_fact_after_the_last_day_is_a_warning(suite: Path) -> None:
-    from engine.testing import validate_test_file
+    from highseas.testing import validate_test_file
 
     tests = suite / "cov.tests.yaml"
     late = "      - {customer: c2, rep: vera, at: 2025-06-01}\n"
@@ -359,12 +358,12 @@ def test_fact_after_the_last_day_is_a_warning(suite: Path) -> None:
 def test_an_engine_error_is_reported_as_an_error_not_a_pass(
     suite: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import engine.planner
+    import highseas.nightly.planner
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("planner exploded")
 
-    monkeypatch.setattr(engine.planner, "plan", broken)
+    monkeypatch.setattr(highseas.nightly.planner, "plan", broken)
     code, output = run(str(suite), "-k", "reminder")
     assert code == 3
     assert "ERROR   reminder five days before" in output

@@ -8,9 +8,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from engine import coverage, testing
-from engine.ruleset_loader import load_ruleset
+from highseas import testing
+from highseas.ruleset.loader import load_ruleset
+from highseas.testing import coverage
 
 # Regions: north falls back to south. Allocations: by-fallbacks (north-pool,
 # region fallback "fallbacks"), any-region (west-pool, "any_region"),

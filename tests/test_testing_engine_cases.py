@@ -4,7 +4,7 @@ use in YAML serves the project's own tests (and a CRM's).
 The golden cases in tests/engine_cases/*.tests.yaml (with their ruleset
 nightly.yaml) are found as ``highseas test tests/engine_cases`` finds them
 and run one pytest test per case; add a case or a file there and it runs.
-Below them, cases written in Python (:func:`engine.testing.case_from_dict`).
+Below them, cases written in Python (:func:`highseas.testing.case_from_dict`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from engine import testing
-from engine.model import Ruleset
-from engine.ruleset_loader import load_ruleset
+from highseas import testing
+from highseas.ruleset.loader import load_ruleset
+from highseas.ruleset.model import Ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_CASES = ROOT / "tests" / "engine_cases"

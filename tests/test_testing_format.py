@@ -7,14 +7,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from engine.errors import InvalidInputError
-from engine.testing_format import (
+from highseas.errors import InvalidInputError
+from highseas.testing.format import (
     TEST_CODES,
     load_test_file,
     validate_test_file,
 )
-from engine.testing_format import (
+from highseas.testing.format import (
     tests_schema as the_schema,
 )
 
@@ -208,8 +207,8 @@ def test_unknown_csv_column_and_missing_file(tmp_path: Path) -> None:
 def test_python_case_mapping(tmp_path: Path) -> None:
     from datetime import date
 
-    from engine import testing
-    from engine.ruleset_loader import load_ruleset
+    from highseas import testing
+    from highseas.ruleset.loader import load_ruleset
 
     ruleset = load_ruleset(RULESET)
     case = testing.case_from_dict(ruleset, {
@@ -234,7 +233,7 @@ def test_codes_are_documented() -> None:
 
 
 def test_validate_command_checks_test_files(tmp_path: Path) -> None:
-    from engine.validation import validate_paths
+    from highseas.ruleset.validation import validate_paths
 
     path = write_tests(tmp_path, """\
         - name: one

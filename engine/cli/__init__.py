@@ -1,4 +1,4 @@
-"""The ``highseas`` command line: a thin layer over :mod:`engine.api`.
+"""The ``highseas`` command line: a thin layer over :mod:`highseas.api`.
 
 Exit codes (documented in docs/cli.md):
 
@@ -21,26 +21,25 @@ import sys
 from typing import Any
 
 import click
-
-from engine.errors import HighseasError, is_duckdb_interrupt
+from highseas.errors import HighseasError, is_duckdb_interrupt
 
 #: command name -> "module:attribute" of the click command.
 COMMANDS: dict[str, str] = {
-    "validate": "engine.cli.validate_cmd:validate",
-    "schema": "engine.cli.validate_cmd:schema",
-    "db": "engine.cli.facts_cmd:db",
-    "load": "engine.cli.facts_cmd:load",
-    "fixtures": "engine.cli.facts_cmd:fixtures",
-    "import": "engine.cli.facts_cmd:import_",
-    "compile": "engine.cli.run_cmd:compile_",
-    "run": "engine.cli.run_cmd:run",
-    "explain": "engine.cli.run_cmd:explain",
-    "claim": "engine.cli.run_cmd:claim",
-    "demo": "engine.cli.run_cmd:demo",
-    "test": "engine.cli.test_cmd:test",
-    "init": "engine.cli.test_cmd:init",
-    "simulate": "engine.cli.simulate_cmd:simulate",
-    "advise": "engine.cli.simulate_cmd:advise",
+    "validate": "highseas.cli.validate_cmd:validate",
+    "schema": "highseas.cli.validate_cmd:schema",
+    "db": "highseas.cli.facts_cmd:db",
+    "load": "highseas.cli.facts_cmd:load",
+    "fixtures": "highseas.cli.facts_cmd:fixtures",
+    "import": "highseas.cli.facts_cmd:import_",
+    "compile": "highseas.cli.run_cmd:compile_",
+    "run": "highseas.cli.run_cmd:run",
+    "explain": "highseas.cli.run_cmd:explain",
+    "claim": "highseas.cli.run_cmd:claim",
+    "demo": "highseas.cli.run_cmd:demo",
+    "test": "highseas.cli.test_cmd:test",
+    "init": "highseas.cli.test_cmd:init",
+    "simulate": "highseas.cli.simulate_cmd:simulate",
+    "advise": "highseas.cli.simulate_cmd:advise",
 }
 
 EXIT_OK = 0
@@ -92,7 +91,7 @@ class HighseasGroup(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
-            from engine.suggestions import did_you_mean
+            from highseas.suggestions import did_you_mean
 
             hint = did_you_mean(name, self.list_commands(ctx))
             raise click.UsageError(f"No such command {name!r}.{(' ' + hint) if hint else ''}")

@@ -1,6 +1,6 @@
 """``highseas db``, ``load``, ``fixtures`` and ``import``: the facts store commands.
 
-Thin wrappers over :mod:`engine.store`; errors are HighseasError subclasses
+Thin wrappers over :mod:`highseas.store`; errors are HighseasError subclasses
 that the command group turns into messages and exit codes.
 """
 
@@ -11,8 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-
-from engine.errors import InvalidInputError
+from highseas.errors import InvalidInputError
 
 _DB = click.Path(dir_okay=False, path_type=Path)
 _DIR = click.Path(file_okay=False, path_type=Path)
@@ -22,7 +21,7 @@ def _resolve_company(db_path: Path, company: str | None) -> str:
     """``--company``, or the only company in the database."""
     if company:
         return company
-    from engine.store.db import companies, open_db
+    from highseas.store.db import companies, open_db
 
     with open_db(db_path, read_only=True) as con:
         found = companies(con)
@@ -43,8 +42,8 @@ def db() -> None:
 @click.argument("db_path", metavar="DB", type=_DB)
 def init(db_path: Path) -> None:
     """Create the database DB, or upgrade an older one to this schema."""
-    from engine.store.db import init_db
-    from engine.store.ddl import SCHEMA_VERSION
+    from highseas.store.db import init_db
+    from highseas.store.ddl import SCHEMA_VERSION
 
     init_db(db_path)
     click.echo(f"{db_path}: highseas database, schema version {SCHEMA_VERSION}")
@@ -55,7 +54,7 @@ def init(db_path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(db_path: Path, as_json: bool) -> None:
     """Show the schema version and row counts per company."""
-    from engine.store.db import companies, open_db, schema_version, table_counts
+    from highseas.store.db import companies, open_db, schema_version, table_counts
 
     with open_db(db_path, read_only=True) as con:
         data = {
@@ -95,7 +94,7 @@ def load(
     TABLE is reps, customers, activities or orders. Any bad row fails the
     whole load (exit 1, nothing written) unless --skip-bad-rows.
     """
-    from engine.store.loader import load_file
+    from highseas.store.loader import load_file
 
     report = load_file(
         db_path,
@@ -145,8 +144,8 @@ def generate(
     as_json: bool,
 ) -> None:
     """Generate one company into --db: same arguments, same content."""
-    from engine.store.fixtures import DEFAULT_AS_OF
-    from engine.store.fixtures import generate as run
+    from highseas.store.fixtures import DEFAULT_AS_OF
+    from highseas.store.fixtures import generate as run
 
     summary = run(
         db_path,
@@ -180,7 +179,7 @@ def _print_import(report: object) -> None:
 @click.option("--replace", is_flag=True, help="Replace the company's data if present.")
 def crm_sales_opportunities(directory: Path, db_path: Path, company: str, replace: bool) -> None:
     """Import the Maven Analytics CRM sales opportunities CSVs in DIR."""
-    from engine.store.imports import import_crm_sales_opportunities
+    from highseas.store.imports import import_crm_sales_opportunities
 
     _print_import(import_crm_sales_opportunities(db_path, directory, company, replace=replace))
 
@@ -195,7 +194,7 @@ def olist_marketing_funnel(
     directory: Path, db_path: Path, company: str, replace: bool, pool: str
 ) -> None:
     """Import the Olist marketing funnel CSVs in DIR."""
-    from engine.store.imports import import_olist_marketing_funnel
+    from highseas.store.imports import import_olist_marketing_funnel
 
     _print_import(
         import_olist_marketing_funnel(db_path, directory, company, replace=replace, pool_id=pool)

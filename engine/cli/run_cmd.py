@@ -7,8 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import click
-
-from engine import api
+from highseas import api
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -74,7 +73,7 @@ def compile_(ruleset_path: Path, as_of: date | None) -> None:
 def run(ruleset_path: Path, db_path: Path, as_of: date | None, do_apply: bool, force: bool,
         output: Path | None) -> None:
     """Plan the nightly run (and with --apply, apply it) and print a summary."""
-    from engine.summary import format_summary, write_plan
+    from highseas.nightly.summary import format_summary, write_plan
 
     result = api.run(ruleset_path, db_path, as_of, apply=do_apply, force=force)
     click.echo(format_summary(result.plan))
@@ -127,8 +126,8 @@ def claim(ruleset_path: Path, db_path: Path, rep_id: str, customer_id: str,
 def demo(db_path: Path, do_apply: bool) -> None:
     """Create the demo database if absent and run the nightly job on it with
     rulesets/regional-trading.yaml, printing the summary."""
-    from engine.demo import run_demo
-    from engine.summary import format_summary
+    from highseas.demo import run_demo
+    from highseas.nightly.summary import format_summary
 
     result = run_demo(db_path, apply=do_apply)
     click.echo(f"demo database: {db_path} (as of {result.plan.as_of.isoformat()})")

@@ -10,8 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import click
-
-from engine.cli.run_cmd import DATE, EXISTING_FILE
+from highseas.cli.run_cmd import DATE, EXISTING_FILE
 
 
 @contextmanager
@@ -56,9 +55,9 @@ def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tu
              jobs: int | None) -> None:
     """Replay the recorded history from --from to --to under the ruleset as
     written (the baseline) and under each scenario, and compare them."""
-    from engine.sim_replay import day_range
-    from engine.simulate import plan_scenarios
-    from engine.simulate import simulate as run_simulation
+    from highseas.simulate import plan_scenarios
+    from highseas.simulate import simulate as run_simulation
+    from highseas.simulate.replay import day_range
 
     days = len(day_range(start, end))
     scenarios = plan_scenarios(ruleset_path, sets=sets, idle_period=idle_period, sweeps=sweeps)
@@ -94,7 +93,7 @@ def advise(db_path: Path, ruleset_path: Path | None, company_id: str | None, max
            statuses: tuple[str, ...], out: Path | None) -> None:
     """Recommend an idle period from the recorded history: gaps between
     follow-ups, last touch to order, and the release curve."""
-    from engine.simulate import advise as run_advise
+    from highseas.simulate import advise as run_advise
 
     advice = run_advise(db_path, ruleset_path, company_id=company_id, max_share=max_share,
                         statuses=statuses, out=out)

@@ -13,8 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import click
-
-from engine.errors import Diagnostic, InvalidInputError
+from highseas.errors import Diagnostic, InvalidInputError
 
 ARCHETYPES = ("quick-order", "large-project", "regional-trading")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -47,8 +46,8 @@ def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
 
     Exit 0 all passed, 1 failures or coverage below --min-coverage, 2 invalid
     test files or data, 3 engine error. Format: docs/testing.md."""
-    from engine.testing_report import format_coverage, format_file, summary_line
-    from engine.testing_run import FileResult, run_paths
+    from highseas.testing.report import format_coverage, format_file, summary_line
+    from highseas.testing.run import FileResult, run_paths
 
     def on_file(result: FileResult) -> None:
         for line in format_file(result, verbose=verbose):
@@ -63,7 +62,7 @@ def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
             click.echo(line)
     click.echo(summary_line(session))
     if junit_path is not None:
-        from engine.testing_report import junit_xml
+        from highseas.testing.report import junit_xml
 
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         junit_path.write_text(junit_xml(session), encoding="utf-8")
@@ -79,7 +78,7 @@ def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
 
 
 def _template(name: str) -> str:
-    resource = files("engine.rulesets").joinpath(name)
+    resource = files("highseas.rulesets").joinpath(name)
     if not resource.is_file():
         raise InvalidInputError(
             f"the template {name} is not in this installation of highseas", code="HS630",

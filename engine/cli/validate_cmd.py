@@ -21,8 +21,8 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
     Exit code 0: valid; 1: invalid rulesets (or warnings with --strict);
     2: a path that does not exist or cannot be read.
     """
-    from engine.reporters import render
-    from engine.validation import validate_paths
+    from highseas.ruleset.reporters import render
+    from highseas.ruleset.validation import validate_paths
 
     report = validate_paths(list(paths), strict=strict)
     output = render(report, fmt)
@@ -34,6 +34,6 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of rulesets (draft 2020-12)."""
-    from engine.ruleset_schema import schema_text
+    from highseas.ruleset.schema import schema_text
 
     click.echo(schema_text(), nl=False)

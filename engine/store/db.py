@@ -1,12 +1,12 @@
 """Opening the facts store: creation, schema versions, locks.
 
 A highseas database is a DuckDB file holding the tables of
-:mod:`engine.store.ddl` and a ``schema_version`` table. :func:`connect`
+:mod:`highseas.store.ddl` and a ``schema_version`` table. :func:`connect`
 checks the version on every open: an older file is upgraded (read-write) or
 refused (read-only), a newer one or a file that is not a highseas database is
-refused with a clear :class:`~engine.errors.InvalidInputError`. DuckDB lets
+refused with a clear :class:`~highseas.errors.InvalidInputError`. DuckDB lets
 one process write a file at a time; its lock error becomes
-:class:`~engine.errors.BusyError`.
+:class:`~highseas.errors.BusyError`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
-from engine.errors import BusyError, InvalidInputError
-from engine.store.ddl import MIGRATIONS, SCHEMA_VERSION
+from highseas.errors import BusyError, InvalidInputError
+from highseas.store.ddl import MIGRATIONS, SCHEMA_VERSION
 
 PathLike = str | os.PathLike[str]
 
@@ -39,7 +38,7 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             f"{'read-write' if read_only else 'read-only'}: {error}",
             code="HS401",
             file=str(path),
-            hint="close the other connection first (use engine.store.db.open_db)",
+            hint="close the other connection first (use highseas.store.db.open_db)",
         ) from None
     except duckdb.IOException as error:
         text = str(error)

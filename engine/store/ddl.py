@@ -1,7 +1,7 @@
 """The facts store's tables: the documented contract (docs/data-model.md).
 
 Migrations are an ordered list; ``schema_version`` records the highest one
-applied. ``engine.store.db`` applies them and refuses files newer than this
+applied. ``highseas.store.db`` applies them and refuses files newer than this
 code knows.
 """
 

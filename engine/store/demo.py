@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.store.db import PathLike
-from engine.store.fixtures import DEFAULT_AS_OF, generate
+from highseas.store.db import PathLike
+from highseas.store.fixtures import DEFAULT_AS_OF, generate
 
 #: The demo company: the regional-trading archetype at a size that runs in a blink.
 DEMO_ARCHETYPE = "regional-trading"

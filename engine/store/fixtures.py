@@ -23,9 +23,8 @@ from datetime import date
 from typing import Any
 
 import duckdb
-
-from engine.errors import InvalidInputError
-from engine.store.db import PathLike, init_db, open_db, scalar, transaction
+from highseas.errors import InvalidInputError
+from highseas.store.db import PathLike, init_db, open_db, scalar, transaction
 
 #: The world of every generated file ends here unless ``as_of`` is given.
 DEFAULT_AS_OF = date(2026, 6, 30)

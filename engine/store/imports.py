@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-
-from engine.errors import InvalidInputError
-from engine.store.countries import NAME_TO_CODE
-from engine.store.db import PathLike, init_db, open_db, scalar, transaction
-from engine.store.loader import check_company_id
+from highseas.errors import InvalidInputError
+from highseas.store.countries import NAME_TO_CODE
+from highseas.store.db import PathLike, init_db, open_db, scalar, transaction
+from highseas.store.loader import check_company_id
 
 CRM_COMPANY = "crm-sales-opportunities"
 OLIST_COMPANY = "olist-marketing-funnel"

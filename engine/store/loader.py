@@ -34,11 +34,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import duckdb
-
-from engine.errors import Diagnostic, InvalidInputError, RejectedDataError, is_duckdb_interrupt
-from engine.store.countries import ISO_ALPHA2
-from engine.store.db import PathLike, open_db, scalar, transaction
-from engine.suggestions import did_you_mean
+from highseas.errors import Diagnostic, InvalidInputError, RejectedDataError, is_duckdb_interrupt
+from highseas.store.countries import ISO_ALPHA2
+from highseas.store.db import PathLike, open_db, scalar, transaction
+from highseas.suggestions import did_you_mean
 
 Kind = Literal[
     "text", "date", "timestamp", "bool", "int", "decimal", "list", "json", "country", "status"

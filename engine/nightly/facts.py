@@ -1,0 +1,510 @@
+"""Derived facts, as of a date, computed set-based in DuckDB.
+
+One row per customer of the company (the fact shape the compiled conditions
+read; see docs/compiler.md) and one snapshot per salesperson. Only facts
+recorded up to the end of the as-of day count: an activity at 23:59 on the
+as-of date counts, one the next morning does not. This is what lets the
+simulator replay history day by day with the same code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from highseas.errors import EngineError
+from highseas.ruleset.model import Ruleset
+
+if TYPE_CHECKING:
+    import duckdb
+
+_SAFE_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_DUCK_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+}
+#: The base columns every customer fact row has (custom fields follow as cf_<name>).
+FACT_COLUMNS = (
+    "k",
+    "customer_id",
+    "owner_rep_id",
+    "pool_id",
+    "last_touch_day",
+    "last_order_touch_day",
+    "owned_since_day",
+    "created_day",
+    "contacted",
+    "open_orders",
+    "country",
+    "region",
+    "source",
+    "stage",
+    "name",
+    "level",
+    "tags",
+)
+
+
+def custom_column(name: str) -> str:
+    """The fact column of custom field ``name`` (validated, safe to quote)."""
+    if not _SAFE_IDENTIFIER.match(name):
+        raise EngineError(
+            f"custom field name {name!r} is not a safe identifier", code="HS550"
+        )
+    return f"cf_{name}"
+
+
+def _region_values(ruleset: Ruleset) -> tuple[str, list[str]]:
+    """A VALUES list mapping (kind, key) -> region id, with bound parameters."""
+    rows: list[str] = []
+    params: list[str] = []
+    for region in ruleset.regions:
+        for country in region.countries:
+            rows.append("(?, ?, ?)")
+            params += ["country", country, region.id]
+        for code in (*region.codes, region.id):
+            rows.append("(?, ?, ?)")
+            params += ["code", code, region.id]
+    if not rows:
+        return (
+            "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS key, "
+            "NULL::VARCHAR AS region_id WHERE false",
+            [],
+        )
+    return (
+        "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS t(kind, key, region_id)",
+        params,
+    )
+
+
+#: How a customer row ``c`` finds its region in ``region_map`` (_region_values):
+#: an explicit region code first, else the country. _REGION_OF is the result.
+_REGION_JOINS = """LEFT JOIN region_map rc ON rc.kind = 'code' AND rc.key = c.region
+LEFT JOIN region_map rk ON rk.kind = 'country' AND rk.key = upper(c.country)"""
+_REGION_OF = "coalesce(rc.region_id, rk.region_id)"
+
+
+def _pool_values(ruleset: Ruleset) -> tuple[str, list[str]]:
+    """A VALUES list mapping region id -> the pool its released customers go to."""
+    rows: list[str] = []
+    params: list[str] = []
+    for region in ruleset.regions:
+        rows.append("(?, ?)")
+        params += [region.id, pool_of_region(ruleset, region.id)]
+    if not rows:
+        return "SELECT NULL::VARCHAR AS region_id, NULL::VARCHAR AS pool_id WHERE false", []
+    return "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS t(region_id, pool_id)", params
+
+
+#: How many mistyped values per custom field an HS553 error lists.
+MISTYPED_SHOWN = 5
+
+
+def check_custom_attributes(con: duckdb.DuckDBPyConnection, ruleset: Ruleset,
+                            company_id: str) -> None:
+    """Refuse (HS553) customers whose declared custom attribute holds a value
+    that is not of the declared type: the facts would read it as missing, and
+    a rule or exemption on it would silently not apply."""
+    from highseas.errors import Diagnostic, InvalidInputError
+
+    problems = []
+    for custom in ruleset.custom_fields:
+        duck_type = _DUCK_TYPES[custom.type]
+        rows = con.execute(
+            f"""
+            SELECT customer_id, value, count(*) OVER () FROM (
+                SELECT customer_id, json_extract_string(attributes, ?) AS value
+                FROM customers WHERE company_id = ?)
+            WHERE value IS NOT NULL AND TRY_CAST(value AS {duck_type}) IS NULL
+            ORDER BY customer_id LIMIT ?
+            """,
+            [f"$.{custom.name}", company_id, MISTYPED_SHOWN],
+        ).fetchall()
+        if not rows:
+            continue
+        shown = ", ".join(f"{cid} ({value!r})" for cid, value, _ in rows)
+        total = int(rows[0][2])
+        more = f" and {total - len(rows)} more" if total > len(rows) else ""
+        line, column = ruleset.position(custom.json_path)
+        problems.append(Diagnostic(
+            code="HS553",
+            message=f"{total} customer(s) hold a custom attribute {custom.name!r} that is not "
+                    f"of its declared type {custom.type}: {shown}{more}",
+            file=ruleset.source_file, line=line, column=column, json_path=custom.json_path,
+            hint="correct the values in the customers' attributes (or the field's type in "
+                 "the ruleset); nothing was decided",
+        ))
+    if problems:
+        raise InvalidInputError(problems)
+
+
+def customer_facts_sql(
+    ruleset: Ruleset,
+    as_of: date,
+    company_id: str,
+    only: tuple[str, Sequence[Any]] | None = None,
+) -> tuple[str, list[Any]]:
+    """The SQL (and parameters) of the derived customer facts as of ``as_of``.
+
+    A high-seas customer without a recorded pool is in the pool of its region
+    (the default pool when no pool covers the region). ``only``: a query
+    selecting the customer ids to derive (and its parameters), for callers
+    that need a few customers' facts; ``k`` then numbers those rows only."""
+    only_sql, only_params = ("", []) if only is None else (
+        f" AND customer_id IN ({only[0]})", list(only[1]))
+    end = as_of + timedelta(days=1)  # exclusive end of the as-of day
+    region_sql, region_params = _region_values(ruleset)
+    pool_sql, pool_params = _pool_values(ruleset)
+    custom_selects = []
+    custom_params: list[Any] = []
+    for custom in ruleset.custom_fields:
+        column = custom_column(custom.name)
+        duck_type = _DUCK_TYPES[custom.type]
+        expr = f"TRY_CAST(json_extract_string(c.attributes, ?) AS {duck_type})"
+        custom_params.append(f"$.{custom.name}")
+        if custom.type == "date":
+            expr = f"(date_diff('day', DATE '0001-01-01', {expr}) + 1)"
+        custom_selects.append(f', {expr} AS "{column}"')
+    sql = f"""
+WITH
+region_map AS ({region_sql}),
+pool_map AS ({pool_sql}),
+cust AS (
+    SELECT * FROM customers WHERE company_id = ? AND created_at < ?{only_sql}
+),
+touch AS (
+    -- one pass over the activities: anyone's touch, and the owner's last one
+    SELECT a.customer_id,
+           max(a.at) FILTER (WHERE c.owner_rep_id IS NOT NULL AND a.rep_id = c.owner_rep_id
+                             AND a.at >= c.owned_since) AS last_owner_at
+    FROM activities a JOIN cust c ON a.customer_id = c.customer_id
+    WHERE a.company_id = ? AND a.at < ?
+    GROUP BY a.customer_id
+),
+order_facts AS (
+    SELECT customer_id, max(placed_at) AS last_at,
+           count(*) FILTER (WHERE status = 'open') AS open_orders
+    FROM orders WHERE company_id = ? AND placed_at < ?
+      AND customer_id IN (SELECT customer_id FROM cust)
+    GROUP BY customer_id
+)
+SELECT
+    (row_number() OVER (ORDER BY c.customer_id) - 1)::BIGINT AS k,
+    c.customer_id,
+    c.owner_rep_id,
+    CASE WHEN c.owner_rep_id IS NULL THEN
+        coalesce(c.pool_id, pm.pool_id, ?)
+    END AS pool_id,
+    CASE WHEN c.owner_rep_id IS NOT NULL THEN
+        date_diff('day', DATE '0001-01-01',
+                  greatest(c.owned_since, coalesce(t.last_owner_at, c.owned_since))::DATE) + 1
+    END AS last_touch_day,
+    CASE WHEN c.owner_rep_id IS NOT NULL THEN
+        date_diff('day', DATE '0001-01-01',
+                  greatest(c.owned_since, coalesce(o.last_at, c.owned_since))::DATE) + 1
+    END AS last_order_touch_day,
+    CASE WHEN c.owner_rep_id IS NOT NULL THEN
+        date_diff('day', DATE '0001-01-01', c.owned_since::DATE) + 1
+    END AS owned_since_day,
+    date_diff('day', DATE '0001-01-01', c.created_at::DATE) + 1 AS created_day,
+    (t.customer_id IS NOT NULL) AS contacted,
+    coalesce(o.open_orders, 0)::BIGINT AS open_orders,
+    c.country,
+    {_REGION_OF} AS region,
+    coalesce(pm.pool_id, ?) AS region_pool,
+    c.source,
+    c.stage,
+    c.name,
+    c.level::BIGINT AS level,
+    coalesce(c.tags, []::VARCHAR[]) AS tags
+    {''.join(custom_selects)}
+FROM cust c
+LEFT JOIN touch t ON t.customer_id = c.customer_id
+LEFT JOIN order_facts o ON o.customer_id = c.customer_id
+{_REGION_JOINS}
+LEFT JOIN pool_map pm ON pm.region_id = {_REGION_OF}
+ORDER BY c.customer_id
+"""
+    params: list[Any] = [
+        *region_params,
+        *pool_params,
+        company_id,
+        end,
+        *only_params,
+        company_id,
+        end,
+        company_id,
+        end,
+        ruleset.default_pool.id,
+        pool_of_region(ruleset, None),
+        *custom_params,
+    ]
+    return sql, params
+
+
+def materialize_customer_facts(
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    as_of: date,
+    company_id: str,
+    only: tuple[str, Sequence[Any]] | None = None,
+    table: str = "hs_facts",
+) -> str:
+    """Create (or replace) the temp table ``table`` (``hs_facts``, the one the
+    planner reads, unless told) with the facts of every customer, or of the
+    customers ``only`` selects, and return its name."""
+    sql, params = customer_facts_sql(ruleset, as_of, company_id, only)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS " + sql, params)
+    return table
+
+
+def fetch_fact_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    where_sql: str = "",
+    params: Sequence[Any] = (),
+    columns: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of the facts table as dicts (NULLs kept as None); only ``columns``
+    (fact column names, quoted here) when given."""
+    selected = "*"
+    if columns is not None:
+        for column in columns:
+            if column not in FACT_COLUMNS and not column.startswith("cf_"):
+                raise EngineError(f"unknown fact column {column!r}", code="HS550")
+        selected = ", ".join(f'"{c}"' for c in columns)
+    query = f"SELECT {selected} FROM {table}"
+    if where_sql:
+        query += f" WHERE {where_sql}"
+    query += " ORDER BY k"
+    cursor = con.execute(query, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class RepFacts:
+    """A salesperson as the planner sees them on the as-of date."""
+
+    rep_id: str
+    name: str
+    hired_on: date
+    tier: str | None
+    regions: tuple[str, ...]
+    active: bool
+    away: bool
+    away_until: date | None
+    weight: int | None
+    private_count: int
+    claims_today: int
+    claims_week: int
+    claims_month: int
+    assigned_last_30d: int
+
+
+def resolve_tier(ruleset: Ruleset, explicit: str | None, hired_on: date, as_of: date) -> str | None:
+    """The one tier of a salesperson: an explicit attribute naming a tier wins;
+    otherwise the first tier (in ruleset order) whose tenure range holds and
+    that needs no attribute."""
+    if explicit:
+        for tier in ruleset.tiers:
+            if tier.attribute == explicit or (tier.attribute is None and tier.id == explicit):
+                if _tenure_ok(tier.tenure_at_least, tier.tenure_less_than, hired_on, as_of):
+                    return tier.id
+    for tier in ruleset.tiers:
+        if tier.attribute is not None:
+            continue
+        if tier.tenure_at_least is None and tier.tenure_less_than is None:
+            continue
+        if _tenure_ok(tier.tenure_at_least, tier.tenure_less_than, hired_on, as_of):
+            return tier.id
+    return None
+
+
+def _tenure_ok(at_least: Any, less_than: Any, hired_on: date, as_of: date) -> bool:
+    if at_least is not None and at_least.add_to(hired_on) > as_of:
+        return False
+    if less_than is not None and less_than.add_to(hired_on) <= as_of:
+        return False
+    return True
+
+
+#: Ownership-event actions that count against a salesperson's claim caps.
+RECEIVING_ACTIONS = ("claim", "assign", "trim", "relay")
+
+
+def rep_facts(
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    as_of: date,
+    company_id: str,
+    only: Sequence[str] | None = None,
+) -> list[RepFacts]:
+    """Every salesperson of the company (of ``only``, when given) with tier,
+    load and claim counters."""
+    week_start = as_of - timedelta(days=as_of.weekday())
+    month_start = as_of.replace(day=1)
+    region_ids = {r.id for r in ruleset.regions}
+    code_to_region: dict[str, str] = {}
+    for region in ruleset.regions:
+        for code in (*region.codes, *region.countries):
+            code_to_region.setdefault(code, region.id)
+    placeholders = ", ".join("?" for _ in RECEIVING_ACTIONS)
+    only_params: list[Any] = [] if only is None else [list(only)]
+    only_sql = "" if only is None else " AND {} IN (SELECT unnest(?::VARCHAR[]))"
+    rows = con.execute(
+        f"""
+        WITH owned AS (
+            SELECT owner_rep_id AS rep_id, count(*) AS n FROM customers
+            WHERE company_id = ? AND owner_rep_id IS NOT NULL{only_sql.format("owner_rep_id")}
+            GROUP BY 1
+        ),
+        received AS (
+            SELECT to_rep_id AS rep_id,
+                count(*) FILTER (WHERE as_of = ?) AS today,
+                count(*) FILTER (WHERE as_of >= ? AND as_of <= ?) AS week,
+                count(*) FILTER (WHERE as_of >= ? AND as_of <= ?) AS month,
+                count(*) FILTER (WHERE as_of > ? AND as_of <= ?) AS last30
+            FROM ownership_events
+            WHERE company_id = ? AND to_rep_id IS NOT NULL AND action IN ({placeholders})
+              AND as_of >= ? AND as_of <= ?{only_sql.format("to_rep_id")}
+            GROUP BY 1
+        )
+        SELECT r.rep_id, r.name, r.hired_on, r.tier, r.regions, r.active,
+               (r.away_from IS NOT NULL AND r.away_from <= ?
+                AND (r.away_until IS NULL OR r.away_until >= ?)) AS away,
+               r.away_until, r.weight,
+               coalesce(o.n, 0), coalesce(x.today, 0), coalesce(x.week, 0),
+               coalesce(x.month, 0), coalesce(x.last30, 0)
+        FROM reps r
+        LEFT JOIN owned o ON o.rep_id = r.rep_id
+        LEFT JOIN received x ON x.rep_id = r.rep_id
+        WHERE r.company_id = ? AND r.hired_on <= ?{only_sql.format("r.rep_id")}
+        ORDER BY r.rep_id
+        """,
+        [
+            company_id,
+            *only_params,
+            as_of,
+            week_start,
+            as_of,
+            month_start,
+            as_of,
+            as_of - timedelta(days=30),
+            as_of,
+            company_id,
+            *RECEIVING_ACTIONS,
+            min(week_start, month_start, as_of - timedelta(days=29)),
+            as_of,
+            *only_params,
+            as_of,
+            as_of,
+            company_id,
+            as_of,
+            *only_params,
+        ],
+    ).fetchall()
+    result = []
+    for row in rows:
+        (rep_id, name, hired_on, explicit, regions, active, away, away_until, weight,
+         owned, today, week, month, last30) = row
+        resolved = []
+        for code in regions or []:
+            region_id = code if code in region_ids else code_to_region.get(code)
+            if region_id and region_id not in resolved:
+                resolved.append(region_id)
+        result.append(
+            RepFacts(
+                rep_id=rep_id,
+                name=name,
+                hired_on=hired_on,
+                tier=resolve_tier(ruleset, explicit, hired_on, as_of),
+                regions=tuple(resolved),
+                active=bool(active),
+                away=bool(away),
+                away_until=away_until,
+                weight=weight,
+                private_count=int(owned),
+                claims_today=int(today),
+                claims_week=int(week),
+                claims_month=int(month),
+                assigned_last_30d=int(last30),
+            )
+        )
+    return result
+
+
+def cooldowns(
+    con: duckdb.DuckDBPyConnection,
+    ruleset: Ruleset,
+    as_of: date,
+    company_id: str,
+    customers: Sequence[str] | None = None,
+) -> dict[str, dict[str, date]]:
+    """customer_id -> {rep_id: cooldown end date (exclusive)} for reps who lost
+    the customer within the ruleset's cooldown (only of ``customers`` when
+    given)."""
+    cooldown = ruleset.caps.cooldown
+    if cooldown is None:
+        return {}
+    # a generous lower bound; the exact end (lost_on + cooldown) is computed below
+    since = cooldown.subtract_from(as_of) - timedelta(days=4)
+    only = ""
+    params: list[Any] = [company_id, since, as_of]
+    if customers is not None:
+        only = "AND customer_id IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(customers))
+    rows = con.execute(
+        f"""
+        SELECT customer_id, from_rep_id, max(as_of) FROM ownership_events
+        WHERE company_id = ? AND from_rep_id IS NOT NULL AND as_of > ? AND as_of <= ?
+          AND coalesce(to_rep_id, '') <> from_rep_id {only}
+        GROUP BY 1, 2
+        """,
+        params,
+    ).fetchall()
+    result: dict[str, dict[str, date]] = {}
+    ends: dict[date, date] = {}  # lost_on -> end: few distinct days, many rows
+    for customer_id, rep_id, lost_on in rows:
+        until = ends.get(lost_on)
+        if until is None:
+            until = ends[lost_on] = cooldown.add_to(lost_on)
+        if until > as_of:
+            result.setdefault(customer_id, {})[rep_id] = until
+    return result
+
+
+def customer_regions(
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, company_id: str, customer_ids: list[str]
+) -> dict[str, str | None]:
+    """The region of each of ``customer_ids``, as the facts' ``region`` column
+    derives it."""
+    region_sql, region_params = _region_values(ruleset)
+    rows = con.execute(
+        f"""
+        WITH region_map AS ({region_sql})
+        SELECT c.customer_id, {_REGION_OF}
+        FROM customers c
+        {_REGION_JOINS}
+        WHERE c.company_id = ? AND c.customer_id IN (SELECT unnest(?::VARCHAR[]))
+        """,
+        [*region_params, company_id, customer_ids],
+    ).fetchall()
+    return {customer_id: region for customer_id, region in rows}
+
+
+def pool_of_region(ruleset: Ruleset, region: str | None) -> str:
+    """The pool a customer of ``region`` is released to (default pool if none covers it)."""
+    for pool in ruleset.pools:
+        if region is not None and region in pool.regions:
+            return pool.id
+    for pool in ruleset.pools:
+        if pool.all_regions and not pool.default:
+            return pool.id
+    return ruleset.default_pool.id

@@ -1,0 +1,394 @@
+"""The typed, immutable form of a ruleset.
+
+``highseas.ruleset.loader`` turns a validated YAML document into these frozen
+dataclasses; every later stage (compiler, planner, simulator, explainer)
+consumes only these, never raw dictionaries.
+
+Each object keeps the ``json_path`` it came from so that later stages can
+point back at the YAML (``Ruleset.positions`` maps paths to line/column).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal, TypeAlias
+
+from highseas.ruleset.durations import Duration
+
+# --------------------------------------------------------------------------
+# Conditions (the source form; highseas.compile.ir lowers them to the IR)
+# --------------------------------------------------------------------------
+
+#: Built-in customer fields a condition may compare, with their types.
+BUILTIN_FIELDS: dict[str, str] = {
+    "country": "string",
+    "region": "string",
+    "source": "string",
+    "stage": "string",
+    "level": "integer",
+    "name": "string",
+}
+
+FieldType = Literal["string", "integer", "number", "boolean", "date"]
+CompareOp = Literal["=", "!=", "<", "<=", ">", ">=", "in", "not in"]
+Scalar: TypeAlias = str | int | float | bool | date
+
+
+@dataclass(frozen=True)
+class IdleFor:
+    """No follow-up (activity by the current owner) for at least ``duration``;
+    counted from the later of the last follow-up and the start of ownership."""
+
+    duration: Duration
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class NoOrderFor:
+    """No order (of any status) for at least ``duration``; counted from the
+    later of the last order and the start of ownership."""
+
+    duration: Duration
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class OwnedFor:
+    """Owned by the current owner for at least ``duration``."""
+
+    duration: Duration
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class CreatedBefore:
+    """Created at least ``duration`` ago."""
+
+    duration: Duration
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class NeverContacted:
+    """``value`` true: no activity at all since the customer was created."""
+
+    value: bool = True
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class HasOpenOrder:
+    """``value`` true: the customer has an order with status ``open``."""
+
+    value: bool = True
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``field op value`` on a built-in or declared custom field.
+
+    Null semantics: if the field is missing or null the comparison is false,
+    whatever the operator (``!=`` and ``not in`` included); ``not`` of it is
+    then true. ``value`` is a tuple for ``in`` / ``not in``.
+    """
+
+    field: str
+    op: CompareOp
+    value: Scalar | tuple[Scalar, ...]
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class TagsMatch:
+    """The customer's tags contain ``any`` / ``all`` / ``none`` of ``tags``."""
+
+    mode: Literal["any", "all", "none"]
+    tags: tuple[str, ...]
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class AllOf:
+    items: tuple[Condition, ...]
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+    json_path: str = ""
+
+
+Condition: TypeAlias = (
+    IdleFor
+    | NoOrderFor
+    | OwnedFor
+    | CreatedBefore
+    | NeverContacted
+    | HasOpenOrder
+    | Compare
+    | TagsMatch
+    | AllOf
+    | AnyOf
+    | Not
+)
+TimeCondition: TypeAlias = IdleFor | NoOrderFor | OwnedFor | CreatedBefore
+#: The YAML key of each duration condition, and its class.
+TIME_CONDITIONS: dict[str, type[TimeCondition]] = {
+    "idle_for": IdleFor,
+    "no_order_for": NoOrderFor,
+    "owned_for": OwnedFor,
+    "created_before": CreatedBefore,
+}
+#: The YAML key of each of the other one-key conditions (``Compare`` is
+#: written under its field's name).
+FLAG_CONDITIONS: dict[str, type[NeverContacted | HasOpenOrder | TagsMatch]] = {
+    "never_contacted": NeverContacted,
+    "has_open_order": HasOpenOrder,
+    "tags": TagsMatch,
+}
+
+# --------------------------------------------------------------------------
+# The ruleset
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Company:
+    id: str
+    name: str
+    timezone: str
+    json_path: str = "$.company"
+
+
+@dataclass(frozen=True)
+class CustomField:
+    name: str
+    type: FieldType
+    description: str = ""
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A class of salesperson.
+
+    A salesperson whose explicit ``tier`` attribute equals ``attribute`` is in
+    this tier (explicit attributes win over tenure). Otherwise the tier whose
+    tenure range ``[tenure_at_least, tenure_less_than)`` contains the
+    salesperson's tenure on the as-of date. With both ``attribute`` and a
+    tenure range, the salesperson must satisfy both.
+    """
+
+    id: str
+    name: str = ""
+    attribute: str | None = None
+    tenure_at_least: Duration | None = None
+    tenure_less_than: Duration | None = None
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class Region:
+    """A named set of countries (ISO 3166 alpha-2) and/or region codes.
+
+    ``fallbacks`` are other region ids tried in order when allocation finds no
+    eligible salesperson in this region.
+    """
+
+    id: str
+    name: str = ""
+    countries: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A named high-seas pool covering ``regions`` (empty with ``all_regions``
+    true: every region). Exactly one pool is the default: customers whose
+    region no pool covers go there."""
+
+    id: str
+    name: str = ""
+    regions: tuple[str, ...] = ()
+    all_regions: bool = False
+    default: bool = False
+    json_path: str = ""
+
+
+#: Where released or trimmed customers go: the pool of their region, or a pool.
+@dataclass(frozen=True)
+class PoolTarget:
+    by_region: bool = True
+    pool: str | None = None
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class ReleaseRule:
+    """Private sea -> high seas when ``when`` holds and ``unless`` does not."""
+
+    id: str
+    when: Condition
+    description: str = ""
+    unless: Condition | None = None
+    remind_before: tuple[Duration, ...] = ()
+    target: PoolTarget = field(default_factory=PoolTarget)
+    json_path: str = ""
+
+
+ExcessOrder = Literal[
+    "least_recently_followed_up", "oldest_owned", "newest_owned", "lowest_level"
+]
+
+
+@dataclass(frozen=True)
+class PrivateCap:
+    """At most ``max`` private customers for salespeople of ``tier``.
+
+    The excess is trimmed in ``excess_order`` (ties broken by customer id);
+    customers with an open order, and those matching ``protect``, are never
+    trimmed. Trimmed customers go to the tier ``excess_to_tier`` (assigned by
+    the allocation strategy among its salespeople) or, when that is None, to
+    ``excess_to_pool``.
+    """
+
+    tier: str
+    max: int
+    excess_order: ExcessOrder = "least_recently_followed_up"
+    protect: Condition | None = None
+    excess_to_tier: str | None = None
+    excess_to_pool: PoolTarget = field(default_factory=PoolTarget)
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimCap:
+    """How many high-seas customers a salesperson of ``tier`` may claim or be
+    assigned per calendar day / ISO week / calendar month (None: no limit)."""
+
+    tier: str
+    per_day: int | None = None
+    per_week: int | None = None
+    per_month: int | None = None
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class Caps:
+    private: tuple[PrivateCap, ...] = ()
+    claims: tuple[ClaimCap, ...] = ()
+    #: A salesperson may not claim or be assigned a customer they lost
+    #: (release, trim, relay) within this duration.
+    cooldown: Duration | None = None
+    json_path: str = "$.caps"
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Strategy = Literal["round_robin", "weighted", "least_loaded", "capacity"]
+RegionFallback = Literal["fallbacks", "any_region", "stay"]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Automatic rotation of high-seas customers.
+
+    ``weekdays`` empty means daily. ``pools`` empty means every pool.
+    ``region_fallback``: when no eligible salesperson covers the customer's
+    region, try the region's ``fallbacks`` in order (``fallbacks``), or anyone
+    eligible (``any_region``), or leave the customer in the pool (``stay``).
+    ``capacity`` (strategy ``capacity``): customers a salesperson may receive
+    per 30 days; today's quota is round(capacity / 30) minus today's count.
+    """
+
+    id: str
+    tiers: tuple[str, ...]
+    strategy: Strategy = "round_robin"
+    weekdays: tuple[Weekday, ...] = ()
+    pools: tuple[str, ...] = ()
+    tier_weights: tuple[tuple[str, int], ...] = ()
+    rep_weights: tuple[tuple[str, int], ...] = ()
+    capacity: int | None = None
+    region_fallback: RegionFallback = "fallbacks"
+    max_per_rep_per_run: int | None = None
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class ActivationRelay:
+    """Dormant customers matching ``when`` are passed in turn to up to
+    ``rounds`` salespeople of ``tiers``, each with ``contact_window`` to make
+    contact; a contact ends the relay (the customer stays). After the last
+    round the customer goes to ``after_last_round``."""
+
+    id: str
+    when: Condition
+    contact_window: Duration
+    rounds: int
+    tiers: tuple[str, ...]
+    after_last_round: PoolTarget = field(default_factory=PoolTarget)
+    description: str = ""
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    version: int
+    company: Company
+    tiers: tuple[Tier, ...]
+    regions: tuple[Region, ...] = ()
+    pools: tuple[Pool, ...] = ()
+    custom_fields: tuple[CustomField, ...] = ()
+    release_rules: tuple[ReleaseRule, ...] = ()
+    caps: Caps = field(default_factory=Caps)
+    allocations: tuple[Allocation, ...] = ()
+    relays: tuple[ActivationRelay, ...] = ()
+    #: Where the ruleset came from, and the sha256 of its bytes.
+    source_file: str = ""
+    content_hash: str = ""
+    #: JSON path -> (line, column), for messages that point at the YAML.
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+
+    # Convenience look-ups ------------------------------------------------
+    def tier(self, tier_id: str) -> Tier:
+        return next(t for t in self.tiers if t.id == tier_id)
+
+    def region(self, region_id: str) -> Region:
+        return next(r for r in self.regions if r.id == region_id)
+
+    def pool(self, pool_id: str) -> Pool:
+        return next(p for p in self.pools if p.id == pool_id)
+
+    @property
+    def default_pool(self) -> Pool:
+        return next(p for p in self.pools if p.default)
+
+    def field_type(self, name: str) -> str | None:
+        if name in BUILTIN_FIELDS:
+            return BUILTIN_FIELDS[name]
+        for custom in self.custom_fields:
+            if custom.name == name:
+                return custom.type
+        return None
+
+    def position(self, json_path: str) -> tuple[int, int]:
+        """Line and column of ``json_path`` (or its nearest ancestor)."""
+        path = json_path
+        while path:
+            if path in self.positions:
+                return self.positions[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            if cut <= 0:
+                break
+            path = path[:cut]
+        return self.positions.get("$", (1, 1))

@@ -1,0 +1,370 @@
+"""What-if simulation and idle-period advice: the Python API.
+
+``simulate`` replays the recorded history day by day under the ruleset as
+written (the baseline) and under each scenario (``--set``, ``--idle-period``,
+``--sweep``), each on its own copy of the database, and returns metric
+tables side by side. ``advise`` recommends an idle period from the recorded
+history. Both are what ``highseas simulate`` / ``highseas advise`` call, and
+what a notebook calls::
+
+    from highseas.simulate import simulate
+    result = simulate("rulesets/quick-order.yaml", "facts.duckdb",
+                      date(2026, 1, 1), date(2026, 6, 30),
+                      sweeps=["idle-period=14d,30d,60d"])
+    result.table("summary").to_pylist()      # or .to_pandas()
+
+See docs/simulation.md for override paths, assumptions and metrics.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from highseas.errors import Diagnostic, Severity
+from highseas.simulate.metrics import Row
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from highseas.simulate.advice import Advice
+    from highseas.simulate.overrides import Scenario
+    from highseas.simulate.replay import ContactModel
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class SimulationResult:
+    """The metric tables of every scenario, and how the run went."""
+
+    company_id: str
+    start: date
+    end: date
+    scenarios: tuple[str, ...]
+    overrides: dict[str, tuple[str, ...]]
+    tables: dict[str, list[Row]]
+    warnings: tuple[Diagnostic, ...] = ()
+    seconds: float = 0.0
+    files: tuple[Path, ...] = field(default_factory=tuple)
+    #: The behaviour model in words ("" when off: no contacts invented).
+    behaviour: str = ""
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def table(self, name: str) -> pa.Table:
+        """Metric table ``name`` as a ``pyarrow.Table`` (``.to_pandas()``, ``.to_pylist()``)."""
+        from highseas.simulate.metrics import to_arrow
+
+        if name == "comparison":
+            return to_arrow(self.side_by_side())
+        return to_arrow(self.tables[name], name)
+
+    def value(self, scenario: str, metric: str) -> object:
+        """One summary value, e.g. ``value("baseline", "customers_released")``."""
+        for row in self.tables["summary"]:
+            if row["scenario"] == scenario and row["metric"] == metric:
+                return row["value"]
+        raise KeyError((scenario, metric))
+
+    def side_by_side(self) -> list[Row]:
+        from highseas.simulate.metrics import side_by_side
+
+        return side_by_side(self.tables["summary"], self.scenarios)
+
+    def format_text(self) -> str:
+        from highseas.simulate.report import format_side_by_side
+
+        head = (f"simulation of {self.company_id} from {self.start} to {self.end} "
+                f"({self.days} days, {len(self.scenarios)} scenario(s), {self.seconds:.1f} s)")
+        return head + "\n" + format_side_by_side(self.side_by_side(), self.scenarios)
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How the replay treats touches the history cannot settle."""
+
+    claim_back: bool = True
+    contact: ContactModel | None = None
+
+
+def plan_scenarios(
+    ruleset: PathLike,
+    *,
+    sets: Sequence[str] = (),
+    idle_period: str | None = None,
+    sweeps: Sequence[str] = (),
+) -> list[Scenario]:
+    """The validated baseline and scenarios (raises on any invalid override)."""
+    from highseas.simulate.overrides import build_scenarios
+
+    return build_scenarios(Path(ruleset), sets, idle_period, sweeps)
+
+
+def _run_scenario(
+    scenario: Scenario, db: Path, folder: Path, index: int, days: list[date],
+    options: ReplayOptions, progress: Callable[[int], None] | None, threads: int | None = None,
+) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
+    from highseas.simulate.metrics import collect_context, scenario_tables
+    from highseas.simulate.replay import copy_database, replay, rewind
+    from highseas.store.db import open_db
+
+    started = time.perf_counter()
+    copy = copy_database(db, folder, f"scenario-{index}")
+    warnings: list[Diagnostic] = []
+    try:
+        with open_db(copy) as con:
+            if threads is not None:
+                con.execute(f"SET threads = {int(threads)}")
+            if index == 0:
+                from highseas.nightly.facts import check_custom_attributes
+
+                _check_company(con, scenario.ruleset.company.id, db)
+                check_custom_attributes(con, scenario.ruleset, scenario.ruleset.company.id)
+            undone = rewind(con, scenario.ruleset, days[0])
+            if undone and index == 0:
+                warnings.append(Diagnostic(
+                    "HS720", f"the database records {undone} ownership change(s) on or after "
+                    f"{days[0].isoformat()}; the replay undid them in its copy to start from "
+                    "the ownership of that day", file=str(db), severity=Severity.WARNING,
+                    hint="changes made outside highseas (not in the audit trail) cannot be "
+                    "undone; relays in progress and rotation positions restart"))
+            log = replay(con, scenario.ruleset, days, claim_back=options.claim_back,
+                         contact=options.contact, progress=progress)
+            context = collect_context(con, scenario.name, scenario.ruleset, days[0], days[-1],
+                                      log)
+    finally:
+        for leftover in (copy, copy.with_name(copy.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    context.seconds = time.perf_counter() - started
+    return scenario_tables(context), warnings
+
+
+def _check_company(con: Any, company: str, db: Path) -> None:
+    """HS708 when the database holds nothing of the ruleset's company."""
+    companies = [r[0] for r in con.execute(
+        "SELECT company_id FROM customers UNION SELECT company_id FROM reps ORDER BY 1"
+    ).fetchall()]
+    if company not in companies:
+        from highseas.errors import InvalidInputError
+        from highseas.suggestions import did_you_mean
+
+        raise InvalidInputError(
+            f"the database holds no customers or salespeople of company {company!r} "
+            "(the ruleset's company.id)", code="HS708", file=str(db),
+            hint=did_you_mean(company, companies) or
+            ("companies here: " + ", ".join(companies) if companies else
+             "load or import facts first"))
+
+
+def simulate(
+    ruleset: PathLike,
+    db: PathLike,
+    start: date,
+    end: date,
+    *,
+    sets: Sequence[str] = (),
+    idle_period: str | None = None,
+    sweeps: Sequence[str] = (),
+    out: PathLike | None = None,
+    claim_back: bool = True,
+    contact_after: str | None = None,
+    contact_share: float = 1.0,
+    progress: Callable[[int], None] | None = None,
+    scratch: PathLike | None = None,
+    jobs: int | None = None,
+) -> SimulationResult:
+    """Replay ``start``..``end`` under the baseline and every scenario.
+
+    ``sets`` are ``PATH=VALUE`` overrides applied to every scenario,
+    ``idle_period`` sets every release rule's idle period, each of ``sweeps``
+    (``PATH=V1,V2,...``) runs one scenario per value. ``out``: write tables,
+    charts and report.html there. ``claim_back=False`` turns recorded touches
+    by a salesperson who lost the customer into lost touches only (no claim
+    back). ``contact_after`` (a duration such as ``3d``) switches on the
+    behaviour model: new owners contact ``contact_share`` of the customers
+    they receive that long afterwards (docs/simulation.md); off by default,
+    no contacts are invented. ``progress`` is called with 1 after each simulated day. The
+    database at ``db`` is only read (copied); ``scratch`` is where the copies
+    live (default: a temporary folder, removed afterwards). ``jobs``: how many
+    scenarios run at once in separate processes (default: one per CPU for long
+    runs, 1 for short ones).
+    """
+    from highseas.simulate.metrics import merge
+    from highseas.simulate.replay import ContactModel, day_range
+
+    started = time.perf_counter()
+    days = day_range(start, end)
+    contact = ContactModel.parse(contact_after, contact_share) if contact_after else None
+    options = ReplayOptions(claim_back, contact)
+    source = Path(db)
+    scenarios = plan_scenarios(ruleset, sets=sets, idle_period=idle_period, sweeps=sweeps)
+    warnings: list[Diagnostic] = [w for s in scenarios for w in s.warnings]
+    same = same_as(scenarios)
+    distinct = [scenario for index, scenario in enumerate(scenarios) if same[index] == index]
+    workers = _workers(jobs, len(distinct), len(days))
+    with tempfile.TemporaryDirectory(prefix="highseas-sim-", dir=scratch) as folder:
+        if workers > 1:
+            outcomes = _run_parallel(distinct, source, Path(folder), days, options,
+                                     progress, workers)
+        else:
+            outcomes = [_run_scenario(scenario, source, Path(folder), index, days, options,
+                                      progress) for index, scenario in enumerate(distinct)]
+    by_name = {scenario.name: outcome for scenario, outcome in zip(distinct, outcomes,
+                                                                   strict=True)}
+    per_scenario = []
+    for index, scenario in enumerate(scenarios):
+        original = scenarios[same[index]].name
+        tables, found = by_name[original]
+        if original != scenario.name:
+            # the overrides left the ruleset as it was: the same replay, not run twice
+            tables = {name: [{**row, "scenario": scenario.name} for row in rows]
+                      for name, rows in tables.items()}
+            if progress is not None:
+                progress(len(days))
+        per_scenario.append(tables)
+        warnings.extend(found)
+    result = SimulationResult(
+        company_id=scenarios[0].ruleset.company.id, start=start, end=end,
+        scenarios=tuple(s.name for s in scenarios),
+        overrides={s.name: tuple(f"{o.option} {o.label()}" for o in s.overrides)
+                   for s in scenarios},
+        tables=merge(per_scenario), warnings=tuple(_unique(warnings)),
+        behaviour=contact.describe() if contact else "",
+    )
+    result.seconds = time.perf_counter() - started
+    if out is not None:
+        from highseas.simulate.report import write_outputs
+
+        result.files = tuple(write_outputs(result, Path(out)))
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def same_as(scenarios: Sequence[Scenario]) -> list[int]:
+    """For each scenario, the index of the first scenario with an identical
+    ruleset (itself when none): an override that sets a value to what it
+    already is (``--sweep idle-period=90d`` on a 90-day rule) replays nothing new."""
+    from dataclasses import replace
+
+    keys: list[object] = []
+    out: list[int] = []
+    for scenario in scenarios:
+        key = replace(scenario.ruleset, content_hash="")
+        out.append(keys.index(key) if key in keys else len(keys))
+        if out[-1] == len(keys):
+            keys.append(key)
+    # map positions among distinct rulesets back to scenario indexes
+    first: dict[int, int] = {}
+    result = []
+    for index, group in enumerate(out):
+        first.setdefault(group, index)
+        result.append(first[group])
+    return result
+
+
+#: Below this many scenario-days, starting worker processes costs more than it saves.
+PARALLEL_MIN_SCENARIO_DAYS = 120
+
+
+def _workers(jobs: int | None, scenarios: int, days: int) -> int:
+    if jobs is not None:
+        if jobs < 1:
+            from highseas.errors import InvalidInputError
+
+            raise InvalidInputError(f"--jobs {jobs}: give at least 1", code="HS706")
+        return min(jobs, scenarios)
+    if scenarios * days < PARALLEL_MIN_SCENARIO_DAYS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, scenarios))
+
+
+def _run_parallel(
+    scenarios: list[Scenario], source: Path, folder: Path, days: list[date],
+    options: ReplayOptions, progress: Callable[[int], None] | None, workers: int,
+) -> list[tuple[dict[str, list[Row]], list[Diagnostic]]]:
+    """Scenarios in worker processes (spawned: no inherited DuckDB state), each
+    DuckDB connection limited to one thread so the processes share the CPUs."""
+    import multiprocessing
+    import queue
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context("spawn")
+    manager = context.Manager() if progress is not None else None
+    ticks = manager.Queue() if manager is not None else None
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(_scenario_worker, scenario, source, folder, index, days,
+                                   options, ticks)
+                       for index, scenario in enumerate(scenarios)]
+            pending = set(futures)
+            while pending:
+                _done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                while ticks is not None and progress is not None:
+                    try:
+                        progress(ticks.get_nowait())
+                    except queue.Empty:
+                        break
+            return [future.result() for future in futures]
+    finally:
+        if manager is not None:
+            manager.shutdown()
+
+
+def _scenario_worker(
+    scenario: Scenario, source: Path, folder: Path, index: int, days: list[date],
+    options: ReplayOptions, ticks: Any,
+) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
+    progress = ticks.put if ticks is not None else None
+    return _run_scenario(scenario, source, folder, index, days, options, progress,
+                         threads=1)
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[str] = set()
+    out = []
+    for diagnostic in diagnostics:
+        key = diagnostic.format_text()
+        if key not in seen:
+            seen.add(key)
+            out.append(diagnostic)
+    return out
+
+
+def advise(
+    db: PathLike,
+    ruleset: PathLike | None = None,
+    *,
+    company_id: str | None = None,
+    max_share: float = 0.05,
+    statuses: Sequence[str] = ("won",),
+    out: PathLike | None = None,
+) -> Advice:
+    """The idle period at which at most ``max_share`` of eventual orders would
+    have been released, with the gap distributions, from the recorded history.
+
+    With ``ruleset``: its company, and what its current idle periods release.
+    ``statuses``: the order statuses that count as eventual orders.
+    ``out``: write the curve (CSV, Parquet, PNG) and advice.html there.
+    The database is opened read-only.
+    """
+    from highseas.ruleset.loader import load_ruleset
+    from highseas.simulate.advice import advise_from_connection
+    from highseas.store.db import open_db
+
+    rules = load_ruleset(Path(ruleset)) if ruleset is not None else None
+    with open_db(db, read_only=True) as con:
+        advice = advise_from_connection(con, company_id=company_id, max_share=max_share,
+                                        ruleset=rules, statuses=statuses)
+    if out is not None:
+        from highseas.simulate.report import write_advice
+
+        write_advice(advice, Path(out))
+    return advice

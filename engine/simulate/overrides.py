@@ -1,0 +1,337 @@
+"""Ruleset overrides for the simulator: ``--set PATH=VALUE``, ``--idle-period``
+and ``--sweep PATH=V1,V2,...``.
+
+An override changes one value of the ruleset *document* (the plain data the
+YAML file holds) and the changed document is validated exactly like a file:
+schema, building, semantic checks. Paths (docs/simulation.md):
+
+* dotted keys: ``caps.cooldown``, ``caps.private.veteran.max``;
+* list items by their ``id`` (``release_rules.no-follow-up-90d.when.idle_for``,
+  ``allocation.daily-new-rotation.strategy``), by their ``tier`` for
+  ``caps.private`` and ``caps.claims``, or by 0-based index
+  (``release_rules.0`` or ``release_rules[0]``); a leading ``$.`` is allowed;
+* the shortcut ``idle-period`` sets the ``idle_for`` of every release rule
+  (every ``idle_for`` leaf inside each rule's ``when``).
+
+Values are read as YAML scalars (``300`` is a number, ``true`` a boolean,
+``90d`` text, ``[a, b]`` a list). Every segment before the last must exist;
+the last may name a key the ruleset leaves out (e.g. ``caps.cooldown``) only
+where the schema allows it.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from highseas.errors import Diagnostic, InvalidInputError, errors_only
+from highseas.ruleset.model import Ruleset
+from highseas.ruleset.yaml_loader import (
+    LoadedYaml,
+    join_index,
+    join_key,
+    load_yaml_file,
+    load_yaml_text,
+)
+from highseas.suggestions import did_you_mean
+
+#: The shortcut path that sets every release rule's idle period.
+IDLE_PERIOD = "idle-period"
+#: Lists whose items are addressed by a key other than ``id``.
+_ITEM_KEYS = {"private": "tier", "claims": "tier"}
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Override:
+    """One ``PATH=VALUE`` as the user wrote it, and the parsed value."""
+
+    path: str
+    raw: str
+    value: Any
+    option: str = "--set"
+
+    def label(self) -> str:
+        return f"{self.path}={self.raw}"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named ruleset variant: the baseline has no overrides."""
+
+    name: str
+    overrides: tuple[Override, ...]
+    ruleset: Ruleset
+    #: Warnings the overridden ruleset produced (errors raise instead).
+    warnings: tuple[Diagnostic, ...] = field(default_factory=tuple)
+
+    @property
+    def is_baseline(self) -> bool:
+        return not self.overrides
+
+
+def _error(
+    code: str, message: str, hint: str = "", file: str = "<command line>"
+) -> InvalidInputError:
+    return InvalidInputError(message, code=code, hint=hint, file=file)
+
+
+def parse_value(raw: str, where: str) -> Any:
+    """A command-line value read as a YAML scalar or flow collection."""
+    if raw.strip() == "":
+        raise _error("HS703", f"{where}: the value is empty",
+                     "write PATH=VALUE, e.g. caps.cooldown=30d")
+    try:
+        loaded = load_yaml_text("value: " + raw)
+    except InvalidInputError as problem:
+        raise _error("HS703", f"{where}: {raw!r} is not a value ({problem.first.message})",
+                     "quote text with special characters") from None
+    return loaded.data["value"]
+
+
+def parse_assignment(text: str, option: str = "--set") -> Override:
+    """``PATH=VALUE`` -> :class:`Override`."""
+    path, sep, raw = text.partition("=")
+    if not sep or not path.strip():
+        raise _error("HS701", f"{option} {text!r}: expected PATH=VALUE",
+                     "e.g. --set caps.private.veteran.max=200 or --set idle-period=60d")
+    path = path.strip()
+    return Override(path, raw.strip(), parse_value(raw.strip(), f"{option} {path}"), option)
+
+
+def parse_sweep(text: str) -> list[Override]:
+    """``PATH=V1,V2,...`` -> one override per value (at least two, no repeats)."""
+    path, sep, raw = text.partition("=")
+    if not sep or not path.strip() or not raw.strip():
+        raise _error("HS704", f"--sweep {text!r}: expected PATH=V1,V2,...",
+                     "e.g. --sweep idle-period=30d,60d,90d,180d")
+    values = [v.strip() for v in raw.split(",")]
+    if any(not v for v in values):
+        raise _error("HS704", f"--sweep {text!r}: an empty value in the list")
+    if len(set(values)) != len(values):
+        raise _error("HS704", f"--sweep {text!r}: a value is listed twice")
+    path = path.strip()
+    return [Override(path, v, parse_value(v, f"--sweep {path}"), "--sweep") for v in values]
+
+
+def split_path(path: str) -> list[str | int]:
+    """``$.caps.private[0].max`` / ``caps.private.veteran.max`` -> segments."""
+    text = path.strip()
+    if text.startswith("$"):
+        text = text[1:].lstrip(".")
+    text = _INDEX.sub(lambda m: "." + m.group(1), text)
+    parts: list[str | int] = []
+    for piece in text.split("."):
+        if piece == "":
+            raise _error("HS701", f"override path {path!r} has an empty segment",
+                         "separate keys with single dots, e.g. caps.cooldown")
+        parts.append(int(piece) if piece.isdigit() else piece)
+    return parts
+
+
+def _item_name(item: Any, list_key: str) -> str | None:
+    if not isinstance(item, dict):
+        return None
+    key = _ITEM_KEYS.get(list_key, "id")
+    name = item.get(key, item.get("id"))
+    return str(name) if name is not None else None
+
+
+def _resolve(document: Any, path: str) -> tuple[Any, str | int, str]:
+    """The container holding the value ``path`` names, the key in it, and
+    the value's JSON path. Raises HS701 with a did-you-mean when a segment
+    names nothing."""
+    parts = split_path(path)
+    node = document
+    json_path = "$"
+    parent_key = ""
+    for position, part in enumerate(parts):
+        last = position == len(parts) - 1
+        if isinstance(node, list):
+            names = [_item_name(item, parent_key) for item in node]
+            if isinstance(part, int):
+                if part >= len(node):
+                    raise _error("HS701", f"override path {path!r}: {json_path} has only "
+                                 f"{len(node)} item(s), no index {part}")
+                index = part
+            elif str(part) in names:
+                index = names.index(str(part))
+            else:
+                known = [n for n in names if n]
+                raise _error("HS701", f"override path {path!r}: no item {part!r} in "
+                             f"{json_path}",
+                             did_you_mean(str(part), known) or
+                             ("items here: " + ", ".join(known) if known else ""))
+            if last:
+                return node, index, join_index(json_path, index)
+            json_path = join_index(json_path, index)
+            node = node[index]
+            continue
+        if isinstance(node, dict):
+            key = str(part)
+            if key not in node:
+                if last:
+                    return node, key, join_key(json_path, key)  # checked by validation
+                raise _error("HS701", f"override path {path!r}: {json_path} has no key "
+                             f"{key!r}", did_you_mean(key, [str(k) for k in node]) or
+                             "keys here: " + ", ".join(str(k) for k in node))
+            json_path = join_key(json_path, key)
+            parent_key = key
+            if last:
+                return node, key, json_path
+            node = node[key]
+            continue
+        raise _error("HS701", f"override path {path!r}: {json_path} is a single value, "
+                     f"it has no {part!r}")
+    raise _error("HS701", f"override path {path!r} names nothing")  # pragma: no cover
+
+
+def _idle_leaves(node: Any, json_path: str) -> list[tuple[dict[str, Any], str]]:
+    """Every ``{idle_for: ...}`` mapping under ``node`` with its JSON path."""
+    found: list[tuple[dict[str, Any], str]] = []
+    if isinstance(node, dict):
+        if "idle_for" in node:
+            found.append((node, join_key(json_path, "idle_for")))
+        for key, value in node.items():
+            if key != "idle_for":
+                found.extend(_idle_leaves(value, join_key(json_path, str(key))))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found.extend(_idle_leaves(item, join_index(json_path, index)))
+    return found
+
+
+def apply_override(document: Any, override: Override) -> list[str]:
+    """Change ``document`` in place; return the JSON paths that changed."""
+    if override.path == IDLE_PERIOD:
+        changed = []
+        for index, rule in enumerate(document.get("release_rules", []) or []):
+            if isinstance(rule, dict) and "when" in rule:
+                base = join_key(join_index("$.release_rules", index), "when")
+                for leaf, leaf_path in _idle_leaves(rule["when"], base):
+                    leaf["idle_for"] = override.value
+                    changed.append(leaf_path)
+        if not changed:
+            raise _error("HS702", f"{override.option} {override.label()}: no release rule "
+                         "has an idle_for condition to change",
+                         "name the value to change with a path instead")
+        return changed
+    container, key, json_path = _resolve(document, override.path)
+    if json_path in ("$.company", "$.company.id"):
+        raise _error("HS702", f"{override.option} {override.label()}: a scenario replays the "
+                     "same company; its id cannot be overridden",
+                     "change other values; the company's data decides what is replayed")
+    container[key] = copy.deepcopy(override.value)  # type: ignore[index]
+    return [json_path]
+
+
+def build_ruleset(
+    loaded: LoadedYaml, content_hash: str, overrides: Sequence[Override]
+) -> tuple[Ruleset, list[Diagnostic]]:
+    """The ruleset of ``loaded`` with ``overrides`` applied and validated.
+
+    Raises :class:`InvalidInputError` naming the override when the changed
+    ruleset is invalid. The content hash of an overridden ruleset is derived
+    from the file's and the overrides, so its runs have their own ids.
+    """
+    import hashlib
+
+    from highseas.ruleset.loader import ruleset_from_document
+
+    document = copy.deepcopy(loaded.data)
+    changed: dict[str, Override] = {}
+    for override in overrides:
+        for json_path in apply_override(document, override):
+            changed[json_path] = override
+    digest = content_hash
+    if overrides:
+        text = content_hash + "|" + "|".join(o.label() for o in overrides)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+    ruleset, diagnostics = ruleset_from_document(document, loaded.positions, loaded.file, digest)
+    if ruleset is None:
+        labels = ", ".join(f"{o.option} {o.label()}" for o in overrides)
+        problems = []
+        for diagnostic in errors_only(diagnostics):
+            culprit = next((o for p, o in changed.items()
+                            if diagnostic.json_path.startswith(p) or p.startswith(
+                                diagnostic.json_path + ".")), None)
+            where = f"{culprit.option} {culprit.label()}" if culprit else labels
+            problems.append(Diagnostic(
+                code=diagnostic.code, message=f"{diagnostic.message} (with {where})",
+                file=diagnostic.file, line=diagnostic.line, column=diagnostic.column,
+                json_path=diagnostic.json_path, hint=diagnostic.hint, row=diagnostic.row,
+            ))
+        raise InvalidInputError(problems or [Diagnostic(
+            "HS702", f"the ruleset with {labels} is invalid", file=loaded.file)])
+    return ruleset, [d for d in diagnostics if not d.is_error]
+
+
+def scenario_name(overrides: Sequence[Override]) -> str:
+    return ", ".join(o.label() for o in overrides) or "baseline"
+
+
+def build_scenarios(
+    ruleset_path: str | Path,
+    sets: Sequence[str] = (),
+    idle_period: str | None = None,
+    sweeps: Sequence[str] = (),
+) -> list[Scenario]:
+    """The baseline and every scenario the options ask for, all validated.
+
+    ``sets`` and ``idle_period`` apply to every scenario; each ``--sweep``
+    multiplies the scenarios by its values (several sweeps: every
+    combination). Without overrides only the baseline runs.
+    """
+    import hashlib
+
+    from highseas.ruleset.yaml_loader import read_bytes
+
+    raw = read_bytes(ruleset_path)
+    loaded = load_yaml_file(ruleset_path)
+    content_hash = hashlib.sha256(raw).hexdigest()
+    common = [parse_assignment(text) for text in sets]
+    if idle_period is not None:
+        common.append(Override(IDLE_PERIOD, idle_period,
+                               parse_value(idle_period, "--idle-period"), "--idle-period"))
+    sweep_lists = [parse_sweep(text) for text in sweeps]
+    baseline, warnings = build_ruleset(loaded, content_hash, [])
+    scenarios = [Scenario("baseline", (), baseline, tuple(warnings))]
+    combos: list[tuple[Override, ...]] = (
+        [tuple(c) for c in itertools.product(*sweep_lists)] if sweep_lists else [()]
+    )
+    seen = {"baseline"}
+    for combo in combos:
+        overrides = tuple(common) + combo
+        if not overrides:
+            continue
+        name = scenario_name(overrides)
+        if name in seen:
+            continue
+        seen.add(name)
+        ruleset, warnings = build_ruleset(loaded, content_hash, overrides)
+        scenarios.append(Scenario(name, overrides, ruleset, tuple(warnings)))
+    return scenarios
+
+
+def override_paths(document: Any) -> list[str]:
+    """Every path ``--set`` accepts for ``document`` (for docs and did-you-mean)."""
+    out: list[str] = []
+
+    def walk(node: Any, prefix: str, list_key: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}.{key}" if prefix else str(key), str(key))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                name = _item_name(item, list_key)
+                walk(item, f"{prefix}.{name if name else index}", "")
+        else:
+            out.append(prefix)
+
+    walk(document, "", "")
+    return out

@@ -1,0 +1,412 @@
+"""Outputs of a simulation: the terminal table, CSV/Parquet files, PNG charts
+and one self-contained ``report.html`` (charts embedded as base64).
+
+matplotlib runs with the Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from highseas.simulate.metrics import Row, to_arrow
+
+if TYPE_CHECKING:
+    from highseas.simulate import SimulationResult
+    from highseas.simulate.advice import Advice
+
+CHARTS = ("pool_size.png", "releases_per_week.png", "assignments_per_rep.png",
+          "released_then_ordered.png")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _fmt_diff(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and value > 0:
+        return "+" + _fmt(value)
+    return _fmt(value)
+
+
+def format_side_by_side(rows: Sequence[Row], scenarios: Sequence[str]) -> str:
+    """The baseline and each scenario, with differences, as aligned text.
+
+    Scenario names can be long: columns are numbered and named underneath."""
+    headers = ["metric", "baseline"]
+    for index, _name in enumerate(scenarios[1:], start=1):
+        headers += [f"[{index}]", "diff"]
+    body = []
+    for row in rows:
+        line = [row["label"], _fmt(row.get(scenarios[0]))]
+        for name in scenarios[1:]:
+            line += [_fmt(row.get(name)), _fmt_diff(row.get(f"{name} diff"))]
+        body.append(line)
+    widths = [max(len(r[i]) for r in [headers, *body]) for i in range(len(headers))]
+    out = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w)
+                     for i, (h, w) in enumerate(zip(headers, widths, strict=True)))]
+    out.append("  ".join("-" * w for w in widths))
+    for line in body:
+        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(line, widths, strict=True))))
+    for index, name in enumerate(scenarios[1:], start=1):
+        out.append(f"[{index}] {name}")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def write_table(rows: list[Row], folder: Path, name: str) -> list[Path]:
+    """``NAME.csv`` and ``NAME.parquet`` in ``folder``."""
+    import pyarrow.parquet as pq
+
+    csv_path = folder / f"{name}.csv"
+    columns = list(rows[0]) if rows else ["scenario"]
+    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_csv_value(row.get(c)) for c in columns])
+    parquet_path = folder / f"{name}.parquet"
+    pq.write_table(to_arrow(rows, name), parquet_path)
+    return [csv_path, parquet_path]
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _week(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    _plt().close(fig)
+    return path
+
+
+def chart_pool_size(daily: list[Row], scenarios: Sequence[str], path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for name in scenarios:
+        points = [(r["day"], r["high_seas"]) for r in daily if r["scenario"] == name]
+        ax.plot([p[0] for p in points], [p[1] for p in points], label=name,
+                linewidth=2.2 if name == "baseline" else 1.4)
+    ax.set_title("High-seas pool size over time")
+    ax.set_ylabel("customers in the high seas")
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    return _save(fig, path)
+
+
+def chart_releases_per_week(daily: list[Row], scenarios: Sequence[str], path: Path) -> Path:
+    plt = _plt()
+    weeks = sorted({_week(r["day"]) for r in daily})
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.8 / max(len(scenarios), 1)
+    for index, name in enumerate(scenarios):
+        per_week: dict[date, int] = defaultdict(int)
+        for r in daily:
+            if r["scenario"] == name:
+                per_week[_week(r["day"])] += r["released"]
+        xs = [i + index * width for i in range(len(weeks))]
+        ax.bar(xs, [per_week[w] for w in weeks], width=width, label=name)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(weeks))])
+    ax.set_xticklabels([w.isoformat() for w in weeks], rotation=60, fontsize=7)
+    ax.set_title("Releases per week (week starting)")
+    ax.set_ylabel("customers released")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+#: Above this many salespeople the chart ranks them instead of naming each.
+MAX_NAMED_REPS = 40
+
+
+def chart_assignments(assignments: list[Row], scenarios: Sequence[str], path: Path) -> Path:
+    plt = _plt()
+    reps = sorted({r["rep_id"] for r in assignments if r["received"] or r["claims_back"]})
+    if not reps:
+        reps = sorted({r["rep_id"] for r in assignments})[:20]
+    if len(reps) > MAX_NAMED_REPS:
+        fig, ax = plt.subplots(figsize=(10, 4.5))
+        for name in scenarios:
+            values = sorted((r["received"] for r in assignments if r["scenario"] == name),
+                            reverse=True)
+            ax.step(range(1, len(values) + 1), values, where="mid", label=name)
+        ax.set_xlabel("salespeople, ranked by customers received")
+        ax.set_title("Customers received per salesperson (assign, relay, trim)")
+        ax.set_ylabel("customers")
+        ax.legend(fontsize=8)
+        return _save(fig, path)
+    width_in = min(16.0, max(9.0, 0.12 * len(reps) * max(len(scenarios), 1)))
+    fig, ax = plt.subplots(figsize=(width_in, 4.5))
+    width = 0.8 / max(len(scenarios), 1)
+    for index, name in enumerate(scenarios):
+        got = {r["rep_id"]: r["received"] for r in assignments if r["scenario"] == name}
+        xs = [i + index * width for i in range(len(reps))]
+        ax.bar(xs, [got.get(rep, 0) for rep in reps], width=width, label=name)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(reps))])
+    ax.set_xticklabels(reps, rotation=70, fontsize=7)
+    ax.set_xlim(-0.5, len(reps))
+    ax.set_title("Customers received per salesperson (assign, relay, trim)")
+    ax.set_ylabel("customers")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _save(fig, path)
+
+
+def chart_released_then_ordered(summary: list[Row], scenarios: Sequence[str],
+                                path: Path) -> Path:
+    plt = _plt()
+    values = {(r["scenario"], r["metric"]): r["value"] for r in summary}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
+    labels = [name if len(name) <= 24 else name[:22] + "..." for name in scenarios]
+    counts = [values.get((n, "released_then_ordered")) or 0 for n in scenarios]
+    amounts = [values.get((n, "released_then_ordered_amount")) or 0 for n in scenarios]
+    left.bar(range(len(scenarios)), counts, color="tab:red")
+    left.set_title("Released customers who later ordered")
+    right.bar(range(len(scenarios)), amounts, color="tab:orange")
+    right.set_title("Their order amount")
+    for axis in (left, right):
+        axis.set_xticks(range(len(scenarios)))
+        axis.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
+    return _save(fig, path)
+
+
+def chart_advice(advice: Advice, path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.plot([d for d, _ in advice.curve], [s * 100 for _, s in advice.curve], color="tab:blue")
+    ax.axhline(advice.max_share * 100, color="tab:gray", linestyle="--",
+               label=f"target {advice.max_share:.0%}")
+    if advice.recommended_days is not None:
+        ax.axvline(advice.recommended_days, color="tab:green",
+                   label=f"recommended {advice.recommended_days}d")
+    ax.set_xlabel("idle period (days)")
+    ax.set_ylabel("% of eventual orders released first")
+    ax.set_title(f"Orders an idle-period rule would have released ({advice.company_id})")
+    ax.legend()
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------
+
+_STYLE = """
+body { font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2em;
+       color: #222; max-width: 1200px; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+th { background: #f0f3f7; } td:first-child, th:first-child { text-align: left; }
+td.changed { font-weight: bold; }
+img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0 1.5em; }
+.note { color: #555; font-size: 13px; }
+"""
+
+
+def html_table(rows: Sequence[Row], columns: Sequence[str] | None = None,
+               limit: int | None = None) -> str:
+    """An HTML table of ``rows`` (values escaped)."""
+    if not rows:
+        return '<p class="note">(none)</p>'
+    cols = list(columns or rows[0])
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    body = []
+    for row in rows[:limit] if limit else rows:
+        cells = []
+        for column in cols:
+            value = row.get(column)
+            css = ""
+            if column.endswith(" diff") and isinstance(value, int | float) and value:
+                css = ' class="changed"'
+            text = _fmt_diff(value) if column.endswith(" diff") else _fmt(value)
+            cells.append(f"<td{css}>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = ""
+    if limit and len(rows) > limit:
+        more = f'<p class="note">first {limit} of {len(rows)} rows; all in the CSV file</p>'
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _pivot_assignments(rows: list[Row], scenarios: Sequence[str]) -> list[Row]:
+    by_rep: dict[str, Row] = {}
+    for r in rows:
+        entry = by_rep.setdefault(r["rep_id"], {"salesperson": r["rep_id"], "tier": r["tier"]})
+        entry[r["scenario"]] = r["received"]
+    return [by_rep[k] for k in sorted(by_rep)]
+
+
+def _releases_by(rows: list[Row], key: str) -> list[Row]:
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        totals[(r["scenario"], r[key] or "-")] += r["customers"]
+    return [{"scenario": s, key: k, "customers": n} for (s, k), n in sorted(totals.items())]
+
+
+def render_html(result: SimulationResult, charts: dict[str, Path]) -> str:
+    """The self-contained report: charts inline, tables inline."""
+    scenarios = list(result.scenarios)
+    comparison = [{"metric": row["label"], **{k: v for k, v in row.items()
+                                              if k not in ("metric", "label")}}
+                  for row in result.side_by_side()]
+    columns = ["metric", *[c for name in scenarios
+                           for c in ((name,) if name == "baseline" else (name, f"{name} diff"))]]
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>highseas simulation {result.start} to {result.end}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>What-if simulation: {html.escape(result.company_id)}</h1>",
+        f"<p>Replay of the recorded history from <b>{result.start}</b> to <b>{result.end}</b> "
+        f"({result.days} days), {len(scenarios)} scenario(s). The baseline is the ruleset as "
+        "written; each scenario changes it as listed. Differences are scenario minus "
+        "baseline.</p><ul>",
+    ]
+    for name in scenarios:
+        overrides = result.overrides.get(name, ())
+        parts.append(f"<li><b>{html.escape(name)}</b>: "
+                     f"{html.escape(', '.join(overrides) or 'the ruleset as written')}</li>")
+    parts.append("</ul><h2>Side by side</h2>")
+    parts.append(html_table(comparison, columns))
+    titles = {"pool_size.png": "High-seas pool size over time",
+              "releases_per_week.png": "Releases per week",
+              "assignments_per_rep.png": "Assignments per salesperson",
+              "released_then_ordered.png": "Released, then ordered"}
+    for name in CHARTS:
+        if name in charts:
+            parts.append(f"<h2>{titles[name]}</h2>{_img(charts[name], titles[name])}")
+    tables = result.tables
+    parts.append("<h2>Fairness of assignments</h2>" + html_table(tables["fairness"]))
+    parts.append("<h2>Customers received per salesperson</h2>"
+                 + html_table(_pivot_assignments(tables["assignments"], scenarios)))
+    parts.append("<h2>Releases by rule</h2>" + html_table(_releases_by(tables["releases"],
+                                                                       "rule_id")))
+    parts.append("<h2>Releases by pool</h2>" + html_table(_releases_by(tables["releases"],
+                                                                       "pool_id")))
+    parts.append("<h2>Releases by region</h2>" + html_table(_releases_by(tables["releases"],
+                                                                         "region")))
+    parts.append("<h2>Releases by salesperson</h2>" + html_table(_releases_by(
+        tables["releases"], "rep_id")))
+    parts.append("<h2>Activation relays</h2>" + html_table(tables["relays"]))
+    parts.append("<h2>Released customers who later ordered</h2>"
+                 "<p class='note'>Sales the rule would have taken from their owner: the first "
+                 "recorded order placed after the customer's first simulated release.</p>"
+                 + html_table(tables["released_then_ordered"], limit=200))
+    parts.append("<h2>Assignment to first contact</h2>"
+                 "<p class='note'>Only where the recorded history shows the new owner "
+                 "contacting the customer after the simulated assignment.</p>"
+                 + html_table(tables["first_contact"], limit=200))
+    assumptions = list(ASSUMPTIONS)
+    if result.behaviour:
+        assumptions[3] = ("Behaviour model switched on: " + result.behaviour
+                          + " (written as activities of kind 'simulated').")
+    parts.append("<h2>Assumptions</h2><ul>" + "".join(
+        f"<li>{html.escape(line)}</li>" for line in assumptions) + "</ul>")
+    if result.warnings:
+        parts.append("<h2>Warnings</h2><ul>" + "".join(
+            f"<li>{html.escape(w.format_text())}</li>" for w in result.warnings) + "</ul>")
+    parts.append(f"<p class='note'>highseas simulate, {result.seconds:.1f} s.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+ASSUMPTIONS = (
+    "Recorded activities and orders are facts of the past: they happen on their recorded day "
+    "whatever the ruleset does.",
+    "The replay starts from the ownership of the first day: the stored ownership with every "
+    "change recorded on or after that day undone; customers appear on the day they were "
+    "created, with their stored owner.",
+    "A recorded activity by the salesperson who lost the customer in the simulation counts as "
+    "that salesperson claiming it back when the rules allow (claim caps, private caps, "
+    "cooldown, region), otherwise as a lost touch.",
+    "Salespeople who receive a customer in the simulation make no contact the history does not "
+    "show: no contacts are invented.",
+    "The nightly run of each simulated day sees every fact recorded up to the end of that day, "
+    "with the same code as 'highseas run'.",
+)
+
+
+def write_outputs(result: SimulationResult, folder: Path) -> list[Path]:
+    """Every table (CSV + Parquet), the charts and report.html into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, rows in result.tables.items():
+        written += write_table(rows, folder, name)
+    written += write_table(result.side_by_side(), folder, "comparison")
+    scenarios = list(result.scenarios)
+    tables = result.tables
+    charts = {
+        "pool_size.png": chart_pool_size(tables["daily"], scenarios, folder / "pool_size.png"),
+        "releases_per_week.png": chart_releases_per_week(tables["daily"], scenarios,
+                                                         folder / "releases_per_week.png"),
+        "assignments_per_rep.png": chart_assignments(tables["assignments"], scenarios,
+                                                     folder / "assignments_per_rep.png"),
+        "released_then_ordered.png": chart_released_then_ordered(
+            tables["summary"], scenarios, folder / "released_then_ordered.png"),
+    }
+    written += list(charts.values())
+    report = folder / "report.html"
+    report.write_text(render_html(result, charts), encoding="utf-8")
+    written.append(report)
+    return written
+
+
+def write_advice(advice: Advice, folder: Path) -> list[Path]:
+    """The release curve (CSV + Parquet), its chart, and advice.html."""
+    from highseas.simulate.advice import curve_rows
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = write_table(curve_rows(advice), folder, "advise_curve")
+    chart = chart_advice(advice, folder / "advise_curve.png")
+    written.append(chart)
+    rows = [{"distribution": "gaps between follow-ups", **advice.follow_up_gaps.to_dict()},
+            {"distribution": "last touch -> order", **advice.touch_to_order.to_dict()}]
+    written += write_table(rows, folder, "advise_distributions")
+    page = folder / "advice.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>highseas advise</title>"
+        f"<style>{_STYLE}</style></head><body><h1>Idle period advice: "
+        f"{html.escape(advice.company_id)}</h1><pre>{html.escape(advice.format_text())}</pre>"
+        f"{html_table(rows)}{_img(chart, 'release curve')}</body></html>",
+        encoding="utf-8")
+    written.append(page)
+    return written

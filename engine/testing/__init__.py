@@ -1,0 +1,165 @@
+"""Expected-outcome tests of rulesets: the importable harness.
+
+``highseas test`` is a thin layer over this module, and a CRM's own test
+suite (or highseas's) can use it directly::
+
+    from highseas import testing
+
+    session = testing.run_paths(["rulesets/"])
+    assert session.exit_code == 0, testing.format_session(session)
+
+    # or one case per pytest test:
+    @pytest.mark.parametrize("case", testing.cases_of("rulesets/quick-order.tests.yaml"),
+                             ids=lambda c: c.name)
+    def test_case(case): testing.assert_case(case)
+
+    # or a case written in Python, in the test file's own format:
+    testing.assert_case(testing.case_from_dict(ruleset, {"name": ..., "as_of": ...}))
+
+The format is documented in docs/testing.md; its schema is
+``schemas/ruleset-tests.schema.json``. Importing this module imports neither
+duckdb nor durable-rules; running cases does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from highseas.errors import Diagnostic, InvalidInputError, errors_only
+from highseas.ruleset.model import Ruleset
+from highseas.testing.format import (
+    TEST_CODES,
+    Case,
+    ClaimCheck,
+    Day,
+    Entry,
+    Expectation,
+    TestFile,
+    load_test_file,
+    load_test_file_with_diagnostics,
+    tests_schema,
+    validate_test_file,
+)
+
+if TYPE_CHECKING:
+    from highseas.testing.compare import Mismatch
+    from highseas.testing.run import CaseResult, Coverage, FileResult, SessionResult
+
+__all__ = [
+    "TEST_CODES",
+    "Case",
+    "CaseResult",
+    "ClaimCheck",
+    "Coverage",
+    "Day",
+    "Entry",
+    "Expectation",
+    "FileResult",
+    "Mismatch",
+    "SessionResult",
+    "TestFile",
+    "assert_case",
+    "case_from_dict",
+    "cases_of",
+    "discover",
+    "format_session",
+    "junit_xml",
+    "load_test_file",
+    "load_test_file_with_diagnostics",
+    "run_case",
+    "run_paths",
+    "run_test_file",
+    "tests_schema",
+    "validate_test_file",
+]
+
+
+def discover(paths: Sequence[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Test files under ``paths`` (see :func:`highseas.testing.run.discover`)."""
+    from highseas.testing.run import discover as _discover
+
+    return _discover(paths)
+
+
+def run_case(case: Case, ruleset: Ruleset | None = None) -> CaseResult:
+    """Run one case (against the ruleset of its test file unless given)."""
+    from highseas.testing.run import run_case as _run_case
+
+    return _run_case(ruleset if ruleset is not None else _ruleset_of(case), case)
+
+
+def run_test_file(test_file: TestFile | str | Path, patterns: Sequence[str] = ()) -> FileResult:
+    """Run the cases of a test file matching ``patterns`` (``-k``)."""
+    from highseas.testing.run import run_test_file as _run
+
+    loaded = test_file if isinstance(test_file, TestFile) else load_test_file(test_file)
+    return _run(loaded, patterns)
+
+
+def run_paths(paths: Sequence[str | Path], patterns: Sequence[str] = (), *,
+              min_coverage: float | None = None) -> SessionResult:
+    """Discover and run every test file under ``paths``, with coverage."""
+    from highseas.testing.run import run_paths as _run_paths
+
+    return _run_paths(paths, patterns, min_coverage=min_coverage)
+
+
+_RULESETS: dict[str, Ruleset] = {}
+
+
+def cases_of(path: str | Path) -> list[Case]:
+    """The cases of a test file (for ``pytest.mark.parametrize``); raises
+    :class:`InvalidInputError` when the file is invalid."""
+    loaded = load_test_file(path)
+    for case in loaded.cases:
+        _RULESETS[case.test_id] = loaded.ruleset
+    return list(loaded.cases)
+
+
+def _ruleset_of(case: Case) -> Ruleset:
+    try:
+        return _RULESETS[case.test_id]
+    except KeyError:
+        raise InvalidInputError(
+            f"no ruleset known for case {case.name!r}", code="HS601",
+            hint="load it with cases_of(path) or pass the ruleset",
+        ) from None
+
+
+def case_from_dict(ruleset: Ruleset, data: Mapping[str, Any], name: str = "<python>") -> Case:
+    """A case written as a Python mapping in the test file format (one item of
+    ``cases:``), checked like a file; raises :class:`InvalidInputError`."""
+    from highseas.testing.format import check_case_mapping
+
+    case = check_case_mapping(ruleset, dict(data), name)
+    _RULESETS[case.test_id] = ruleset
+    return case
+
+
+def assert_case(case: Case, ruleset: Ruleset | None = None) -> CaseResult:
+    """Run ``case``; raise AssertionError with the readable diff unless it passes."""
+    result = run_case(case, ruleset)
+    if not result.passed:
+        raise AssertionError(f"case {case.name!r} {result.status}:\n{result.failure_text()}")
+    return result
+
+
+def format_session(session: SessionResult, *, verbose: bool = False) -> str:
+    """The text report ``highseas test`` prints."""
+    from highseas.testing.report import format_session as _format
+
+    return _format(session, verbose=verbose)
+
+
+def junit_xml(session: SessionResult) -> str:
+    """The JUnit XML report (one testcase per case)."""
+    from highseas.testing.report import junit_xml as _junit
+
+    return _junit(session)
+
+
+def has_errors(diagnostics: Sequence[Diagnostic]) -> bool:
+    """Whether any of ``diagnostics`` is an error (not a warning)."""
+    return bool(errors_only(diagnostics))

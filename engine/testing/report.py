@@ -1,0 +1,152 @@
+"""Reports of a test session: the text ``highseas test`` prints, and JUnit XML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+
+from highseas.errors import errors_only
+from highseas.testing.run import (
+    ERROR,
+    FAILED,
+    INVALID,
+    PASSED,
+    CaseResult,
+    Coverage,
+    FileResult,
+    SessionResult,
+)
+
+_LABELS = {PASSED: "PASS", FAILED: "FAIL", INVALID: "INVALID", ERROR: "ERROR"}
+
+
+def _indent(text: str, prefix: str) -> list[str]:
+    return [prefix + line for line in text.splitlines()]
+
+
+def case_line(result: CaseResult) -> str:
+    """``  PASS  name (2 days, 0.05s)``."""
+    days = f"{result.days_run} day{'s' if result.days_run != 1 else ''}"
+    return f"  {_LABELS[result.status]:<7} {result.case.name} ({days}, {result.seconds:.2f}s)"
+
+
+def format_file(result: FileResult, *, verbose: bool = False) -> list[str]:
+    """The lines of one test file: a header, one line per case, the diffs."""
+    if result.invalid:
+        lines = [f"{result.path}: INVALID"]
+        lines.extend("  " + d.format_text() for d in result.diagnostics if d.is_error)
+        return lines
+    ruleset = result.ruleset.company.id if result.ruleset else "?"
+    lines = [f"{result.path} (ruleset {ruleset}, {result.ruleset_path})"]
+    lines.extend("  " + d.format_text() for d in result.diagnostics)
+    if not result.cases:
+        lines.append("  no case selected")
+    for case in result.cases:
+        lines.append(case_line(case))
+        if case.status != PASSED:
+            lines.extend(_indent(case.failure_text(), "      "))
+        elif verbose and case.case.description:
+            lines.extend(_indent(case.case.description, "      "))
+    return lines
+
+
+def format_coverage(coverage: Coverage, min_coverage: float | None = None) -> list[str]:
+    """``coverage of x: 15/17 points (88.2%)`` and the unexercised points."""
+    total = len(coverage.points)
+    line = (f"coverage of {coverage.ruleset_id} ({coverage.ruleset_path}): "
+            f"{len(coverage.covered)}/{total} points ({coverage.percent:.1f}%)")
+    if coverage.untested:
+        line += ": no test file"
+    if min_coverage is not None and coverage.percent + 1e-9 < min_coverage:
+        line += f", below the minimum of {min_coverage:g}%"
+    lines = [line]
+    if coverage.missing:
+        lines.append("  not exercised by any case:")
+        lines.extend(f"    {point}" for point in coverage.missing)
+    return lines
+
+
+def summary_line(session: SessionResult) -> str:
+    """``12 passed, 1 failed, 0 invalid in 1.3s``."""
+    parts = [f"{session.count(PASSED)} passed", f"{session.count(FAILED)} failed"]
+    invalid = session.count(INVALID) + len(session.invalid_files)
+    parts.append(f"{invalid} invalid")
+    if session.count(ERROR):
+        parts.append(f"{session.count(ERROR)} errors")
+    return ", ".join(parts) + f" in {session.seconds:.1f}s"
+
+
+def format_session(session: SessionResult, *, verbose: bool = False) -> str:
+    """The whole text report."""
+    lines: list[str] = [d.format_text() for d in session.diagnostics]
+    for file in session.files:
+        lines.extend(format_file(file, verbose=verbose))
+    for coverage in session.coverage:
+        lines.extend(format_coverage(coverage, session.min_coverage))
+    lines.append(summary_line(session))
+    return "\n".join(lines)
+
+
+def junit_xml(session: SessionResult, *, clock: Callable[[], str] | None = None) -> str:
+    """JUnit XML: a testsuite per test file, a testcase per case (an invalid
+    file is one testcase with an ``error``); coverage as suite properties."""
+    root = ET.Element("testsuites", name="highseas test")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    coverage_by_path = {c.ruleset_path: c for c in session.coverage}
+    for file in session.files:
+        suite = ET.SubElement(root, "testsuite", name=file.path)
+        counts = {"tests": 0, "failures": 0, "errors": 0}
+        coverage = coverage_by_path.get(file.ruleset_path)
+        if coverage is not None:
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="ruleset", value=coverage.ruleset_id)
+            ET.SubElement(properties, "property", name="coverage.percent",
+                          value=f"{coverage.percent:.1f}")
+            ET.SubElement(properties, "property", name="coverage.points",
+                          value=f"{len(coverage.covered)}/{len(coverage.points)}")
+            ET.SubElement(properties, "property", name="coverage.missing",
+                          value=" ".join(coverage.missing))
+        if file.invalid:
+            case = ET.SubElement(suite, "testcase", classname=_classname(file), name=file.path,
+                                 file=file.path, time="0")
+            errors = errors_only(file.diagnostics)
+            error = ET.SubElement(case, "error", type="invalid",
+                                  message=errors[0].format_text() if errors else "invalid")
+            error.text = "\n".join(d.format_text() for d in errors)
+            counts["tests"] += 1
+            counts["errors"] += 1
+        for result in file.cases:
+            case = ET.SubElement(suite, "testcase", classname=_classname(file),
+                                 name=result.case.name, file=result.case.file,
+                                 line=str(result.case.line), time=f"{result.seconds:.3f}")
+            counts["tests"] += 1
+            if result.status == FAILED:
+                counts["failures"] += 1
+                first = result.mismatches[0].message if result.mismatches else "failed"
+                failure = ET.SubElement(case, "failure", type="expectation", message=first)
+                failure.text = result.failure_text()
+            elif result.status in (INVALID, ERROR):
+                counts["errors"] += 1
+                error = ET.SubElement(case, "error", type=result.status,
+                                      message=result.message or result.status)
+                error.text = result.failure_text()
+        seconds = sum(r.seconds for r in file.cases)
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("skipped", "0")
+        suite.set("time", f"{seconds:.3f}")
+        if clock is not None:
+            suite.set("timestamp", clock())
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{session.seconds:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") \
+        + "\n"
+
+
+def _classname(file: FileResult) -> str:
+    if file.ruleset is not None:
+        return f"highseas.{file.ruleset.company.id}"
+    return "highseas." + file.path.replace("/", ".").removesuffix(".yaml")
