@@ -1,0 +1,1 @@
+"""Builders shared by the test folders: facts, rulesets and snapshots."""
