@@ -1,1 +1,1 @@
-"""The performance benchmark suite of highseas (issue 7): run ``python -m bench``."""
+"""The performance benchmark suite of highseas: run ``python -m bench``."""

@@ -1,10 +1,10 @@
-"""``python -m bench``: the highseas benchmark suite (issue 7).
+"""``python -m bench``: the highseas benchmark suite.
 
 Generates regional-trading fixtures (fixed seed, 1 salesperson per 500
 customers) into bench/.cache, measures validate cold start, load, derive,
 evaluate, plan (against the pure-SQL reference in bench/reference.py), apply,
-explain and a 365-day simulation with a 4-value sweep, and appends a table to
-docs/performance.md (raw JSON in docs/performance/).
+explain and a 365-day simulation with a 4-value sweep, prints a table and
+writes the raw results (JSON) and the table (Markdown) to bench/results/.
 
 Examples::
 
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", default=None,
                         help="comma-separated subset of load,derive,evaluate,plan,apply,explain")
     parser.add_argument("--no-write", action="store_true",
-                        help="print only; do not touch docs/performance*")
+                        help="print only; write nothing to bench/results/")
     parser.add_argument("--label", default="", help="a note for the table heading")
     parser.add_argument("--note", action="append", default=[], help="a line under the heading")
     parser.add_argument("--profile", metavar="SIZE",
@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(markdown(results))
     if options.write:
-        doc, raw = write_reports(results)
-        print(f"appended to {doc}; raw results in {raw}")
+        raw, table = write_reports(results)
+        print(f"raw results in {raw}; table in {table}")
     else:
         print(json.dumps({k: v for k, v in results.items() if k != "sizes"}, default=str)[:2000])
     failed = [size for size, entry in results["sizes"].items()

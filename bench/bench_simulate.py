@@ -1,8 +1,8 @@
 """Speed of ``highseas simulate``: a day-by-day replay with a sweep.
 
-The target of issue 6: 365 days of 100k customers and 200 salespeople with
-a 4-value idle-period sweep (5 scenarios with the baseline) in under 60 s on
-a 2-core machine.
+The budget (docs/performance.md): 365 days of 100k customers and 200
+salespeople with a 4-value idle-period sweep (5 scenarios with the baseline)
+in under 60 s on a 2-core machine.
 
 Run::
 

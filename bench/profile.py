@@ -2,8 +2,8 @@
 
 ``python -m bench --profile 100k`` prints the top functions by own time and
 by cumulative time, with their share of the total, and writes the full
-statistics to ``bench/.cache/plan-<size>.prof`` (open with ``snakeviz`` or
-``python -m pstats``).
+statistics to ``bench/results/plan-<size>.prof`` (git-ignored; open with
+``snakeviz`` or ``python -m pstats``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def profile_plan(size: int, top: int = 25) -> str:
     from highseas.store.fixtures import DEFAULT_AS_OF
 
     from bench.steps import RULESET
-    from bench.suite import CACHE, fixture, size_label
+    from bench.suite import RESULTS, fixture, size_label
 
     db, summary = fixture(size)
     ruleset = load_ruleset(RULESET)
@@ -36,7 +36,8 @@ def profile_plan(size: int, top: int = 25) -> str:
         plan(con, ruleset, DEFAULT_AS_OF)
         profiler.disable()
         wall = time.perf_counter() - started
-    out = CACHE / f"plan-{size_label(size)}.prof"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"plan-{size_label(size)}.prof"
     profiler.dump_stats(str(out))
     stats = pstats.Stats(profiler)
     # shares are of the profiled plan call (its cumulative time)

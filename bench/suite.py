@@ -2,7 +2,9 @@
 
 Every step runs in its own process (``bench.steps``), ``repeat`` times; the
 suite reports the median time and the highest peak RSS. Fixtures come from
-the generator with fixed seeds and are cached under ``bench/.cache``.
+the generator with fixed seeds and are cached under ``bench/.cache``. Each
+run's raw results (JSON) and its Markdown table go to ``bench/results/``
+(git-ignored); docs/performance.md keeps only the current figure per budget.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(__file__).resolve().parent / ".cache"
-DOC = ROOT / "docs" / "performance.md"
-RAW = ROOT / "docs" / "performance"
+#: Where each run's raw results and table are written (git-ignored).
+RESULTS = Path(__file__).resolve().parent / "results"
 ARCHETYPE = "regional-trading"
 SEED = 7
 CUSTOMERS_PER_REP = 500
@@ -268,7 +270,7 @@ def _fmt(seconds: float) -> str:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The results as a section of docs/performance.md."""
+    """The results as a Markdown section: machine, validate, a table per size."""
     m = results["machine"]
     lines = [
         f"### {results['date']}" + (f" ({results['label']})" if results["label"] else ""),
@@ -356,15 +358,15 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_reports(results: dict[str, Any]) -> tuple[Path, Path]:
-    """Append the table to docs/performance.md and write the raw JSON next to it."""
-    RAW.mkdir(parents=True, exist_ok=True)
+def write_reports(results: dict[str, Any], folder: Path = RESULTS) -> tuple[Path, Path]:
+    """Write the raw results (JSON) and their Markdown table into ``folder``.
+
+    Both are named after the moment of writing, ``bench-<UTC stamp>.json`` and
+    ``.md``; nothing else is touched. Returns the two paths (JSON, Markdown)."""
+    folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    raw = RAW / f"bench-{stamp}.json"
+    raw = folder / f"bench-{stamp}.json"
     raw.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
-    if not DOC.exists():
-        DOC.write_text("# Performance\n\n", encoding="utf-8")
-    section = markdown(results) + f"\nRaw results: [{raw.name}](performance/{raw.name}).\n\n"
-    with DOC.open("a", encoding="utf-8") as handle:
-        handle.write(section)
-    return DOC, raw
+    table = raw.with_suffix(".md")
+    table.write_text(markdown(results) + "\n", encoding="utf-8")
+    return raw, table
