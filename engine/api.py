@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from highseas.errors import InvalidInputError
 from highseas.ruleset.model import Ruleset
+from highseas.nightly.plan_files import PLAN_FORMATS, check_plan_path, write_plan  # noqa: F401 - the API
+from highseas.nightly.summary import format_summary  # noqa: F401 - the API
 from highseas.simulate import SimulationResult, advise, simulate  # noqa: F401 - the API
 
 if TYPE_CHECKING:

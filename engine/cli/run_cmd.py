@@ -69,16 +69,19 @@ def compile_(ruleset_path: Path, as_of: date | None) -> None:
               help="Write the plan (ownership, audit trail, notifications) in one transaction.")
 @click.option("--force", is_flag=True, help="Apply a date earlier than the last applied run.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the decisions to plan.json, plan.csv or plan.parquet.")
+              help="Write the decisions to plan.json, plan.jsonl, plan.csv or plan.parquet.")
+@click.option("--include-unassigned", is_flag=True,
+              help="Also write the customers left in their pool, with the reason each "
+                   "allocation gave.")
 def run(ruleset_path: Path, db_path: Path, as_of: date | None, do_apply: bool, force: bool,
-        output: Path | None) -> None:
+        output: Path | None, include_unassigned: bool) -> None:
     """Plan the nightly run (and with --apply, apply it) and print a summary."""
-    from highseas.nightly.summary import format_summary, write_plan
-
-    result = api.run(ruleset_path, db_path, as_of, apply=do_apply, force=force)
-    click.echo(format_summary(result.plan))
     if output is not None:
-        write_plan(result.plan, output)
+        api.check_plan_path(output)
+    result = api.run(ruleset_path, db_path, as_of, apply=do_apply, force=force)
+    click.echo(api.format_summary(result.plan))
+    if output is not None:
+        api.write_plan(result.plan, output, include_unassigned=include_unassigned)
         click.echo(f"decisions written to {output}")
     if result.applied is not None:
         click.echo(result.applied.message if not result.applied.applied else
@@ -127,10 +130,8 @@ def demo(db_path: Path, do_apply: bool) -> None:
     """Create the demo database if absent and run the nightly job on it with
     rulesets/regional-trading.yaml, printing the summary."""
     from highseas.demo import run_demo
-    from highseas.nightly.summary import format_summary
-
     result = run_demo(db_path, apply=do_apply)
     click.echo(f"demo database: {db_path} (as of {result.plan.as_of.isoformat()})")
-    click.echo(format_summary(result.plan))
+    click.echo(api.format_summary(result.plan))
     if result.applied is not None:
         click.echo(result.applied.message)

@@ -1,17 +1,32 @@
-"""Human-readable summaries of a plan and plan files (json, csv, parquet)."""
+"""The nightly run's summary: what ``highseas run`` prints about a plan.
+
+Counted from the plan's Arrow tables with group-bys, never by turning the
+decisions into Python objects: a night of a million customers is summarised
+from a few hundred grouped rows.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from highseas.errors import InvalidInputError
 from highseas.nightly.plan import Plan
 
-PLAN_COLUMNS = (
-    "customer_id", "action", "rule_id", "from_rep_id", "to_rep_id", "from_pool_id",
-    "to_pool_id", "reason", "customer_name", "days_left", "due_on", "reminder_offset",
-    "relay_round",
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: (title, action, grouping columns, how a group is named) of each section.
+_Section = tuple[str, str, tuple[str, ...], Callable[[dict[str, Any]], str]]
+SECTIONS: tuple[_Section, ...] = (
+    ("releases", "release", ("rule_id", "to_pool_id"),
+     lambda g: f"{g['rule_id']} -> {g['to_pool_id']}"),
+    ("reminders", "remind", ("rule_id",), lambda g: f"{g['rule_id']}"),
+    ("trims", "trim", ("from_rep_id", "rule_id"),
+     lambda g: f"{g['from_rep_id']} ({g['rule_id']})"),
+    ("assignments", "assign", ("to_rep_id",), lambda g: g["to_rep_id"] or ""),
+    ("relays", "relay", ("rule_id", "relay_round"),
+     lambda g: f"{g['rule_id']} round {g['relay_round']}"),
+    ("relays ended by a contact", "relay_end", ("rule_id",), lambda g: f"{g['rule_id']}"),
 )
 
 
@@ -23,56 +38,39 @@ def format_summary(plan: Plan, *, limit: int = 10) -> str:
         f"(ruleset {plan.ruleset_hash[:12] or 'in memory'})",
         f"  customers evaluated: {plan.evaluated_customers}",
     ]
-
-    def section(title: str, counter: Counter[str]) -> None:
-        total = sum(counter.values())
-        lines.append(f"  {title}: {total}")
-        for key, count in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]:
-            lines.append(f"    {key}: {count}")
-        if len(counter) > limit:
-            lines.append(f"    ... and {len(counter) - limit} more")
-
-    section(
-        "releases",
-        Counter(f"{d.rule_id} -> {d.to_pool_id}" for d in plan.by_action("release")),
-    )
-    section("reminders", Counter(d.rule_id for d in plan.by_action("remind")))
-    section("trims", Counter(f"{d.from_rep_id} ({d.rule_id})" for d in plan.by_action("trim")))
-    section("assignments", Counter(d.to_rep_id or "" for d in plan.by_action("assign")))
-    section(
-        "relays",
-        Counter(f"{d.rule_id} round {d.relay_round}" for d in plan.by_action("relay")),
-    )
-    section("relays ended by a contact", Counter(d.rule_id for d in plan.by_action("relay_end")))
-    section("unassigned", Counter(u.reason for u in plan.unassigned))
+    decisions = plan.decision_records().table
+    for title, action, columns, name in SECTIONS:
+        counts = _group_counts(_of_action(decisions, action), columns, name)
+        lines.extend(_section(title, counts, limit))
+    unassigned = _group_counts(plan.unassigned_records().table, ("reason",), lambda g: g["reason"])
+    lines.extend(_section("unassigned", unassigned, limit))
     return "\n".join(lines)
 
 
-def write_plan(plan: Plan, output: Path) -> None:
-    """Write the decisions as JSON (an object with a ``decisions`` list), CSV or
-    Parquet, chosen by the file's suffix. Written to a temp file, then renamed."""
-    suffix = output.suffix.lower()
-    if suffix not in (".json", ".csv", ".parquet"):
-        raise InvalidInputError(
-            f"cannot write a plan as {suffix or 'a file without suffix'}",
-            code="HS530",
-            file=str(output),
-            hint="use a .json, .csv or .parquet file name",
-        )
-    tmp = output.with_name(output.name + ".tmp")
-    if suffix == ".json":
-        tmp.write_text(plan.to_json(), encoding="utf-8")
-    else:
-        import pyarrow as pa
+def _of_action(table: pa.Table, action: str) -> pa.Table:
+    import pyarrow.compute as pc
 
-        rows = [d.to_dict() for d in plan.decisions]
-        table = pa.table({c: [row[c] for row in rows] for c in PLAN_COLUMNS})
-        if suffix == ".csv":
-            import pyarrow.csv as pacsv
+    return table.filter(pc.equal(table.column("action"), action))
 
-            pacsv.write_csv(table, tmp)
-        else:
-            import pyarrow.parquet as pq
 
-            pq.write_table(table, tmp)
-    tmp.replace(output)
+def _group_counts(
+    table: pa.Table, columns: Sequence[str], name: Callable[[dict[str, Any]], str]
+) -> dict[str, int]:
+    """Rows per group of ``columns``, each group under the name it prints as."""
+    counts: dict[str, int] = {}
+    if table.num_rows == 0:
+        return counts
+    grouped = table.select(list(columns)).group_by(list(columns), use_threads=False)
+    for group in grouped.aggregate([([], "count_all")]).to_pylist():
+        key = name(group)
+        counts[key] = counts.get(key, 0) + int(group["count_all"])
+    return counts
+
+
+def _section(title: str, counts: dict[str, int], limit: int) -> list[str]:
+    lines = [f"  {title}: {sum(counts.values())}"]
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    lines.extend(f"    {key}: {count}" for key, count in ranked[:limit])
+    if len(counts) > limit:
+        lines.append(f"    ... and {len(counts) - limit} more")
+    return lines
