@@ -14,6 +14,22 @@ what a notebook calls::
     result.table("summary").to_pylist()      # or .to_pandas()
 
 See docs/simulation.md for override paths, assumptions and metrics.
+
+This module is the package's public facade; the command line uses nothing
+else of it. Modules:
+
+* ``overrides`` - ``--set`` / ``--idle-period`` / ``--sweep`` into scenario rulesets
+* ``replay`` - the day-by-day replay of recorded history on a database copy
+* ``replay_facts`` - the replay's incremental re-derivation of customer facts
+* ``metrics`` - metric tables of a replayed scenario, side by side
+* ``result`` - :class:`SimulationResult` and its text table
+* ``advice`` - the idle-period recommendation from gaps in the history
+* ``report`` - CSV / Parquet files, PNG charts and the HTML reports
+
+May import: ``highseas.nightly``, ``highseas.compile``, ``highseas.ruleset``,
+``highseas.store``, ``highseas.errors``, ``highseas.codes``,
+``highseas.suggestions``. Never ``highseas.testing``, ``highseas.api`` or
+``highseas.cli``.
 """
 
 from __future__ import annotations
@@ -22,69 +38,36 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from highseas.errors import Diagnostic, Severity
-from highseas.simulate.metrics import Row
+from highseas.errors import Diagnostic, InvalidInputError, Severity
+from highseas.nightly.facts import check_custom_attributes
+from highseas.ruleset.loader import load_ruleset
+from highseas.simulate.advice import Advice, advise_from_connection
+from highseas.simulate.metrics import Row, collect_context, merge, scenario_tables
+from highseas.simulate.overrides import Scenario, build_scenarios
+from highseas.simulate.replay import ContactModel, copy_database, day_range, rewind
+from highseas.simulate.replay import replay as replay_history  # ``replay`` stays the module
+from highseas.simulate.report import write_advice, write_outputs
+from highseas.simulate.result import SimulationResult
+from highseas.store.db import open_db
+from highseas.suggestions import did_you_mean
 
-if TYPE_CHECKING:
-    import pyarrow as pa
-    from highseas.simulate.advice import Advice
-    from highseas.simulate.overrides import Scenario
-    from highseas.simulate.replay import ContactModel
+__all__ = [
+    "Advice",
+    "ContactModel",
+    "Scenario",
+    "SimulationResult",
+    "advise",
+    "day_range",
+    "plan_scenarios",
+    "simulate",
+]
 
 PathLike = str | os.PathLike[str]
-
-
-@dataclass
-class SimulationResult:
-    """The metric tables of every scenario, and how the run went."""
-
-    company_id: str
-    start: date
-    end: date
-    scenarios: tuple[str, ...]
-    overrides: dict[str, tuple[str, ...]]
-    tables: dict[str, list[Row]]
-    warnings: tuple[Diagnostic, ...] = ()
-    seconds: float = 0.0
-    files: tuple[Path, ...] = field(default_factory=tuple)
-    #: The behaviour model in words ("" when off: no contacts invented).
-    behaviour: str = ""
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def table(self, name: str) -> pa.Table:
-        """Metric table ``name`` as a ``pyarrow.Table`` (``.to_pandas()``, ``.to_pylist()``)."""
-        from highseas.simulate.metrics import to_arrow
-
-        if name == "comparison":
-            return to_arrow(self.side_by_side())
-        return to_arrow(self.tables[name], name)
-
-    def value(self, scenario: str, metric: str) -> object:
-        """One summary value, e.g. ``value("baseline", "customers_released")``."""
-        for row in self.tables["summary"]:
-            if row["scenario"] == scenario and row["metric"] == metric:
-                return row["value"]
-        raise KeyError((scenario, metric))
-
-    def side_by_side(self) -> list[Row]:
-        from highseas.simulate.metrics import side_by_side
-
-        return side_by_side(self.tables["summary"], self.scenarios)
-
-    def format_text(self) -> str:
-        from highseas.simulate.report import format_side_by_side
-
-        head = (f"simulation of {self.company_id} from {self.start} to {self.end} "
-                f"({self.days} days, {len(self.scenarios)} scenario(s), {self.seconds:.1f} s)")
-        return head + "\n" + format_side_by_side(self.side_by_side(), self.scenarios)
 
 
 @dataclass(frozen=True)
@@ -103,8 +86,6 @@ def plan_scenarios(
     sweeps: Sequence[str] = (),
 ) -> list[Scenario]:
     """The validated baseline and scenarios (raises on any invalid override)."""
-    from highseas.simulate.overrides import build_scenarios
-
     return build_scenarios(Path(ruleset), sets, idle_period, sweeps)
 
 
@@ -112,10 +93,6 @@ def _run_scenario(
     scenario: Scenario, db: Path, folder: Path, index: int, days: list[date],
     options: ReplayOptions, progress: Callable[[int], None] | None, threads: int | None = None,
 ) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
-    from highseas.simulate.metrics import collect_context, scenario_tables
-    from highseas.simulate.replay import copy_database, replay, rewind
-    from highseas.store.db import open_db
-
     started = time.perf_counter()
     copy = copy_database(db, folder, f"scenario-{index}")
     warnings: list[Diagnostic] = []
@@ -124,8 +101,6 @@ def _run_scenario(
             if threads is not None:
                 con.execute(f"SET threads = {int(threads)}")
             if index == 0:
-                from highseas.nightly.facts import check_custom_attributes
-
                 _check_company(con, scenario.ruleset.company.id, db)
                 check_custom_attributes(con, scenario.ruleset, scenario.ruleset.company.id)
             undone = rewind(con, scenario.ruleset, days[0])
@@ -136,8 +111,8 @@ def _run_scenario(
                     "the ownership of that day", file=str(db), severity=Severity.WARNING,
                     hint="changes made outside highseas (not in the audit trail) cannot be "
                     "undone; relays in progress and rotation positions restart"))
-            log = replay(con, scenario.ruleset, days, claim_back=options.claim_back,
-                         contact=options.contact, progress=progress)
+            log = replay_history(con, scenario.ruleset, days, claim_back=options.claim_back,
+                                 contact=options.contact, progress=progress)
             context = collect_context(con, scenario.name, scenario.ruleset, days[0], days[-1],
                                       log)
     finally:
@@ -153,9 +128,6 @@ def _check_company(con: Any, company: str, db: Path) -> None:
         "SELECT company_id FROM customers UNION SELECT company_id FROM reps ORDER BY 1"
     ).fetchall()]
     if company not in companies:
-        from highseas.errors import InvalidInputError
-        from highseas.suggestions import did_you_mean
-
         raise InvalidInputError(
             f"the database holds no customers or salespeople of company {company!r} "
             "(the ruleset's company.id)", code="HS708", file=str(db),
@@ -197,9 +169,6 @@ def simulate(
     scenarios run at once in separate processes (default: one per CPU for long
     runs, 1 for short ones).
     """
-    from highseas.simulate.metrics import merge
-    from highseas.simulate.replay import ContactModel, day_range
-
     started = time.perf_counter()
     days = day_range(start, end)
     contact = ContactModel.parse(contact_after, contact_share) if contact_after else None
@@ -241,8 +210,6 @@ def simulate(
     )
     result.seconds = time.perf_counter() - started
     if out is not None:
-        from highseas.simulate.report import write_outputs
-
         result.files = tuple(write_outputs(result, Path(out)))
         result.seconds = time.perf_counter() - started
     return result
@@ -277,8 +244,6 @@ PARALLEL_MIN_SCENARIO_DAYS = 120
 def _workers(jobs: int | None, scenarios: int, days: int) -> int:
     if jobs is not None:
         if jobs < 1:
-            from highseas.errors import InvalidInputError
-
             raise InvalidInputError(f"--jobs {jobs}: give at least 1", code="HS706")
         return min(jobs, scenarios)
     if scenarios * days < PARALLEL_MIN_SCENARIO_DAYS:
@@ -355,16 +320,10 @@ def advise(
     ``out``: write the curve (CSV, Parquet, PNG) and advice.html there.
     The database is opened read-only.
     """
-    from highseas.ruleset.loader import load_ruleset
-    from highseas.simulate.advice import advise_from_connection
-    from highseas.store.db import open_db
-
     rules = load_ruleset(Path(ruleset)) if ruleset is not None else None
     with open_db(db, read_only=True) as con:
         advice = advise_from_connection(con, company_id=company_id, max_share=max_share,
                                         ruleset=rules, statuses=statuses)
     if out is not None:
-        from highseas.simulate.report import write_advice
-
         write_advice(advice, Path(out))
     return advice

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from highseas.errors import InvalidInputError
+from highseas.ruleset.model import IdleFor, Ruleset
+from highseas.suggestions import did_you_mean
 
 if TYPE_CHECKING:
     import duckdb
-    from highseas.ruleset.model import Ruleset
 
 PERCENTILES = (0.5, 0.75, 0.9, 0.95, 0.99)
 
@@ -125,8 +126,6 @@ def _company(con: duckdb.DuckDBPyConnection, company_id: str | None) -> str:
     ).fetchall()]
     if company_id is not None:
         if company_id not in companies:
-            from highseas.suggestions import did_you_mean
-
             raise InvalidInputError(f"no company {company_id!r} in the database", code="HS710",
                                     hint=did_you_mean(company_id, companies) or
                                     "companies: " + ", ".join(companies))
@@ -213,8 +212,6 @@ def advise_from_connection(
                 recommended = period
     current: dict[str, tuple[int, float]] = {}
     if ruleset is not None and max_gaps:
-        from highseas.ruleset.model import IdleFor
-
         for rule in ruleset.release_rules:
             for leaf in _leaves(rule.when):
                 if isinstance(leaf, IdleFor):

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from highseas.nightly import facts as derive
 from highseas.ruleset.model import Ruleset
 from highseas.simulate.replay import EVENT_COLUMNS, ReplayLog
+from highseas.store.db import registered
 
 if TYPE_CHECKING:
     import duckdb
@@ -71,8 +73,6 @@ class ScenarioContext:
 def collect_context(con: duckdb.DuckDBPyConnection, name: str, ruleset: Ruleset, start: date,
                     end: date, log: ReplayLog) -> ScenarioContext:
     """Read regions, reps, orders and first contacts from the scenario's copy."""
-    from highseas.nightly import facts as derive
-
     company = ruleset.company.id
     context = ScenarioContext(name, ruleset, start, end, log)
     facts = derive.materialize_customer_facts(con, ruleset, end, company)
@@ -97,7 +97,6 @@ def _first_contacts(con: duckdb.DuckDBPyConnection, company: str, end: date,
     if not pairs:
         return []
     import pyarrow as pa
-    from highseas.store.db import registered
 
     table = pa.table({"customer_id": [p[0] for p in pairs], "rep_id": [p[1] for p in pairs],
                       "assigned_on": [p[2] for p in pairs]})

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
+from highseas.ruleset.loader import ruleset_from_document
 from highseas.ruleset.model import Ruleset
 from highseas.ruleset.yaml_loader import (
     LoadedYaml,
@@ -37,6 +38,7 @@ from highseas.ruleset.yaml_loader import (
     join_key,
     load_yaml_file,
     load_yaml_text,
+    read_bytes,
 )
 from highseas.suggestions import did_you_mean
 
@@ -241,8 +243,6 @@ def build_ruleset(
     """
     import hashlib
 
-    from highseas.ruleset.loader import ruleset_from_document
-
     document = copy.deepcopy(loaded.data)
     changed: dict[str, Override] = {}
     for override in overrides:
@@ -288,8 +288,6 @@ def build_scenarios(
     combination). Without overrides only the baseline runs.
     """
     import hashlib
-
-    from highseas.ruleset.yaml_loader import read_bytes
 
     raw = read_bytes(ruleset_path)
     loaded = load_yaml_file(ruleset_path)

@@ -28,11 +28,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from highseas.errors import InvalidInputError
+from highseas.nightly import facts as derive
+from highseas.nightly.apply import apply_plan
+from highseas.nightly.claims import ClaimChecks, ClaimVerdict, check_claim, record_claims
 from highseas.nightly.plan import ACTIONS
+from highseas.nightly.planner import plan as make_plan
+from highseas.ruleset.durations import Duration, DurationError
 from highseas.ruleset.model import Ruleset
+from highseas.simulate.replay_facts import IncrementalFacts
+from highseas.store.db import transaction
 
 if TYPE_CHECKING:
     import duckdb
+
     from highseas.nightly.plan import Plan
 
 #: The decisions the replay log keeps (reminders are only counted).
@@ -88,8 +96,6 @@ class ContactModel:
     @classmethod
     def parse(cls, after: str, share: float = 1.0) -> ContactModel:
         """``after`` is a duration such as ``3d`` or ``1w``."""
-        from highseas.ruleset.durations import Duration, DurationError
-
         try:
             duration = Duration.parse(after)
         except DurationError as problem:
@@ -179,8 +185,6 @@ def _claim_backs(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, day: date,
     (:class:`highseas.nightly.claims.ClaimChecks`: the day's loads are read once and
     each allowed claim counts for the next), and the claims are written
     together before the day's run."""
-    from highseas.nightly.claims import ClaimChecks, ClaimVerdict, check_claim, record_claims
-
     if not sim_runs:
         return 0, 0
     company = ruleset.company.id
@@ -280,10 +284,6 @@ def replay(
     their reasons (otherwise they are only counted)."""
     import time as clock
 
-    from highseas.nightly.apply import apply_plan
-    from highseas.nightly.planner import plan as make_plan
-    from highseas.simulate.replay_facts import IncrementalFacts
-
     company = ruleset.company.id
     log = ReplayLog()
     facts = IncrementalFacts()
@@ -347,9 +347,6 @@ def rewind(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, start: date) -> int
     from before ``start`` that a later run changed cannot be restored: relays
     end and rotations restart from the first salesperson).
     """
-    from highseas.nightly import facts as derive
-    from highseas.store.db import transaction
-
     company = ruleset.company.id
     undone = later_runs(con, company, start)
     if not undone:

@@ -1,5 +1,6 @@
-"""Outputs of a simulation: the terminal table, CSV/Parquet files, PNG charts
-and one self-contained ``report.html`` (charts embedded as base64).
+"""Outputs of a simulation: CSV/Parquet files, PNG charts and one
+self-contained ``report.html`` (charts embedded as base64); the terminal
+table is :func:`highseas.simulate.result.format_side_by_side`.
 
 matplotlib runs with the Agg backend (no display needed).
 """
@@ -13,61 +14,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from highseas.simulate.advice import Advice, curve_rows
 from highseas.simulate.metrics import Row, to_arrow
-
-if TYPE_CHECKING:
-    from highseas.simulate import SimulationResult
-    from highseas.simulate.advice import Advice
+from highseas.simulate.result import SimulationResult, format_diff, format_value
 
 CHARTS = ("pool_size.png", "releases_per_week.png", "assignments_per_rep.png",
           "released_then_ordered.png")
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _fmt_diff(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, int | float) and value > 0:
-        return "+" + _fmt(value)
-    return _fmt(value)
-
-
-def format_side_by_side(rows: Sequence[Row], scenarios: Sequence[str]) -> str:
-    """The baseline and each scenario, with differences, as aligned text.
-
-    Scenario names can be long: columns are numbered and named underneath."""
-    headers = ["metric", "baseline"]
-    for index, _name in enumerate(scenarios[1:], start=1):
-        headers += [f"[{index}]", "diff"]
-    body = []
-    for row in rows:
-        line = [row["label"], _fmt(row.get(scenarios[0]))]
-        for name in scenarios[1:]:
-            line += [_fmt(row.get(name)), _fmt_diff(row.get(f"{name} diff"))]
-        body.append(line)
-    widths = [max(len(r[i]) for r in [headers, *body]) for i in range(len(headers))]
-    out = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                     for i, (h, w) in enumerate(zip(headers, widths, strict=True)))]
-    out.append("  ".join("-" * w for w in widths))
-    for line in body:
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(line, widths, strict=True))))
-    for index, name in enumerate(scenarios[1:], start=1):
-        out.append(f"[{index}] {name}")
-    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------
@@ -254,7 +208,7 @@ def html_table(rows: Sequence[Row], columns: Sequence[str] | None = None,
             css = ""
             if column.endswith(" diff") and isinstance(value, int | float) and value:
                 css = ' class="changed"'
-            text = _fmt_diff(value) if column.endswith(" diff") else _fmt(value)
+            text = format_diff(value) if column.endswith(" diff") else format_value(value)
             cells.append(f"<td{css}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
@@ -392,8 +346,6 @@ def write_outputs(result: SimulationResult, folder: Path) -> list[Path]:
 
 def write_advice(advice: Advice, folder: Path) -> list[Path]:
     """The release curve (CSV + Parquet), its chart, and advice.html."""
-    from highseas.simulate.advice import curve_rows
-
     folder.mkdir(parents=True, exist_ok=True)
     written = write_table(curve_rows(advice), folder, "advise_curve")
     chart = chart_advice(advice, folder / "advise_curve.png")

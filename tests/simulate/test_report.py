@@ -5,12 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from highseas.simulate.metrics import gini, side_by_side, to_arrow
-from highseas.simulate.report import (
-    MAX_NAMED_REPS,
-    chart_assignments,
-    format_side_by_side,
-    html_table,
-)
+from highseas.simulate.report import MAX_NAMED_REPS, chart_assignments, html_table
+from highseas.simulate.result import format_side_by_side
 
 SUMMARY = [
     {"scenario": "baseline", "metric": "customers_released", "label": "customers released",
