@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
+from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
 from highseas.ruleset import model as m
 from highseas.ruleset.durations import Duration, DurationError
@@ -49,7 +50,7 @@ class _Builder:
         try:
             return Duration.parse(text)
         except DurationError as problem:
-            self.error("HS321", str(problem), path,
+            self.error(codes.DURATION_OUT_OF_RANGE, str(problem), path,
                        "durations run from 1 day to 20 years")
             return Duration(1, "d")
 

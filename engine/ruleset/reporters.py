@@ -13,9 +13,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from highseas.codes import title
 from highseas.errors import Diagnostic, one_line
 from highseas.ruleset.validation import ValidationReport
-from highseas.ruleset_codes import title
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/highseas/highseas/blob/main/docs/rulesets.md"

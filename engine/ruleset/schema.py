@@ -16,6 +16,7 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
+from highseas import codes
 from highseas.errors import Diagnostic
 from highseas.ruleset.durations import DURATION_PATTERN, Duration, DurationError
 from highseas.ruleset.yaml_loader import join_key, nearest_position, path_of
@@ -188,7 +189,7 @@ class SchemaErrorMapper:
                     hint = f"did you mean {suggestion!r}?"
                 else:
                     hint = "allowed keys here: " + ", ".join(allowed)
-                out.append(self.diag("HS201", f"unknown key {key!r}{where}",
+                out.append(self.diag(codes.UNKNOWN_KEY, f"unknown key {key!r}{where}",
                                      join_key(path, str(key)), hint))
             return out
         if kind == "required" and isinstance(value, dict):
@@ -197,7 +198,7 @@ class SchemaErrorMapper:
                 if key not in value:
                     prop = self._resolve(schema.get("properties", {}).get(key, {}))
                     out.append(self.diag(
-                        "HS202", f"missing required key {key!r}{where}", path,
+                        codes.MISSING_KEY, f"missing required key {key!r}{where}", path,
                         prop.get("description", ""),
                     ))
             return out
@@ -205,7 +206,7 @@ class SchemaErrorMapper:
             present = [k for k in ("field", "op", "value") if k in value]
             missing = [k for k in ("field", "op", "value") if k not in value]
             return [self.diag(
-                "HS202",
+                codes.MISSING_KEY,
                 f"a comparison needs 'field', 'op' and 'value'; {', '.join(present)} given, "
                 f"{', '.join(repr(m) for m in missing)} missing",
                 path, "write e.g. {field: level, op: '>=', value: 3}",
@@ -218,7 +219,7 @@ class SchemaErrorMapper:
             hint = self._resolve(schema).get("description", "")
             if value is None:
                 hint = "the key has no value" + (f"; expected: {hint}" if hint else "")
-            return [self.diag("HS203", f"expected {words}, got {_kind_of(value)}{where}",
+            return [self.diag(codes.WRONG_TYPE, f"expected {words}, got {_kind_of(value)}{where}",
                               path, hint)]
         if kind in ("enum", "const"):
             options = error.validator_value if kind == "enum" else [error.validator_value]
@@ -228,18 +229,20 @@ class SchemaErrorMapper:
                 suggestion = nearest(value, [str(o) for o in options])
                 hint = f"did you mean {suggestion!r}?" if suggestion else ""
             hint = hint or f"allowed: {shown}"
-            return [self.diag("HS204", f"{value!r} is not allowed{where}; expected {shown}",
+            return [self.diag(codes.VALUE_NOT_ALLOWED,
+                              f"{value!r} is not allowed{where}; expected {shown}",
                               path, hint)]
         if kind == "pattern":
             return [self._pattern(error, path, where)]
         if kind == "propertyNames":
-            return [self.diag("HS205", f"{value!r} has an invalid key{where}", path,
+            return [self.diag(codes.WRONG_FORM, f"{value!r} has an invalid key{where}", path,
                               "keys here are ids: lower-case letters, digits, '-' and '_'")]
         if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             bound = error.validator_value
             relation = {"minimum": "at least", "maximum": "at most",
                         "exclusiveMinimum": "more than", "exclusiveMaximum": "less than"}[kind]
-            return [self.diag("HS206", f"{value!r} is out of range{where}: it must be "
+            return [self.diag(codes.NUMBER_OUT_OF_RANGE,
+                              f"{value!r} is out of range{where}: it must be "
                               f"{relation} {bound}", path)]
         if kind in ("minItems", "maxItems", "uniqueItems", "minLength"):
             return [self._sizes(error, path, where)]
@@ -247,7 +250,7 @@ class SchemaErrorMapper:
             return [self._counts(error, path, where)]
         if kind in ("anyOf", "oneOf"):
             return self._alternatives(error, path, where)
-        return [self.diag("HS209", f"{error.message}{where}", path)]
+        return [self.diag(codes.SCHEMA_VIOLATION, f"{error.message}{where}", path)]
 
     def _pattern(self, error: Any, path: str, where: str) -> Diagnostic:
         value = error.instance
@@ -258,32 +261,35 @@ class SchemaErrorMapper:
                 message = f"{value!r} is not a duration"
             except DurationError as problem:
                 message = str(problem).split(";")[0]
-            return self.diag("HS205", f"{message}{where}", path,
+            return self.diag(codes.WRONG_FORM, f"{message}{where}", path,
                              "write a whole number and a unit: 14d, 2w, 6mo or 2y "
                              "(at least 1; no spaces)")
         if pattern == "^[A-Z]{2}$":
             hint = "write ISO 3166 alpha-2 codes in upper case, e.g. DE, US, CN"
             if isinstance(value, str) and len(value) == 2:
                 hint = f"did you mean {value.upper()!r}?"
-            return self.diag("HS205", f"{value!r} is not a country code{where}", path, hint)
+            return self.diag(codes.WRONG_FORM,
+                             f"{value!r} is not a country code{where}", path, hint)
         if pattern.startswith("^[a-z0-9]"):
-            return self.diag("HS205", f"{value!r} is not a valid id{where}", path,
+            return self.diag(codes.WRONG_FORM, f"{value!r} is not a valid id{where}", path,
                              "ids use lower-case letters, digits, '-' and '_' "
                              "(at most 64 characters)")
-        return self.diag("HS205", f"{value!r} has the wrong form{where}", path,
+        return self.diag(codes.WRONG_FORM, f"{value!r} has the wrong form{where}", path,
                          self._resolve(error.schema).get("description", ""))
 
     def _sizes(self, error: Any, path: str, where: str) -> Diagnostic:
         kind = error.validator
         value = error.instance
         if kind == "minItems":
-            return self.diag("HS207", f"the list needs at least {error.validator_value} "
+            return self.diag(codes.TOO_SHORT_OR_REPEATED,
+                             f"the list needs at least {error.validator_value} "
                              f"item(s){where}", path)
         if kind == "maxItems":
-            return self.diag("HS207", f"the list has more than {error.validator_value} "
+            return self.diag(codes.TOO_SHORT_OR_REPEATED,
+                             f"the list has more than {error.validator_value} "
                              f"items{where}", path)
         if kind == "minLength":
-            return self.diag("HS207", f"empty text{where}", path)
+            return self.diag(codes.TOO_SHORT_OR_REPEATED, f"empty text{where}", path)
         seen: list[object] = []
         duplicate: object = None
         for item in value:
@@ -291,7 +297,7 @@ class SchemaErrorMapper:
                 duplicate = item
                 break
             seen.append(item)
-        return self.diag("HS207", f"{duplicate!r} is listed twice{where}", path,
+        return self.diag(codes.TOO_SHORT_OR_REPEATED, f"{duplicate!r} is listed twice{where}", path,
                          "remove the repeated item")
 
     def _counts(self, error: Any, path: str, where: str) -> Diagnostic:
@@ -299,30 +305,33 @@ class SchemaErrorMapper:
         allowed = list(self._resolve(error.schema).get("properties", {}))
         keys = ", ".join(repr(k) for k in value)
         if error.validator == "minProperties" and not value:
-            return self.diag("HS208", f"empty mapping{where}", path,
+            return self.diag(codes.WRONG_KEY_COUNT, f"empty mapping{where}", path,
                              "give one of: " + ", ".join(allowed))
         if error.validator == "minProperties":
-            return self.diag("HS208", f"too few keys{where}: {keys}", path,
+            return self.diag(codes.WRONG_KEY_COUNT, f"too few keys{where}: {keys}", path,
                              "give one of: " + ", ".join(k for k in allowed if k not in value))
         branch = list(error.relative_schema_path)[-2:-1]
         if branch == ["then"]:
             return self.diag(
-                "HS208", f"a comparison has only 'field', 'op' and 'value', found {keys}{where}",
+                codes.WRONG_KEY_COUNT,
+                f"a comparison has only 'field', 'op' and 'value', found {keys}{where}",
                 path, "put other conditions next to it inside 'all: [...]' or 'any: [...]'",
             )
         if branch == ["else"] or ("field" in allowed and "idle_for" in allowed):
             return self.diag(
-                "HS208", f"a condition has exactly one kind, found {keys}{where}", path,
+                codes.WRONG_KEY_COUNT,
+                f"a condition has exactly one kind, found {keys}{where}", path,
                 "combine several conditions with 'all: [...]' or 'any: [...]'",
             )
-        return self.diag("HS208", f"only one of {', '.join(allowed)} is allowed, found "
+        return self.diag(codes.WRONG_KEY_COUNT,
+                         f"only one of {', '.join(allowed)} is allowed, found "
                          f"{keys}{where}", path)
 
     def _alternatives(self, error: Any, path: str, where: str) -> list[Diagnostic]:
         branches: list[dict[str, Any]] = error.validator_value
         if all(set(b) == {"required"} for b in branches):
             names = [name for b in branches for name in b["required"]]
-            return [self.diag("HS202", f"needs at least one of {', '.join(names)}{where}",
+            return [self.diag(codes.MISSING_KEY, f"needs at least one of {', '.join(names)}{where}",
                               path, self._resolve(error.schema).get("description", ""))]
         fitting = [i for i, b in enumerate(branches) if _branch_fits(b, error.instance, self.root)]
         if len(fitting) == 1:
@@ -333,7 +342,8 @@ class SchemaErrorMapper:
                     out.extend(self._convert(child))
                 return out
         options = " or ".join(_describe(b, self.root) for b in branches)
-        return [self.diag("HS203", f"expected {options}, got {_kind_of(error.instance)}{where}",
+        return [self.diag(codes.WRONG_TYPE,
+                          f"expected {options}, got {_kind_of(error.instance)}{where}",
                           path, self._resolve(error.schema).get("description", ""))]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
+from highseas import codes
 from highseas.errors import Diagnostic, Severity
 from highseas.ruleset import model as m
 from highseas.ruleset.yaml_loader import join_index, join_key
@@ -57,24 +58,24 @@ class _Checker:
     # References -------------------------------------------------------------
     def tier_ref(self, tier: str, path: str) -> None:
         if tier not in self.tier_ids:
-            self.report("HS302", f"unknown tier {tier!r}", path,
+            self.report(codes.UNKNOWN_TIER, f"unknown tier {tier!r}", path,
                         did_you_mean(tier, self.tier_ids) or
                         f"declared tiers: {', '.join(self.tier_ids)}")
 
     def region_ref(self, region: str, path: str) -> None:
         if region not in self.region_ids:
-            self.report("HS303", f"unknown region {region!r}", path,
+            self.report(codes.UNKNOWN_REGION, f"unknown region {region!r}", path,
                         did_you_mean(region, self.region_ids) or
                         (f"declared regions: {', '.join(self.region_ids)}"
                          if self.region_ids else "no regions are declared"))
 
     def pool_ref(self, target: m.PoolTarget) -> None:
         if target.pool is not None and target.pool not in self.pool_ids:
-            self.report("HS304", f"unknown pool {target.pool!r}", target.json_path,
+            self.report(codes.UNKNOWN_POOL, f"unknown pool {target.pool!r}", target.json_path,
                         did_you_mean(target.pool, self.pool_ids) or
                         f"declared pools: {', '.join(self.pool_ids)}, or by_region")
 
-    def unique(self, items: Iterable[tuple[str, str]], what: str, code: str = "HS301",
+    def unique(self, items: Iterable[tuple[str, str]], what: str, code: str = codes.DUPLICATE_ID,
                hint: str = "ids must be unique; rename one") -> None:
         seen: dict[str, str] = {}
         for ident, path in items:
@@ -118,14 +119,15 @@ class _Checker:
         except (ZoneInfoNotFoundError, ValueError):
             from zoneinfo import available_timezones
 
-            self.report("HS322", f"unknown time zone {name!r}", "$.company.timezone",
+            self.report(codes.UNKNOWN_TIMEZONE, f"unknown time zone {name!r}", "$.company.timezone",
                         did_you_mean(name, available_timezones())
                         or "use an IANA name such as Europe/Berlin or Asia/Shanghai")
 
     def check_custom_fields(self) -> None:
         for custom in self.rs.custom_fields:
             if custom.name in m.BUILTIN_FIELDS:
-                self.report("HS325", f"custom field {custom.name!r} has the name of a built-in "
+                self.report(codes.SHADOWS_BUILTIN_FIELD,
+                            f"custom field {custom.name!r} has the name of a built-in "
                             "field", custom.json_path + ".name",
                             "built-in fields: " + ", ".join(m.BUILTIN_FIELDS))
 
@@ -136,13 +138,15 @@ class _Checker:
             high = (tier.tenure_less_than.approx_days() if tier.tenure_less_than
                     else float("inf"))
             if low >= high:
-                self.report("HS309", f"tier {tier.id!r} can never match: its tenure range "
+                self.report(codes.EMPTY_TENURE,
+                            f"tier {tier.id!r} can never match: its tenure range "
                             "is empty (at_least is not below less_than)", tier.json_path +
                             ".tenure", "at_least must be shorter than less_than")
                 continue
             groups.setdefault(tier.attribute, []).append((tier, low, high))
         if groups and None not in groups:
-            self.report("HS308", "every tier selects an attribute, so a salesperson without "
+            self.report(codes.TIERS_GAP,
+                        "every tier selects an attribute, so a salesperson without "
                         "one (or whose attribute names no tier) is in no tier", "$.tiers",
                         "add tenure-only tiers that cover every tenure, e.g. "
                         "{id: new, tenure: {less_than: 1y}} and "
@@ -154,7 +158,8 @@ class _Checker:
                     if low < other_high and other_low < high:
                         why = (f"both select attribute {attribute!r} and their " if attribute
                                else "their ")
-                        self.report("HS307", f"tiers {other.id!r} and {tier.id!r} overlap: "
+                        self.report(codes.TIERS_OVERLAP,
+                                    f"tiers {other.id!r} and {tier.id!r} overlap: "
                                     f"{why}tenure ranges intersect", tier.json_path,
                                     "a salesperson must be in exactly one tier; make the "
                                     "tenure ranges meet without overlapping")
@@ -163,13 +168,13 @@ class _Checker:
             reach = 0.0
             for tier, low, high in members:
                 if low > reach:
-                    self.report("HS308", f"tiers leave a gap: no tier covers a tenure from "
+                    self.report(codes.TIERS_GAP, f"tiers leave a gap: no tier covers a tenure from "
                                 f"{_days(reach)} to {_days(low)}", tier.json_path + ".tenure",
                                 "make one tier's less_than equal the next tier's at_least")
                 reach = max(reach, high)
             if reach != float("inf"):
                 last = members[-1][0]
-                self.report("HS308", f"tiers leave a gap: no tier covers a tenure of "
+                self.report(codes.TIERS_GAP, f"tiers leave a gap: no tier covers a tenure of "
                             f"{_days(reach)} or more", last.json_path + ".tenure",
                             "give the most senior tier only at_least")
 
@@ -177,7 +182,8 @@ class _Checker:
         owner: dict[str, str] = {}
         for region in self.rs.regions:
             if not region.countries and not region.codes:
-                self.report("HS327", f"region {region.id!r} has no countries and no codes",
+                self.report(codes.EMPTY_REGION,
+                            f"region {region.id!r} has no countries and no codes",
                             region.json_path, "list its countries or region codes")
             for i, country in enumerate(region.countries):
                 path = f"{region.json_path}.countries[{i}]"
@@ -189,7 +195,8 @@ class _Checker:
             for i, fallback in enumerate(region.fallbacks):
                 path = f"{region.json_path}.fallbacks[{i}]"
                 if fallback == region.id:
-                    self.report("HS326", f"region {region.id!r} falls back to itself", path,
+                    self.report(codes.REGION_SELF_FALLBACK,
+                                f"region {region.id!r} falls back to itself", path,
                                 "list other regions only")
                 else:
                     self.region_ref(fallback, path)
@@ -198,7 +205,8 @@ class _Checker:
                      what: str) -> None:
         shown = key.removeprefix("code:")
         if key in owner and owner[key] != region:
-            self.report("HS305", f"{what} {shown!r} is in two regions: {owner[key]!r} and "
+            self.report(codes.CODE_IN_TWO_REGIONS,
+                        f"{what} {shown!r} is in two regions: {owner[key]!r} and "
                         f"{region!r}", path, "a customer must map to one region; remove one")
         owner.setdefault(key, region)
 
@@ -207,16 +215,18 @@ class _Checker:
             hint = (f"did you mean {_COUNTRY_HINTS[code]!r}?" if code in _COUNTRY_HINTS
                     else did_you_mean(code, ISO_COUNTRIES)
                     or "use ISO 3166 alpha-2 codes such as DE, US, CN")
-            self.report("HS323", f"{code!r} is not an ISO 3166 country code", path, hint)
+            self.report(codes.NOT_ISO_COUNTRY,
+                        f"{code!r} is not an ISO 3166 country code", path, hint)
 
     def check_pools(self) -> None:
         defaults = [p for p in self.rs.pools if p.default]
         if not defaults:
-            self.report("HS306", "no pool is the default", "$.pools",
+            self.report(codes.DEFAULT_POOL_COUNT, "no pool is the default", "$.pools",
                         "mark exactly one pool with 'default: true'; it receives customers "
                         "whose region no pool covers")
         for extra in defaults[1:]:
-            self.report("HS306", f"more than one default pool: {defaults[0].id!r} and "
+            self.report(codes.DEFAULT_POOL_COUNT,
+                        f"more than one default pool: {defaults[0].id!r} and "
                         f"{extra.id!r}", extra.json_path + ".default",
                         "exactly one pool is the default")
         covered: dict[str, str] = {}
@@ -228,12 +238,14 @@ class _Checker:
                 path = f"{pool.json_path}.regions[{i}]"
                 self.region_ref(region, path)
                 if region in covered:
-                    self.report("HS312", f"region {region!r} is covered by two pools: "
+                    self.report(codes.REGION_IN_TWO_POOLS,
+                                f"region {region!r} is covered by two pools: "
                                 f"{covered[region]!r} and {pool.id!r}", path,
                                 "released customers of a region go to one pool")
                 covered.setdefault(region, pool.id)
         for pool in catch_all[1:]:
-            self.report("HS312", f"two pools cover all regions: {catch_all[0].id!r} and "
+            self.report(codes.REGION_IN_TWO_POOLS,
+                        f"two pools cover all regions: {catch_all[0].id!r} and "
                         f"{pool.id!r}", pool.json_path + ".regions",
                         "only one pool may say 'regions: all'")
 
@@ -261,26 +273,27 @@ class _Checker:
         path = leaf.json_path
         if kind is None:
             known = list(m.BUILTIN_FIELDS) + [c.name for c in self.rs.custom_fields]
-            self.report("HS319", f"unknown field {leaf.field!r}", path + ".field",
+            self.report(codes.UNDECLARED_FIELD, f"unknown field {leaf.field!r}", path + ".field",
                         did_you_mean(leaf.field, known) or
                         "declare it under custom_fields, or use a built-in field: "
                         + ", ".join(m.BUILTIN_FIELDS))
             return
         listed = leaf.op in ("in", "not in")
         if listed != isinstance(leaf.value, tuple):
-            self.report("HS320", f"operator {leaf.op!r} needs " +
+            self.report(codes.VALUE_DOES_NOT_FIT, f"operator {leaf.op!r} needs " +
                         ("a list of values" if listed else "a single value"), path + ".value",
                         "write value: [a, b] for in / not in")
             return
         if kind == "boolean" and leaf.op in ("<", "<=", ">", ">="):
-            self.report("HS320", f"operator {leaf.op!r} does not apply to true/false field "
+            self.report(codes.VALUE_DOES_NOT_FIT,
+                        f"operator {leaf.op!r} does not apply to true/false field "
                         f"{leaf.field!r}", path + ".op", "use = or !=")
             return
         values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
         for index, value in enumerate(values):
             at = self.value_path(leaf, index if listed else None)
             if not _fits(kind, value):
-                self.report("HS320", f"{value!r} is not a valid {kind} for field "
+                self.report(codes.VALUE_DOES_NOT_FIT, f"{value!r} is not a valid {kind} for field "
                             f"{leaf.field!r}", at,
                             "dates are written YYYY-MM-DD" if kind == "date" else
                             f"{leaf.field!r} holds values of type {kind}")
@@ -288,10 +301,10 @@ class _Checker:
             if leaf.field == "country":
                 self.country(value, at)
             if leaf.field == "region" and isinstance(value, str):
-                codes = [c for r in self.rs.regions for c in r.codes]
-                if value not in self.region_ids and value not in codes:
-                    self.report("HS303", f"unknown region {value!r}", at,
-                                did_you_mean(value, self.region_ids + codes)
+                region_codes = [c for r in self.rs.regions for c in r.codes]
+                if value not in self.region_ids and value not in region_codes:
+                    self.report(codes.UNKNOWN_REGION, f"unknown region {value!r}", at,
+                                did_you_mean(value, self.region_ids + region_codes)
                                 or "compare with a declared region id or region code")
 
     def check_release_rules(self) -> None:
@@ -308,25 +321,27 @@ class _Checker:
             for i, remind in enumerate(rule.remind_before):
                 path = f"{rule.json_path}.remind_before[{i}]"
                 if period is None:
-                    self.report("HS311", f"rule {rule.id!r} has reminders but no time-based "
+                    self.report(codes.REMINDER_WITHOUT_TIME,
+                                f"rule {rule.id!r} has reminders but no time-based "
                                 "condition (idle_for, no_order_for, owned_for, created_before) "
                                 "to count them back from", path,
                                 "remove remind_before or add a time condition")
                 elif remind.approx_days() >= period:
-                    self.report("HS310", f"reminder {remind} is not shorter than the release "
+                    self.report(codes.REMINDER_TOO_LONG,
+                                f"reminder {remind} is not shorter than the release "
                                 f"period of rule {rule.id!r} ({_days(period)})", path,
                                 "a reminder must come before the release and after the "
                                 "period starts")
             reason = never_fires(rule.when, rule.unless)
             if reason:
-                self.report("HS317", f"rule {rule.id!r} can never fire: {reason}",
+                self.report(codes.RULE_NEVER_FIRES, f"rule {rule.id!r} can never fire: {reason}",
                             rule.json_path + ".when", "check the conditions", warning=True)
         for i, later in enumerate(rules):
             for j, earlier in enumerate(rules):
                 if i == j or (j > i and shadows(later, earlier)):
                     continue
                 if shadows(earlier, later):
-                    self.report("HS318", f"rule {later.id!r} is shadowed by rule "
+                    self.report(codes.RULE_SHADOWED, f"rule {later.id!r} is shadowed by rule "
                                 f"{earlier.id!r}: whenever it would fire, {earlier.id!r} "
                                 "has already released the customer", later.json_path + ".when",
                                 "remove one rule or make their conditions differ",
@@ -336,7 +351,8 @@ class _Checker:
         if cooldown is not None and periods:
             rule, shortest = min(periods, key=lambda item: item[1])
             if cooldown.approx_days() > shortest:
-                self.report("HS316", f"cooldown {cooldown} is longer than the release period "
+                self.report(codes.COOLDOWN_TOO_LONG,
+                            f"cooldown {cooldown} is longer than the release period "
                             f"of rule {rule.id!r} ({_days(shortest)})", "$.caps.cooldown",
                             "a salesperson could not claim back a customer for longer than "
                             "customers are kept; shorten the cooldown", warning=True)
@@ -344,9 +360,9 @@ class _Checker:
     def check_caps(self) -> None:
         caps = self.rs.caps
         self.unique(((c.tier, c.json_path + ".tier") for c in caps.private),
-                    "private cap for tier", "HS314", "merge the two caps into one")
+                    "private cap for tier", codes.TWO_CAPS_FOR_TIER, "merge the two caps into one")
         self.unique(((c.tier, c.json_path + ".tier") for c in caps.claims),
-                    "claim cap for tier", "HS314", "merge the two caps into one")
+                    "claim cap for tier", codes.TWO_CAPS_FOR_TIER, "merge the two caps into one")
         for cap in caps.private:
             self.tier_ref(cap.tier, cap.json_path + ".tier")
             if cap.protect is not None:
@@ -355,7 +371,8 @@ class _Checker:
                 path = cap.json_path + ".excess_to.tier"
                 self.tier_ref(cap.excess_to_tier, path)
                 if cap.excess_to_tier == cap.tier:
-                    self.report("HS315", f"the excess of tier {cap.tier!r} goes back to the same "
+                    self.report(codes.EXCESS_TO_SAME_TIER,
+                                f"the excess of tier {cap.tier!r} goes back to the same "
                                 "tier", path, "send it to another tier or to a pool")
             else:
                 self.pool_ref(cap.excess_to_pool)
@@ -367,7 +384,8 @@ class _Checker:
             for (small, small_value), (big, big_value) in zip(given, given[1:], strict=False):
                 assert small_value is not None and big_value is not None
                 if small_value > big_value:
-                    self.report("HS313", f"{small} {small_value} is larger than {big} "
+                    self.report(codes.CLAIM_CAP_NEVER_APPLIES,
+                                f"{small} {small_value} is larger than {big} "
                                 f"{big_value}, so it never applies", claim.json_path + "."
                                 + small, f"lower {small} or raise {big}", warning=True)
 
@@ -378,16 +396,18 @@ class _Checker:
                 self.tier_ref(tier, f"{path}.tiers[{i}]")
             for i, pool in enumerate(allocation.pools):
                 if pool not in self.pool_ids:
-                    self.report("HS304", f"unknown pool {pool!r}", f"{path}.pools[{i}]",
+                    self.report(codes.UNKNOWN_POOL, f"unknown pool {pool!r}", f"{path}.pools[{i}]",
                                 did_you_mean(pool, self.pool_ids) or
                                 f"declared pools: {', '.join(self.pool_ids)}")
             weighted = allocation.strategy == "weighted"
             has_weights = bool(allocation.tier_weights or allocation.rep_weights)
             if weighted and not has_weights:
-                self.report("HS324", "strategy 'weighted' needs weights", path + ".strategy",
+                self.report(codes.STRATEGY_SETTINGS,
+                            "strategy 'weighted' needs weights", path + ".strategy",
                             "add weights: {tiers: {new: 2, veteran: 1}}")
             if has_weights and not weighted:
-                self.report("HS324", f"weights are ignored by strategy {allocation.strategy!r}",
+                self.report(codes.STRATEGY_SETTINGS,
+                            f"weights are ignored by strategy {allocation.strategy!r}",
                             path + ".weights", "remove them or use strategy: weighted",
                             warning=True)
             for tier, _ in allocation.tier_weights:
@@ -395,14 +415,15 @@ class _Checker:
                 if tier not in self.tier_ids:
                     self.tier_ref(tier, wpath)
                 elif tier not in allocation.tiers:
-                    self.report("HS324", f"tier {tier!r} has a weight but is not eligible in "
+                    self.report(codes.STRATEGY_SETTINGS,
+                                f"tier {tier!r} has a weight but is not eligible in "
                                 "this allocation", wpath, "add it to tiers or remove the weight",
                                 warning=True)
             if allocation.strategy == "capacity" and allocation.capacity is None:
-                self.report("HS324", "strategy 'capacity' needs capacity_per_30d",
+                self.report(codes.STRATEGY_SETTINGS, "strategy 'capacity' needs capacity_per_30d",
                             path + ".strategy", "add capacity_per_30d: 60")
             if allocation.capacity is not None and allocation.strategy != "capacity":
-                self.report("HS324", f"capacity_per_30d is ignored by strategy "
+                self.report(codes.STRATEGY_SETTINGS, f"capacity_per_30d is ignored by strategy "
                             f"{allocation.strategy!r}", path + ".capacity_per_30d",
                             "remove it or use strategy: capacity", warning=True)
 
@@ -414,7 +435,7 @@ class _Checker:
             self.pool_ref(relay.after_last_round)
             reason = never_fires(relay.when, None)
             if reason:
-                self.report("HS317", f"relay {relay.id!r} can never start: {reason}",
+                self.report(codes.RULE_NEVER_FIRES, f"relay {relay.id!r} can never start: {reason}",
                             relay.json_path + ".when", "check the conditions", warning=True)
 
 

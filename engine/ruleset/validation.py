@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError
 
 #: Codes that mean "could not read the input" rather than "the input is wrong".
-IO_CODES = frozenset({"HS001", "HS002", "HS004"})
+IO_CODES = frozenset({codes.PATH_NOT_FOUND, codes.PATH_UNREADABLE, codes.NO_YAML_FILES})
 
 Validator = Callable[[Path], list[Diagnostic]]
 
@@ -112,12 +113,14 @@ def validate_ruleset_file(path: Path) -> list[Diagnostic]:
 
 
 def validate_tests_file(path: Path) -> list[Diagnostic]:
-    """Diagnostics of a test file (issue 5's format), via ``highseas.testing``."""
+    """Diagnostics of a test file (docs/testing.md's format), via ``highseas.testing``."""
     try:
         testing = importlib.import_module("highseas.testing")
     except ModuleNotFoundError as error:
         if error.name in ("highseas.testing", "engine"):
-            raise SkipFile("test files cannot be checked yet (highseas.testing is missing)") from None
+            raise SkipFile(
+                "test files cannot be checked yet (highseas.testing is missing)"
+            ) from None
         raise
     validate_test_file: Validator = testing.validate_test_file
     return list(validate_test_file(path))
@@ -155,7 +158,8 @@ def unique_paths(paths: Iterable[Path]) -> list[Path]:
 
 def missing_path(path: Path) -> Diagnostic:
     """The diagnostic of a path that does not exist."""
-    return Diagnostic(code="HS001", message="no such file or directory", file=str(path),
+    return Diagnostic(code=codes.PATH_NOT_FOUND,
+                      message="no such file or directory", file=str(path),
                       hint="check the path")
 
 
@@ -168,7 +172,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]
         if path.is_dir():
             files = files_under(path, lambda p: p.suffix in (".yaml", ".yml"))
             if not files:
-                problems.append(Diagnostic(code="HS004", message="no *.yaml or *.yml files "
+                problems.append(Diagnostic(code=codes.NO_YAML_FILES,
+                                           message="no *.yaml or *.yml files "
                                            "in this directory", file=str(path),
                                            hint="give ruleset files or a folder holding them"))
             found.extend(files)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -165,7 +166,7 @@ class _Composing:
     def _problem_here(self, message: str, hint: str) -> _LoadProblem:
         """An HS110 at the next event's position."""
         event = self.peek_event()  # type: ignore[attr-defined]
-        return _LoadProblem("HS110", message, event.start_mark.line + 1,
+        return _LoadProblem(codes.TOO_COMPLEX, message, event.start_mark.line + 1,
                             event.start_mark.column + 1, hint)
 
 
@@ -241,7 +242,7 @@ class _Walker:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise _LoadProblem(
-                "HS110",
+                codes.TOO_COMPLEX,
                 f"the document expands to more than {MAX_NODES} values",
                 *_pos(node),
                 "aliases are bounded so that an alias bomb cannot exhaust memory",
@@ -250,7 +251,7 @@ class _Walker:
         self.positions.setdefault(path, position)
         if node.tag not in _PLAIN_TAGS:
             raise _LoadProblem(
-                "HS109",
+                codes.TAG_NOT_ALLOWED,
                 f"tag {node.tag!r} is not allowed",
                 *_pos(node),
                 "rulesets hold plain data only: mappings, lists, text, numbers, "
@@ -259,7 +260,7 @@ class _Walker:
             )
         if id(node) in self.stack:
             raise _LoadProblem(
-                "HS110", "an alias refers to the value that contains it", *_pos(node),
+                codes.TOO_COMPLEX, "an alias refers to the value that contains it", *_pos(node),
                 "recursive aliases are not allowed", path,
             )
         if isinstance(node, ScalarNode):
@@ -278,12 +279,14 @@ class _Walker:
 
     def _scalar(self, node: ScalarNode, path: str) -> Any:
         if node.tag == _TAG + "merge":
-            raise _LoadProblem("HS101", "'<<' is only allowed as a key", *_pos(node), "", path)
+            raise _LoadProblem(codes.YAML_SYNTAX,
+                               "'<<' is only allowed as a key", *_pos(node), "", path)
         try:
             return self.loader.construct_object(node, deep=True)
         except (ValueError, yaml.YAMLError) as error:
             raise _LoadProblem(
-                "HS101", f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}: {error}",
+                codes.YAML_SYNTAX,
+                f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}: {error}",
                 *_pos(node), "", path,
             ) from None
 
@@ -302,17 +305,17 @@ class _Walker:
                 _TAG + "str", _TAG + "int", _TAG + "bool", _TAG + "float", _TAG + "null",
             ):
                 raise _LoadProblem(
-                    "HS111", "a key must be plain text, not a list or mapping",
+                    codes.KEY_NOT_TEXT, "a key must be plain text, not a list or mapping",
                     *_pos(key_node), "write keys as plain words followed by ':'", path,
                 )
             key = key_node.value
             if key_node.tag != _TAG + "str" and not key:
-                raise _LoadProblem("HS111", "empty key", *_pos(key_node),
+                raise _LoadProblem(codes.KEY_NOT_TEXT, "empty key", *_pos(key_node),
                                    "write a key before the ':'", path)
             if key in seen:
                 line, column = seen[key]
                 raise _LoadProblem(
-                    "HS102",
+                    codes.DUPLICATE_KEY,
                     f"duplicate key {key!r} (first at line {line}, column {column})",
                     *_pos(key_node),
                     "YAML keeps only the last value of a repeated key; remove or rename one",
@@ -324,7 +327,7 @@ class _Walker:
         for merged in merges:
             if not isinstance(merged, MappingNode):
                 raise _LoadProblem(
-                    "HS101", "'<<' merges only mappings", *_pos(merged), "", path
+                    codes.YAML_SYNTAX, "'<<' merges only mappings", *_pos(merged), "", path
                 )
             value = self.walk(merged, path, _pos(merged))
             for key, item in value.items():
@@ -358,7 +361,8 @@ def _check_expanded_size(root: Node) -> None:
         sizes[key] = total
         if total > MAX_NODES:
             raise _LoadProblem(
-                "HS110", f"the document expands to more than {MAX_NODES} values", *_pos(node),
+                codes.TOO_COMPLEX,
+                f"the document expands to more than {MAX_NODES} values", *_pos(node),
                 "aliases are bounded so that an alias bomb cannot exhaust memory",
             )
         return total
@@ -381,13 +385,13 @@ def _check_text(text: str) -> None:
         char = match.group(0)
         what = "a NUL byte" if char == "\x00" else f"control character {char!r}"
         raise _LoadProblem(
-            "HS105", f"the file contains {what}", *_line_col(text, match.start()),
+            codes.CONTROL_CHARACTER, f"the file contains {what}", *_line_col(text, match.start()),
             "is this a binary file? YAML text may not contain control characters",
         )
     tab = text.find("\t")
     if tab >= 0:
         raise _LoadProblem(
-            "HS106", "tab character", *_line_col(text, tab),
+            codes.TAB_CHARACTER, "tab character", *_line_col(text, tab),
             "YAML indentation must use spaces; replace tabs with spaces "
             "(inside a double-quoted string write \\t)",
         )
@@ -396,12 +400,12 @@ def _check_text(text: str) -> None:
 def _decode(raw: bytes) -> str:
     if len(raw) > MAX_BYTES:
         raise _LoadProblem(
-            "HS103", f"the file is larger than the limit of {MAX_BYTES} bytes (1 MiB)",
+            codes.FILE_TOO_LARGE, f"the file is larger than the limit of {MAX_BYTES} bytes (1 MiB)",
             1, 1, "split it or remove unused parts; a ruleset is normally a few kilobytes",
         )
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise _LoadProblem(
-            "HS104", "the file is UTF-16, not UTF-8", 1, 1, "save the file as UTF-8"
+            codes.NOT_UTF8, "the file is UTF-16, not UTF-8", 1, 1, "save the file as UTF-8"
         )
     try:
         text = raw.decode("utf-8")
@@ -409,7 +413,7 @@ def _decode(raw: bytes) -> str:
         prefix = raw[: error.start].decode("utf-8", "replace")
         line, column = _line_col(prefix, len(prefix))
         raise _LoadProblem(
-            "HS104", f"the file is not valid UTF-8 (byte 0x{raw[error.start]:02x})",
+            codes.NOT_UTF8, f"the file is not valid UTF-8 (byte 0x{raw[error.start]:02x})",
             line, column, "save the file as UTF-8",
         ) from None
     return text.removeprefix("\ufeff")
@@ -425,7 +429,7 @@ def _compose(text: str) -> Node | None:
         if not loader.check_event(yaml.events.StreamEndEvent):
             event = loader.peek_event()
             raise _LoadProblem(
-                "HS107", "the file holds more than one YAML document",
+                codes.SEVERAL_DOCUMENTS, "the file holds more than one YAML document",
                 event.start_mark.line + 1, event.start_mark.column + 1,
                 "a file holds one document: remove the '---' separator and what follows, "
                 "or split the file",
@@ -442,7 +446,8 @@ def load_yaml_text(text: str | bytes, file: str = "") -> LoadedYaml:
             text = _decode(text)
         elif len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
             raise _LoadProblem(
-                "HS103", f"the text is over the limit of {MAX_BYTES} bytes (1 MiB)", 1, 1
+                codes.FILE_TOO_LARGE,
+                f"the text is over the limit of {MAX_BYTES} bytes (1 MiB)", 1, 1
             )
         _check_text(text)
         try:
@@ -453,26 +458,27 @@ def load_yaml_text(text: str | bytes, file: str = "") -> LoadedYaml:
             problem = error.problem or str(error)
             if "nesting depth" in problem:  # libyaml's own bound (PyYAML 6.0.4 and later)
                 raise _LoadProblem(
-                    "HS110", "the document is nested too deeply", line, column,
+                    codes.TOO_COMPLEX, "the document is nested too deeply", line, column,
                     _NESTING_HINT,
                 ) from None
             hint = "check the indentation and the quotes on this line and the one before"
             if error.context and error.context_mark is not None:
                 hint = (f"{error.context} that starts at line {error.context_mark.line + 1}; "
                         + hint)
-            raise _LoadProblem("HS101", f"YAML syntax error: {problem}", line, column,
+            raise _LoadProblem(codes.YAML_SYNTAX, f"YAML syntax error: {problem}", line, column,
                                hint) from None
         except yaml.YAMLError as error:
-            raise _LoadProblem("HS101", f"YAML syntax error: {error}", 1, 1) from None
+            raise _LoadProblem(codes.YAML_SYNTAX, f"YAML syntax error: {error}", 1, 1) from None
         if node is None:
             raise _LoadProblem(
-                "HS108", "the file is empty", 1, 1, "a ruleset is a mapping of keys such as "
+                codes.NOT_A_MAPPING,
+                "the file is empty", 1, 1, "a ruleset is a mapping of keys such as "
                 "'version:' and 'company:'",
             )
         if not isinstance(node, MappingNode):
             kind = "a list" if isinstance(node, SequenceNode) else "a single value"
             raise _LoadProblem(
-                "HS108", f"the top level is {kind}, not a mapping of keys", *_pos(node),
+                codes.NOT_A_MAPPING, f"the top level is {kind}, not a mapping of keys", *_pos(node),
                 "start the file with 'key: value' lines",
             )
         _check_expanded_size(node)
@@ -494,7 +500,8 @@ def load_yaml_text(text: str | bytes, file: str = "") -> LoadedYaml:
         ) from None
     except RecursionError:
         raise InvalidInputError(
-            Diagnostic(code="HS110", message="the document is nested too deeply", file=file,
+            Diagnostic(code=codes.TOO_COMPLEX,
+                       message="the document is nested too deeply", file=file,
                        line=1, column=1, json_path="$")
         ) from None
 
@@ -507,16 +514,17 @@ def read_bytes(path: str | Path) -> bytes:
             raw = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise InvalidInputError(
-            Diagnostic(code="HS001", message="no such file", file=file,
+            Diagnostic(code=codes.PATH_NOT_FOUND, message="no such file", file=file,
                        hint="check the path")
         ) from None
     except IsADirectoryError:
         raise InvalidInputError(
-            Diagnostic(code="HS002", message="is a directory, not a file", file=file)
+            Diagnostic(code=codes.PATH_UNREADABLE, message="is a directory, not a file", file=file)
         ) from None
     except OSError as error:
         raise InvalidInputError(
-            Diagnostic(code="HS002", message=f"cannot read: {error.strerror or error}", file=file)
+            Diagnostic(code=codes.PATH_UNREADABLE,
+                       message=f"cannot read: {error.strerror or error}", file=file)
         ) from None
     return raw
 

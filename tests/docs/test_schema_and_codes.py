@@ -1,5 +1,5 @@
-"""Every schema property has a description and an entry in docs/rulesets.md,
-and every diagnostic code is in the catalogue and documented."""
+"""Every schema property has a description and an entry in docs/rulesets.md
+(diagnostic codes are checked in test_codes.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from highseas.ruleset.schema import ruleset_schema
-from highseas.ruleset_codes import CODES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = (ROOT / "docs" / "rulesets.md").read_text(encoding="utf-8")
-MY_MODULES = ["ruleset/yaml_loader", "ruleset/schema", "ruleset/loader", "ruleset/semantic",
-              "ruleset/validation"]
 
 
 def properties(node: dict[str, Any], prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -61,17 +58,6 @@ def test_every_property_has_a_description() -> None:
 def test_every_property_is_documented() -> None:
     missing = [name for name, _ in all_properties() if f"`{name}`" not in DOCS]
     assert missing == [], "add these keys to docs/rulesets.md"
-
-
-def test_every_code_is_catalogued_and_documented() -> None:
-    used: set[str] = set()
-    for module in MY_MODULES:
-        source = (ROOT / "engine" / f"{module}.py").read_text(encoding="utf-8")
-        used |= set(re.findall(r'"(HS[0-3]\d\d)"', source))
-    assert used - set(CODES) == set()
-    assert set(CODES) - used == set(), "catalogued codes nothing emits"
-    undocumented = [code for code in CODES if not re.search(rf"^\| `{code}` \|", DOCS, re.M)]
-    assert undocumented == []
 
 
 def test_docs_examples_are_the_shipped_rulesets() -> None:
