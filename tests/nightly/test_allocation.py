@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date
 from fractions import Fraction
 
-import highseas.nightly.allocation as allocate_module
+import highseas.nightly.allocator as allocator_module
 import pytest
 from highseas.errors import InvalidInputError
 from highseas.nightly.allocation import (
@@ -626,11 +626,11 @@ def test_matches_the_reference_and_never_breaks_a_rule(
                         dict(reversed(list(positions.items()))))
     assert repr(shuffled) == repr(result)
     # The explanation cache for unassigned customers changes nothing.
-    allocate_module._CACHE_UNASSIGNED = False
+    allocator_module._CACHE_UNASSIGNED = False
     try:
         uncached = allocate(requests, reps, allocation, REGIONS, positions)
     finally:
-        allocate_module._CACHE_UNASSIGNED = True
+        allocator_module._CACHE_UNASSIGNED = True
     assert repr(uncached) == repr(result)
 
 

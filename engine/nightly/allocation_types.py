@@ -1,0 +1,201 @@
+"""What allocation takes and gives, and who can receive a customer at all.
+
+The inputs (:class:`RepSnapshot` per salesperson, :class:`AssignRequest` per
+customer), the results (:class:`Assignment`, :class:`Unassigned`,
+:class:`AllocationResult`), the rotation keys under which the rotation state
+is persisted, and the eligibility rules that need no customer (tier, activity,
+absence, caps, per-run limit, capacity). :mod:`highseas.nightly.allocation` is
+the entry point and re-exports these; :mod:`highseas.nightly.allocator` runs
+the strategies over them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from highseas.ruleset.model import ActivationRelay, Allocation, RegionFallback
+
+#: At most this many skipped salespeople are listed per customer and candidate
+#: list (the rest are counted in ``AllocationResult.skipped_omitted``).
+SKIP_LIMIT = 10
+
+#: Separator between pool id and region id in a rotation key.
+REGION_SEP = "@"
+#: Suffix of the rotation keys holding weighted (stride) state.
+WEIGHTED_SUFFIX = "#weighted"
+
+
+@dataclass(frozen=True)
+class RepSnapshot:
+    """A salesperson as allocation sees them on the as-of date.
+
+    Counters are taken after this run's releases and trims and before this
+    allocation's assignments; ``claims_*`` count claims and assignments.
+    """
+
+    rep_id: str
+    tier: str | None
+    regions: tuple[str, ...]
+    active: bool
+    away: bool
+    private_count: int
+    private_cap: int | None
+    claims_today: int
+    claims_week: int
+    claims_month: int
+    claim_cap_day: int | None
+    claim_cap_week: int | None
+    claim_cap_month: int | None
+    assigned_last_30d: int
+    weight: int | None
+    #: Last day of absence (inclusive), only used in the skip reason.
+    away_until: date | None = None
+    #: Customers already given by this allocation in earlier calls of the same
+    #: run (a run allocates in chunks); counts against ``max_per_rep_per_run``.
+    given_this_run: int = 0
+
+
+@dataclass(frozen=True)
+class AssignRequest:
+    """One high-seas customer to assign."""
+
+    customer_id: str
+    pool_id: str
+    region: str | None
+    cooldown_reps: frozenset[str]
+    exclude_reps: frozenset[str] = frozenset()
+    reason: str = ""
+    #: The skip reason recorded for ``exclude_reps`` (a trim may say
+    #: "current owner").
+    exclude_reason: str = "already tried in relay"
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """``customer_id`` goes to ``rep_id``; ``region_used`` is the region whose
+    salespeople served it (None: any region), ``note`` says how."""
+
+    customer_id: str
+    rep_id: str
+    pool_id: str
+    region_used: str | None
+    note: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unassigned:
+    """``customer_id`` stays in its pool; ``reason`` says why."""
+
+    customer_id: str
+    reason: str
+    pool_id: str = ""
+    request_reason: str = ""
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """What :func:`allocate` decided.
+
+    ``assignments`` and ``unassigned`` are in processing order (pool id, then
+    customer id). ``skipped`` maps a customer id to the salespeople considered
+    and skipped for it, ``(rep_id, reason)`` in the order they were passed
+    over; customers nobody was skipped for are absent. ``skipped_omitted``
+    counts, per customer, skipped salespeople left out of the list to keep it
+    bounded. ``positions`` is the rotation state to persist (see
+    :func:`rotation_key`), sorted by key.
+    """
+
+    assignments: tuple[Assignment, ...]
+    unassigned: tuple[Unassigned, ...]
+    skipped: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    skipped_omitted: dict[str, int] = field(default_factory=dict)
+    positions: dict[str, str | None] = field(default_factory=dict)
+
+
+def rotation_key(pool_id: str, region: str | None, weighted: bool = False) -> str:
+    """The ``positions`` key of the rotation of ``pool_id`` among the
+    salespeople covering ``region`` (None: every salesperson, used for
+    customers without a region and for the ``any_region`` fallback).
+
+    Round robin stores the rep id served last under ``pool`` /
+    ``pool@region``; weighted stores its stride state (JSON) under the same key
+    with ``#weighted`` appended.
+    """
+    key = pool_id if region is None else f"{pool_id}{REGION_SEP}{region}"
+    return key + WEIGHTED_SUFFIX if weighted else key
+
+
+def daily_quota(capacity: int) -> int:
+    """Today's quota of strategy ``capacity``: capacity / 30 rounded half up,
+    at least 1 when ``capacity`` is positive (so small capacities still
+    receive customers; the 30-day ceiling still holds)."""
+    if capacity <= 0:
+        return 0
+    return max(1, (2 * capacity + 30) // 60)
+
+
+def relay_allocation(
+    relay: ActivationRelay, region_fallback: RegionFallback = "any_region"
+) -> Allocation:
+    """The allocation an activation relay round uses: round robin among the
+    relay's tiers (pass the reps already tried as ``exclude_reps``)."""
+    return Allocation(
+        id=relay.id,
+        tiers=relay.tiers,
+        strategy="round_robin",
+        region_fallback=region_fallback,
+        json_path=relay.json_path,
+    )
+
+
+def static_skip_reason(rep: RepSnapshot, allocation: Allocation) -> str | None:
+    """Why ``rep`` can receive nothing from ``allocation`` whatever the
+    customer (tier, inactive, away), or None."""
+    if rep.tier is None or rep.tier not in allocation.tiers:
+        return "not in eligible tiers"
+    if not rep.active:
+        return "inactive"
+    if rep.away:
+        return f"away until {rep.away_until.isoformat()}" if rep.away_until else "away"
+    return None
+
+
+def load_skip_reason(
+    rep: RepSnapshot, allocation: Allocation, *, private: int, day: int, week: int,
+    month: int, last30: int, given: int,
+) -> str | None:
+    """Why ``rep``, with these running counters, can receive no more from
+    ``allocation`` (private and claim caps, the per-run limit, capacity), or
+    None."""
+    if rep.private_cap is not None and private >= rep.private_cap:
+        return f"over private cap {private}/{rep.private_cap}"
+    if rep.claim_cap_day is not None and day >= rep.claim_cap_day:
+        return f"claim cap per day reached ({rep.claim_cap_day})"
+    if rep.claim_cap_week is not None and week >= rep.claim_cap_week:
+        return f"claim cap per week reached ({rep.claim_cap_week})"
+    if rep.claim_cap_month is not None and month >= rep.claim_cap_month:
+        return f"claim cap per month reached ({rep.claim_cap_month})"
+    limit = allocation.max_per_rep_per_run
+    if limit is not None and given >= limit:
+        return f"per-run limit reached ({limit})"
+    if allocation.strategy == "capacity":
+        capacity = allocation.capacity if allocation.capacity is not None else 0
+        quota = daily_quota(capacity)
+        if day >= quota:
+            return f"capacity quota for today reached ({quota})"
+        if last30 >= capacity:
+            return f"capacity per 30 days reached ({capacity})"
+    return None
+
+
+def has_room(rep: RepSnapshot, allocation: Allocation) -> bool:
+    """Whether ``rep`` could receive at least one customer from ``allocation``
+    (ignoring regions, cooldowns, exclusions and weights, which only remove
+    more)."""
+    return static_skip_reason(rep, allocation) is None and load_skip_reason(
+        rep, allocation, private=rep.private_count, day=rep.claims_today,
+        week=rep.claims_week, month=rep.claims_month, last30=rep.assigned_last_30d,
+        given=rep.given_this_run,
+    ) is None
