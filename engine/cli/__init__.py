@@ -81,7 +81,7 @@ class HighseasGroup(click.Group):
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
             if error.name == module_name:
-                return None  # command not built yet
+                return None  # its module is absent: an unknown command
             raise
         command = getattr(module, attribute, None)
         return command if isinstance(command, click.Command) else None

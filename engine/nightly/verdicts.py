@@ -8,7 +8,7 @@ reads get equal verdicts, so each pattern is sent once). The two must agree:
 a pattern durable-rules does not match is an engine bug and stops the run
 (HS525) rather than silently trusting one side. That the filter misses no
 customer durable-rules would match is proved by property tests
-(tests/nightly/test_properties.py, tests/test_ir*.py).
+(tests/nightly/test_properties.py, tests/compile/test_ir*.py).
 """
 
 from __future__ import annotations

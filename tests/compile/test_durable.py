@@ -1,5 +1,5 @@
 """durable-rules evaluation: synchronous, complete, and equal to the IR's
-Python evaluator and SQL expression; every sharp edge of issue 4 reproduced."""
+Python evaluator and SQL expression; every sharp edge in docs/compiler.md reproduced."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_no_facts() -> None:
     assert durable_eval.evaluate(compiled, [])["release:r"] == frozenset()
 
 
-# -- sharp edges of durable-rules 2.0.28 (issue 4), each reproduced ------------
+# -- sharp edges of durable-rules 2.0.28 (docs/compiler.md), each reproduced ---
 
 
 def test_unmatched_message_raises_in_durable_and_never_here() -> None:

@@ -4,7 +4,7 @@
   ``highseas validate``: only clean diagnostics and exit 0, 1 or 2;
 * random *valid* rulesets (mutations of the three examples: durations, caps,
   protections, strategies, conditions) compile and run two nights on random
-  facts keeping every invariant of the nightly run (tests/nightly.py
+  facts keeping every invariant of the nightly run (tests/support/nightly.py
   ``checked_night``, shared with tests/nightly/test_properties.py).
 """
 

@@ -93,7 +93,7 @@ class Facts:
         return rows[0][0], rows[0][1]
 
 
-# --- the invariants of the nightly run (issue 4; docs/nightly-run.md, docs/allocation.md) ---
+# --- the invariants of the nightly run (docs/nightly-run.md, docs/allocation.md) ---
 #
 # Shared by tests/nightly/test_properties.py (one ruleset, many companies) and
 # tests/robustness/test_fuzz.py (random valid rulesets): each night is planned
