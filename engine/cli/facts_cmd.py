@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+
+from highseas import codes
 from highseas.errors import InvalidInputError
 
 _DB = click.Path(dir_okay=False, path_type=Path)
@@ -29,7 +31,9 @@ def _resolve_company(db_path: Path, company: str | None) -> str:
         return found[0]
     listed = f" (it holds: {', '.join(found)})" if found else " (it holds no company yet)"
     raise InvalidInputError(
-        f"say which company to load with --company{listed}", code="HS405", file=str(db_path)
+        f"say which company to load with --company{listed}",
+        code=codes.COMPANY_NOT_GIVEN,
+        file=str(db_path),
     )
 
 

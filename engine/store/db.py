@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from highseas import codes
 from highseas.errors import BusyError, InvalidInputError
 from highseas.store.ddl import MIGRATIONS, SCHEMA_VERSION
 
@@ -36,7 +38,7 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise BusyError(
             f"database {path} is already open in this process "
             f"{'read-write' if read_only else 'read-only'}: {error}",
-            code="HS401",
+            code=codes.DATABASE_BUSY,
             file=str(path),
             hint="close the other connection first (use highseas.store.db.open_db)",
         ) from None
@@ -47,7 +49,7 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             holder = f" (process {match.group(1)})" if match else ""
             raise BusyError(
                 f"database {path} is in use by another process{holder}",
-                code="HS401",
+                code=codes.DATABASE_BUSY,
                 file=str(path),
                 hint="DuckDB allows one writing process per file; wait for the other "
                 "highseas command to finish and retry",
@@ -55,13 +57,13 @@ def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         if "not a valid DuckDB database" in text:
             raise InvalidInputError(
                 f"{path} is not a highseas database (not a DuckDB file)",
-                code="HS402",
+                code=codes.NOT_A_DATABASE,
                 file=str(path),
                 hint="use a file made by 'highseas db init', or a new file name; "
                 "highseas never overwrites other files",
             ) from None
         raise InvalidInputError(
-            f"cannot open database {path}: {text}", code="HS400", file=str(path)
+            f"cannot open database {path}: {text}", code=codes.DATABASE_MISSING, file=str(path)
         ) from None
     con.execute("SET enable_progress_bar = false")  # never draw on a command's stdout
     return con
@@ -113,7 +115,7 @@ def _check_version(
             return
         raise InvalidInputError(
             f"{path} is a DuckDB file but not a highseas database (no schema_version table)",
-            code="HS402",
+            code=codes.NOT_A_DATABASE,
             file=str(path),
             hint="use a file created by: highseas db init DB",
         )
@@ -121,7 +123,7 @@ def _check_version(
         raise InvalidInputError(
             f"{path} has schema version {version}, newer than this highseas "
             f"understands ({SCHEMA_VERSION})",
-            code="HS403",
+            code=codes.DATABASE_TOO_NEW,
             file=str(path),
             hint="upgrade highseas; an older version must not misread a newer file",
         )
@@ -130,7 +132,7 @@ def _check_version(
             raise InvalidInputError(
                 f"{path} has schema version {version}; this highseas needs "
                 f"{SCHEMA_VERSION} and cannot upgrade a file opened read-only",
-                code="HS404",
+                code=codes.DATABASE_TOO_OLD,
                 file=str(path),
                 hint="upgrade it once with: highseas db init DB",
             )
@@ -146,7 +148,7 @@ def init_db(path: PathLike) -> None:
     target = Path(path)
     if target.parent and not target.parent.exists():
         raise InvalidInputError(
-            f"folder {target.parent} does not exist", code="HS400", file=str(target)
+            f"folder {target.parent} does not exist", code=codes.DATABASE_MISSING, file=str(target)
         )
     if target.exists() and target.stat().st_size == 0:
         target.unlink()  # an empty file (e.g. from mktemp) is not a database yet
@@ -167,7 +169,7 @@ def connect(path: PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     if not target.exists():
         raise InvalidInputError(
             f"database {target} does not exist",
-            code="HS400",
+            code=codes.DATABASE_MISSING,
             file=str(target),
             hint="create it with 'highseas db init DB' and load facts, or run 'highseas demo'",
         )

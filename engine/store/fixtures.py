@@ -23,6 +23,8 @@ from datetime import date
 from typing import Any
 
 import duckdb
+
+from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.store.db import PathLike, init_db, open_db, scalar, transaction
 
@@ -472,13 +474,17 @@ def generate(
     if arch is None:
         raise InvalidInputError(
             f"unknown archetype {archetype!r}",
-            code="HS460",
+            code=codes.UNKNOWN_ARCHETYPE,
             hint=f"archetypes: {', '.join(ARCHETYPES)}",
         )
     if customers < 1 or reps < 1:
-        raise InvalidInputError("--customers and --reps must be at least 1", code="HS461")
+        raise InvalidInputError(
+            "--customers and --reps must be at least 1", code=codes.FIXTURE_BAD_COUNTS
+        )
     if not 0 <= seed < 2**31:
-        raise InvalidInputError("--seed must be between 0 and 2^31-1", code="HS461")
+        raise InvalidInputError(
+            "--seed must be between 0 and 2^31-1", code=codes.FIXTURE_BAD_COUNTS
+        )
     started = time.perf_counter()
     init_db(db_path)
     company = arch.name
@@ -489,7 +495,7 @@ def generate(
         if existing and not replace:
             raise InvalidInputError(
                 f"{db_path} already holds data of company {company!r}",
-                code="HS462",
+                code=codes.FIXTURE_COMPANY_PRESENT,
                 hint="use a new file, or --replace to regenerate it",
             )
         with transaction(con):

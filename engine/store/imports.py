@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+
+from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.store.countries import NAME_TO_CODE
 from highseas.store.db import PathLike, init_db, open_db, scalar, transaction
@@ -100,14 +102,16 @@ def _read(con: duckdb.DuckDBPyConnection, name: str, path: Path, columns: tuple[
         )
     except duckdb.Error as error:
         raise InvalidInputError(
-            f"cannot read {path}: {str(error).splitlines()[0]}", code="HS451", file=str(path)
+            f"cannot read {path}: {str(error).splitlines()[0]}",
+            code=codes.IMPORT_CSV_UNREADABLE,
+            file=str(path),
         ) from None
     present = {str(r[0]) for r in con.execute(f"DESCRIBE {name}").fetchall()}
     missing = [c for c in columns if c not in present]
     if missing:
         raise InvalidInputError(
             f"{path.name} lacks column(s) {', '.join(missing)}",
-            code="HS452",
+            code=codes.IMPORT_COLUMN_MISSING,
             file=str(path),
             hint="is this the right data set folder?",
         )
@@ -118,12 +122,14 @@ def _read(con: duckdb.DuckDBPyConnection, name: str, path: Path, columns: tuple[
 def _check_dir(directory: PathLike, files: dict[str, tuple[str, ...]]) -> Path:
     folder = Path(directory)
     if not folder.is_dir():
-        raise InvalidInputError(f"no such folder: {folder}", code="HS450", file=str(folder))
+        raise InvalidInputError(
+            f"no such folder: {folder}", code=codes.IMPORT_SOURCE_MISSING, file=str(folder)
+        )
     missing = [f for f in files if not (folder / f).is_file()]
     if missing:
         raise InvalidInputError(
             f"{folder} lacks {', '.join(missing)}",
-            code="HS450",
+            code=codes.IMPORT_SOURCE_MISSING,
             file=str(folder),
             hint=f"expected files: {', '.join(files)}",
         )
@@ -138,7 +144,7 @@ def _prepare(
     if existing and not replace:
         raise InvalidInputError(
             f"{db_path} already holds data of company {company!r}",
-            code="HS453",
+            code=codes.IMPORT_COMPANY_PRESENT,
             hint="use a new file, another --company, or --replace",
         )
     for table in _TABLES:
@@ -208,7 +214,9 @@ def _crm_checks(con: duckdb.DuckDBPyConnection) -> list[str]:
 
     dup = scalar(con, "SELECT count(*) - count(DISTINCT opportunity_id) FROM _sales_pipeline")
     if dup:
-        raise InvalidInputError(f"sales_pipeline.csv repeats {dup} opportunity_id(s)", code="HS454")
+        raise InvalidInputError(
+            f"sales_pipeline.csv repeats {dup} opportunity_id(s)", code=codes.IMPORT_IDS_REPEATED
+        )
     for stage, n in rows(
         "SELECT deal_stage, count(*) FROM _sales_pipeline WHERE account IS NULL "
         "GROUP BY 1 ORDER BY 1"
@@ -420,9 +428,13 @@ def _olist_checks(con: duckdb.DuckDBPyConnection, has_sellers: bool) -> list[str
         return int(scalar(con, sql) or 0)
 
     if q("SELECT count(*) - count(DISTINCT mql_id) FROM _mql"):
-        raise InvalidInputError("the MQL file repeats mql_id values", code="HS454")
+        raise InvalidInputError(
+            "the MQL file repeats mql_id values", code=codes.IMPORT_IDS_REPEATED
+        )
     if q("SELECT count(*) - count(DISTINCT mql_id) FROM _won"):
-        raise InvalidInputError("the closed deals file repeats mql_id values", code="HS454")
+        raise InvalidInputError(
+            "the closed deals file repeats mql_id values", code=codes.IMPORT_IDS_REPEATED
+        )
     orphans = q("SELECT count(*) FROM _won WHERE mql_id NOT IN (SELECT mql_id FROM _mql)")
     if orphans:
         quirks.append(f"{orphans} closed deals have no MQL row: not imported")

@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import duckdb
+
+from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, RejectedDataError, is_duckdb_interrupt
 from highseas.store.countries import ISO_ALPHA2
 from highseas.store.db import PathLike, open_db, scalar, transaction
@@ -42,28 +44,6 @@ from highseas.suggestions import did_you_mean
 Kind = Literal[
     "text", "date", "timestamp", "bool", "int", "decimal", "list", "json", "country", "status"
 ]
-
-#: Reject codes and their meaning (also in docs/data-model.md).
-REJECT_CODES: dict[str, str] = {
-    "HS420": "required value missing",
-    "HS421": "not a valid integer, number or boolean",
-    "HS422": "not a valid date or timestamp",
-    "HS423": "date more than a day in the future",
-    "HS424": "id repeated within the file",
-    "HS425": "id already in the database",
-    "HS426": "unknown rep",
-    "HS427": "unknown customer",
-    "HS428": "not an ISO 3166-1 alpha-2 country code",
-    "HS429": "value not allowed",
-    "HS430": "malformed list",
-    "HS431": "attributes are not a JSON object",
-    "HS432": "inconsistent values in the row",
-    "HS433": "malformed CSV line",
-    "HS434": "company_id differs from the company being loaded",
-    "HS435": "number out of range",
-    "HS436": "date before 1900",
-    "HS437": "text contains a NUL character",
-}
 
 #: A company id: the same form as ids in rulesets (HS205 there).
 COMPANY_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -76,7 +56,7 @@ def check_company_id(company_id: str, kind: str = "company") -> None:
     if not COMPANY_ID_RE.fullmatch(company_id):
         raise InvalidInputError(
             f"{company_id!r} is not a valid {kind} id",
-            code="HS406",
+            code=codes.INVALID_COMPANY_ID,
             hint=f"{kind} ids are written as in rulesets: lower-case letters, digits, "
             "'-' and '_' (at most 64 characters), e.g. acme-trading",
         )
@@ -234,7 +214,7 @@ class LoadReport:
             where = f" in {self.rejects_path}" if self.rejects_path else ""
             items.append(
                 Diagnostic(
-                    code="HS440",
+                    code=codes.ROWS_REJECTED,
                     message=f"... and {self.reject_count - limit} more problems{where}",
                     file=self.file,
                 )
@@ -281,7 +261,7 @@ def _file_format(path: Path) -> Literal["csv", "parquet", "json"]:
         return "json"
     raise InvalidInputError(
         f"cannot tell the format of {path} from its extension {suffix or '(none)'}",
-        code="HS411",
+        code=codes.FACTS_FILE_UNREADABLE,
         file=str(path),
         hint="use .csv, .parquet or .json",
     )
@@ -309,7 +289,7 @@ def _check_text_encoding(path: Path, fmt: str) -> None:
     if encoding is not None:
         raise InvalidInputError(
             f"cannot read {path} as {fmt.upper()}: the file is encoded as {encoding}",
-            code="HS411",
+            code=codes.FACTS_FILE_UNREADABLE,
             file=str(path),
             hint="save it as UTF-8 (in Excel: Save As > CSV UTF-8)",
         )
@@ -325,7 +305,7 @@ def _check_not_blank(path: Path) -> None:
             chunk = handle.read(1 << 16)
     raise InvalidInputError(
         f"{path} is empty (only blank lines or spaces, not even a header row)",
-        code="HS411",
+        code=codes.FACTS_FILE_UNREADABLE,
         file=str(path),
     )
 
@@ -367,7 +347,7 @@ def _csv_header(path: Path) -> tuple[str, list[str], int]:
     if not found or isinstance(problem, UnicodeDecodeError):
         raise InvalidInputError(
             f"cannot read the header row of {path} as CSV: {problem}",
-            code="HS411",
+            code=codes.FACTS_FILE_UNREADABLE,
             file=str(path),
             hint="the first line names the columns, separated by commas, in UTF-8",
         )
@@ -376,7 +356,7 @@ def _csv_header(path: Path) -> tuple[str, list[str], int]:
         raise InvalidInputError(
             f"cannot read {path} as CSV: its header row has control characters "
             "(not a text file?)",
-            code="HS411",
+            code=codes.FACTS_FILE_UNREADABLE,
             file=str(path),
         )
     return delimiter, names, blank
@@ -440,7 +420,7 @@ def _unreadable(path: Path, fmt: str, error: duckdb.Error) -> InvalidInputError:
         raise KeyboardInterrupt from None
     return InvalidInputError(
         f"cannot read {path} as {fmt.upper()}: {str(error).splitlines()[0]}",
-        code="HS411",
+        code=codes.FACTS_FILE_UNREADABLE,
         file=str(path),
     )
 
@@ -460,7 +440,7 @@ def _stage_rows(
             raise InvalidInputError(
                 f"column {name!r} appears twice in the header row (columns "
                 f"{by_lower[name]} and {position})",
-                code="HS413",
+                code=codes.UNKNOWN_COLUMN,
                 file=str(path),
             )
         by_lower.setdefault(name, position)
@@ -476,7 +456,7 @@ def _stage_rows(
             f"column {by_lower[unknown[0]]} has no name in the header row"
             if not unknown[0]
             else f"unknown column {unknown[0]!r} for table {spec.name}",
-            code="HS413",
+            code=codes.UNKNOWN_COLUMN,
             file=str(path),
             hint=did_you_mean(unknown[0], sorted(known))
             or f"columns of {spec.name}: {', '.join(c.name for c in spec.columns)}",
@@ -485,7 +465,7 @@ def _stage_rows(
     if missing:
         raise InvalidInputError(
             f"required column(s) missing from {spec.name} file: {', '.join(missing)}",
-            code="HS412",
+            code=codes.REQUIRED_COLUMN_MISSING,
             file=str(path),
         )
     selects = []
@@ -575,7 +555,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
         queries.append(
             _reject(
                 col.name,
-                "HS437",
+                codes.NUL_IN_TEXT,
                 "'contains a NUL character'",
                 f"{v} IS NOT NULL AND strpos(CAST({v} AS VARCHAR), chr(0)) > 0",
                 value=f"replace(CAST({v} AS VARCHAR), chr(0), '\\0')",
@@ -583,7 +563,12 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
         )
         if col.required:
             queries.append(
-                _reject(col.name, "HS420", "'required value is missing'", f"{v} IS NULL")
+                _reject(
+                    col.name,
+                    codes.REQUIRED_VALUE_MISSING,
+                    "'required value is missing'",
+                    f"{v} IS NULL",
+                )
             )
         valid = _valid(col)
         if col.kind in ("date", "timestamp"):
@@ -595,7 +580,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             queries.append(
                 _reject(
                     col.name,
-                    "HS422",
+                    codes.NOT_A_DATE,
                     _lit(f"not a valid {col.kind}: {shape}"),
                     f"{v} IS NOT NULL AND NOT {valid}",
                 )
@@ -603,7 +588,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             queries.append(
                 _reject(
                     col.name,
-                    "HS436",
+                    codes.DATE_BEFORE_1900,
                     "'before 1900-01-01: not a plausible CRM date'",
                     f"{v} IS NOT NULL AND {valid} "
                     "AND CAST({v} AS TIMESTAMP) < TIMESTAMP '1900-01-01'".replace("{v}", v),
@@ -613,7 +598,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
                 queries.append(
                     _reject(
                         col.name,
-                        "HS423",
+                        codes.DATE_IN_FUTURE,
                         f"'in the future (later than ' || CAST({limit_sql} AS VARCHAR) || ')'",
                         f"{v} IS NOT NULL AND {valid} AND CAST({v} AS TIMESTAMP) > {limit_sql}",
                     )
@@ -623,7 +608,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             queries.append(
                 _reject(
                     col.name,
-                    "HS421",
+                    codes.NOT_A_NUMBER,
                     _lit(f"not {what[col.kind]}"),
                     f"{v} IS NOT NULL AND NOT {valid}",
                 )
@@ -635,7 +620,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
                 queries.append(
                     _reject(
                         col.name,
-                        "HS435",
+                        codes.ROW_NUMBER_OUT_OF_RANGE,
                         _lit(bound),
                         f"{v} IS NOT NULL AND {valid} AND CAST({v} AS {cast}) {op} {col.minimum:g}",
                     )
@@ -644,7 +629,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             queries.append(
                 _reject(
                     col.name,
-                    "HS428",
+                    codes.NOT_A_COUNTRY,
                     "'not an ISO 3166-1 alpha-2 country code'",
                     f"{v} IS NOT NULL AND upper({v}) NOT IN (SELECT code FROM _countries)",
                 )
@@ -654,7 +639,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             queries.append(
                 _reject(
                     col.name,
-                    "HS429",
+                    codes.ROW_VALUE_NOT_ALLOWED,
                     _lit(f"must be one of {', '.join(ORDER_STATUSES)}"),
                     f"{v} IS NOT NULL AND lower({v}) NOT IN ({allowed})",
                 )
@@ -663,7 +648,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             queries.append(
                 _reject(
                     col.name,
-                    "HS430",
+                    codes.MALFORMED_LIST,
                     "'a list is a;b;c, a|b|c or [a, b, c]'",
                     f"{v} IS NOT NULL AND (starts_with({v}, '[') <> ends_with({v}, ']'))",
                 )
@@ -672,7 +657,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             queries.append(
                 _reject(
                     col.name,
-                    "HS431",
+                    codes.ATTRIBUTES_NOT_OBJECT,
                     "'not a JSON object'",
                     f"{v} IS NOT NULL AND (NOT json_valid({v}) "
                     f"OR json_type(CAST({v} AS JSON)) <> 'OBJECT')",
@@ -682,7 +667,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             queries.append(
                 _reject(
                     col.name,
-                    "HS426",
+                    codes.UNKNOWN_REP_IN_ROW,
                     "'no such rep in this company'",
                     f"{v} IS NOT NULL AND {v} NOT IN "
                     f"(SELECT rep_id FROM reps WHERE company_id = {company_sql})",
@@ -692,7 +677,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             queries.append(
                 _reject(
                     col.name,
-                    "HS427",
+                    codes.UNKNOWN_CUSTOMER_IN_ROW,
                     "'no such customer in this company'",
                     f"{v} IS NOT NULL AND {v} NOT IN "
                     f"(SELECT customer_id FROM customers WHERE company_id = {company_sql})",
@@ -700,7 +685,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             )
         if col.key:
             queries.append(
-                f"SELECT r._row, {_lit(col.name)}, r.{v}, 'HS424', "
+                f"SELECT r._row, {_lit(col.name)}, r.{v}, {_lit(codes.ID_REPEATED_IN_FILE)}, "
                 f"'appears ' || d.n || ' times in the file (rows ' || d.rows || ')' "
                 f"FROM _raw r JOIN (SELECT {v}, count(*) AS n, "
                 f"string_agg(CAST(_row AS VARCHAR), ', ' ORDER BY _row) AS rows FROM _raw "
@@ -710,7 +695,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             queries.append(
                 _reject(
                     col.name,
-                    "HS425",
+                    codes.ID_ALREADY_LOADED,
                     f"'already in table {spec.name}'",
                     f"{v} IN (SELECT {v} FROM {spec.name} WHERE company_id = {company_sql})",
                 )
@@ -719,7 +704,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
         queries.append(
             _reject(
                 "company_id",
-                "HS434",
+                codes.OTHER_COMPANY,
                 f"'the load is for company ' || {company_sql}",
                 f"company_id IS NOT NULL AND company_id <> {company_sql}",
             )
@@ -728,7 +713,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
         queries.append(
             _reject(
                 "away_until",
-                "HS432",
+                codes.INCONSISTENT_ROW,
                 "'away_until is before away_from'",
                 "try_cast(away_until AS DATE) < try_cast(away_from AS DATE)",
             )
@@ -737,7 +722,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
         queries.append(
             _reject(
                 "owned_since",
-                "HS432",
+                codes.INCONSISTENT_ROW,
                 "'owned_since given but owner_rep_id is blank'",
                 "owned_since IS NOT NULL AND owner_rep_id IS NULL",
             )
@@ -833,24 +818,30 @@ def load_file(
     if spec is None:
         raise InvalidInputError(
             f"cannot load table {table!r}",
-            code="HS410",
+            code=codes.UNKNOWN_TABLE,
             hint=did_you_mean(table, LOADABLE_TABLES)
             or f"loadable tables: {', '.join(LOADABLE_TABLES)}",
         )
     if not company_id:
-        raise InvalidInputError("a company id is required to load facts", code="HS405")
+        raise InvalidInputError(
+            "a company id is required to load facts", code=codes.COMPANY_NOT_GIVEN
+        )
     check_company_id(company_id)
     path = Path(file)
     if not path.is_file():
-        raise InvalidInputError(f"no such file: {path}", code="HS411", file=str(path))
+        raise InvalidInputError(
+            f"no such file: {path}", code=codes.FACTS_FILE_UNREADABLE, file=str(path)
+        )
     if path.stat().st_size == 0:
         raise InvalidInputError(
-            f"{path} is empty (not even a header row)", code="HS411", file=str(path)
+            f"{path} is empty (not even a header row)",
+            code=codes.FACTS_FILE_UNREADABLE,
+            file=str(path),
         )
     if rejects_path is not None and not Path(rejects_path).parent.is_dir():
         raise InvalidInputError(
             f"cannot write the rejects file {rejects_path}: its folder does not exist",
-            code="HS414",
+            code=codes.REJECTS_FILE_UNWRITABLE,
             file=str(rejects_path),
         )
     limit = (now or datetime.now()).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
@@ -876,7 +867,8 @@ def load_file(
             )
             checks = _checks(spec, company_sql, limit_sql, has_company)
             checks.append(
-                "SELECT _row, '*', line, 'HS433', 'malformed CSV line: ' || message FROM _bad_lines"
+                f"SELECT _row, '*', line, {_lit(codes.MALFORMED_CSV_LINE)}, "
+                "'malformed CSV line: ' || message FROM _bad_lines"
             )
             con.execute(
                 'CREATE TEMP TABLE _rejects (row BIGINT, "column" VARCHAR, value VARCHAR, '
@@ -932,7 +924,7 @@ def load_file(
             [
                 *report.diagnostics(),
                 Diagnostic(
-                    code="HS440",
+                    code=codes.ROWS_REJECTED,
                     message=f"{rows_rejected} of {rows_read} rows rejected; nothing was loaded "
                     f"into {spec.name}",
                     file=str(path),
