@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+
 from highseas.errors import RejectedDataError
 from highseas.store.db import init_db
 from highseas.store.fixtures import ARCHETYPES, generate

@@ -18,13 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def profile_plan(size: int, top: int = 25) -> str:
     """Profile ``highseas.nightly.planner.plan`` at ``size`` customers; a text report."""
+    from bench.steps import RULESET
+    from bench.suite import RESULTS, fixture, size_label
     from highseas.nightly.planner import plan
     from highseas.ruleset.loader import load_ruleset
     from highseas.store.db import open_db
     from highseas.store.fixtures import DEFAULT_AS_OF
-
-    from bench.steps import RULESET
-    from bench.suite import RESULTS, fixture, size_label
 
     db, summary = fixture(size)
     ruleset = load_ruleset(RULESET)

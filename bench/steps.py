@@ -89,12 +89,11 @@ def step_plan(db: Path) -> dict[str, Any]:
 
     Order: the reference once (warms DuckDB's buffers), the engine's plan
     (timed), the reference again (timed)."""
+    from bench.reference import compare, engine_keys, reference_plan
     from highseas.nightly.planner import plan
     from highseas.ruleset.loader import load_ruleset
     from highseas.store.db import open_db
     from highseas.store.fixtures import DEFAULT_AS_OF
-
-    from bench.reference import compare, engine_keys, reference_plan
 
     ruleset = load_ruleset(RULESET)
     with open_db(db, read_only=True) as con:
