@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from highseas import codes
 from highseas.compile import ir
 from highseas.errors import EngineError
 from highseas.ruleset import model
@@ -105,12 +106,12 @@ def translate_durable_error(error: BaseException, context: str) -> EngineError:
         meaning = DURABLE_ERROR_CODES.get(number, "unknown durable-rules error")
         return EngineError(
             f"durable-rules refused {context}: error {number}: {meaning}",
-            code="HS514",
+            code=codes.DURABLE_ERROR_CODE,
             hint="this is a bug in the highseas compiler; please report it with the ruleset",
         )
     return EngineError(
         f"durable-rules failed {context}: {type(error).__name__}: {error}",
-        code="HS515",
+        code=codes.DURABLE_FAILED,
     )
 
 
@@ -157,7 +158,9 @@ class CompiledRuleset:
         from highseas.suggestions import did_you_mean
 
         hint = did_you_mean(name, list(self.names))
-        raise EngineError(f"no decision point {name!r}", code="HS508", hint=hint)
+        raise EngineError(
+            f"no decision point {name!r}", code=codes.UNKNOWN_DECISION_POINT, hint=hint
+        )
 
     def durable_definition(self) -> dict[str, dict[str, Any]]:
         """The exact definitions handed to durable-rules (a fresh deep copy:
@@ -260,7 +263,7 @@ def compile_ruleset(ruleset: model.Ruleset, as_of: date) -> CompiledRuleset:
         if point.name in seen:
             raise EngineError(
                 f"two decision points are both called {point.name!r}",
-                code="HS507", json_path=point.json_path,
+                code=codes.DUPLICATE_DECISION_POINT, json_path=point.json_path,
                 hint="rule, relay and tier ids must be unique",
             )
         seen.add(point.name)
@@ -274,7 +277,7 @@ def compile_ruleset(ruleset: model.Ruleset, as_of: date) -> CompiledRuleset:
         raise EngineError(
             f"the conditions read {len(columns)} fields; durable-rules holds at most "
             f"{MAX_PROPERTIES} per customer here",
-            code="HS506",
+            code=codes.TOO_MANY_FIELDS,
         )
     properties = {column: f"f{i}" for i, column in enumerate(columns)}
     _check_property_hashes(properties)
@@ -342,7 +345,7 @@ def durable_rules_for(
                     f"{name}: condition too deeply nested for the rules engine "
                     f"({nodes} and/or groups in one alternative, at most "
                     f"{MAX_AND_OR_PER_RULE})",
-                    code="HS505", json_path=json_path,
+                    code=codes.CONDITION_TOO_LARGE, json_path=json_path,
                     hint="split the rule or flatten nested all_of / any_of groups",
                 )
             pending[:0] = split
@@ -350,7 +353,7 @@ def durable_rules_for(
             raise EngineError(
                 f"{name}: condition too large for the rules engine (more than "
                 f"{MAX_HIT_RULES} alternatives once expanded)",
-                code="HS505", json_path=json_path,
+                code=codes.CONDITION_TOO_LARGE, json_path=json_path,
                 hint="split the rule, or replace negated any_of groups by simpler conditions",
             )
     # Tests in all hit rules, the marker of each left out.
@@ -359,7 +362,7 @@ def durable_rules_for(
         raise EngineError(
             f"{name}: condition too large for the rules engine ({tests} comparisons "
             f"once expanded, at most {MAX_LEAVES})",
-            code="HS505", json_path=json_path,
+            code=codes.CONDITION_TOO_LARGE, json_path=json_path,
             hint="split the rule or shorten value lists",
         )
     rules: dict[str, Any] = {}
@@ -389,7 +392,7 @@ def guard_size(name: str, condition: ir.Node, json_path: str = "") -> None:
             raise EngineError(
                 f"{name}: {count} comparisons on {column!r}; at most "
                 f"{MAX_LEAVES_PER_COLUMN} per field are allowed",
-                code="HS504", json_path=json_path,
+                code=codes.TOO_MANY_COMPARISONS, json_path=json_path,
                 hint="durable-rules hangs on long value lists; use a custom field or tag",
             )
 
@@ -412,6 +415,7 @@ def _check_property_hashes(properties: Mapping[str, str]) -> None:
         value = fnv1a_32(name)
         if value in seen:
             raise EngineError(
-                f"internal: property {name!r} collides with {seen[value]!r}", code="HS509"
+                f"internal: property {name!r} collides with {seen[value]!r}",
+                code=codes.COMPILER_INVARIANT
             )
         seen[value] = name

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from highseas import codes
 from highseas.compile import ir
 from highseas.compile.decision_points import (
     HIT_RULE,
@@ -125,7 +126,9 @@ def host() -> Any:
 
                 def get_action(self, action_name: str) -> Callable[[Any], None]:
                     if action_name not in actions:
-                        raise EngineError(f"unknown action {action_name!r}", code="HS509")
+                        raise EngineError(
+                            f"unknown action {action_name!r}", code=codes.COMPILER_INVARIANT
+                        )
                     return actions[action_name]
 
             _HOST = _SyncHost()
@@ -222,10 +225,11 @@ def build_events(
         key = fact.get("k")
         if type(key) is not int:
             raise EngineError(
-                f"fact #{index + 1} has no integer key 'k' (got {key!r})", code="HS541"
+                f"fact #{index + 1} has no integer key 'k' (got {key!r})",
+                code=codes.FACT_WITHOUT_KEY
             )
         if key in seen:
-            raise EngineError(f"two facts share the key k={key}", code="HS541",
+            raise EngineError(f"two facts share the key k={key}", code=codes.FACT_WITHOUT_KEY,
                               hint="k must be unique per evaluation")
         seen.add(key)
         event: dict[str, object] = {"id": key, ir.MARKER: 1}
@@ -239,7 +243,7 @@ def build_events(
                 if column in non_null:
                     raise EngineError(
                         f"fact k={key}: column {column!r} is NULL but never may be",
-                        code="HS544",
+                        code=codes.FACT_VALUE_TYPE,
                     )
                 continue
             if isinstance(value, tuple):
@@ -320,11 +324,13 @@ def _run_point(
                 state = target.post_batch(ruleset_name, batch)
             except engine.MessageNotHandledException as error:
                 raise EngineError(
-                    f"{label}: a fact matched no rule, not even the catch-all", code="HS542"
+                    f"{label}: a fact matched no rule, not even the catch-all",
+                    code=codes.FACT_NOT_HANDLED
                 ) from error
             except engine.MessageObservedException as error:
                 raise EngineError(
-                    f"{label}: durable-rules saw a fact twice (duplicate id)", code="HS542"
+                    f"{label}: durable-rules saw a fact twice (duplicate id)",
+                    code=codes.FACT_NOT_HANDLED
                 ) from error
             except EngineError:
                 raise
@@ -334,7 +340,7 @@ def _run_point(
                 raise EngineError(
                     f"{label}: an action raised inside durable-rules: "
                     f"{str(state['exception'])[:300]}",
-                    code="HS543",
+                    code=codes.ACTION_RAISED,
                 )
     finally:
         del _COLLECTORS[sid]
@@ -363,6 +369,6 @@ def _check_complete(label: str, collector: _Collector, keys: frozenset[int]) -> 
     if problems:
         raise EngineError(
             f"{label}: durable-rules verdicts are incomplete: " + "; ".join(problems),
-            code="HS540",
+            code=codes.INCOMPLETE_VERDICTS,
             hint="no decision is taken on incomplete verdicts",
         )

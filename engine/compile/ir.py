@@ -34,6 +34,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
+from highseas import codes
 from highseas.errors import EngineError
 from highseas.ruleset import model
 
@@ -202,7 +203,7 @@ def column_for_field(field_name: str, ruleset: model.Ruleset) -> tuple[str, Colu
             return CUSTOM_PREFIX + custom.name, custom.type
     raise EngineError(
         f"condition uses the unknown field {field_name!r}",
-        code="HS501",
+        code=codes.UNKNOWN_FIELD,
         hint="declare it under custom_fields (validation should have caught this)",
     )
 
@@ -225,19 +226,23 @@ def _typed_value(value: object, ctype: ColumnType, where: str) -> IrScalar:
             raise EngineError(
                 f"{where}: a string value may not contain a NUL character nor be "
                 f"longer than {MAX_STRING_BYTES} bytes",
-                code="HS502",
+                code=codes.WRONG_VALUE_TYPE,
             )
         converted = value if isinstance(value, str) else ""
     elif ctype == "integer":
         ok = isinstance(value, int) and not isinstance(value, bool)
         converted = value if isinstance(value, int) else 0
         if ok and abs(int(converted)) > MAX_INT:
-            raise EngineError(f"{where}: integer {value} is out of range", code="HS502")
+            raise EngineError(
+                f"{where}: integer {value} is out of range", code=codes.WRONG_VALUE_TYPE
+            )
     elif ctype == "number":
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         converted = float(value) if isinstance(value, int | float) else 0.0
         if ok and not math.isfinite(converted):
-            raise EngineError(f"{where}: {value!r} is not a finite number", code="HS502")
+            raise EngineError(
+                f"{where}: {value!r} is not a finite number", code=codes.WRONG_VALUE_TYPE
+            )
     elif ctype == "boolean":
         ok = isinstance(value, bool)
         converted = bool(value)
@@ -251,7 +256,7 @@ def _typed_value(value: object, ctype: ColumnType, where: str) -> IrScalar:
         raise EngineError(
             f"{where}: value {value!r} ({type(value).__name__}) is not of the field's "
             f"type {ctype}",
-            code="HS502",
+            code=codes.WRONG_VALUE_TYPE,
             hint="values are compared only with values of the same type",
         )
     return converted
@@ -313,7 +318,9 @@ def lower(condition: model.Condition, as_of: date, ruleset: model.Ruleset) -> No
     if isinstance(condition, model.TagsMatch):
         tags = tuple(_typed_value(t, "string", f"tag {t!r}") for t in condition.tags)
         if condition.mode not in ("any", "all", "none"):
-            raise EngineError(f"unknown tags mode {condition.mode!r}", code="HS503")
+            raise EngineError(
+                f"unknown tags mode {condition.mode!r}", code=codes.UNSUPPORTED_OPERATOR
+            )
         listed = ", ".join(str(t) for t in tags)
         return Leaf(
             column="tags",
@@ -330,7 +337,9 @@ def lower(condition: model.Condition, as_of: date, ruleset: model.Ruleset) -> No
         return Or(tuple(lower(c, as_of, ruleset) for c in condition.items), condition.json_path)
     if isinstance(condition, model.Not):
         return Neg(lower(condition.item, as_of, ruleset), condition.json_path)
-    raise EngineError(f"unknown condition type {type(condition).__name__}", code="HS503")
+    raise EngineError(
+        f"unknown condition type {type(condition).__name__}", code=codes.UNSUPPORTED_OPERATOR
+    )
 
 
 def _lower_compare(condition: model.Compare, ruleset: model.Ruleset) -> Leaf:
@@ -340,18 +349,21 @@ def _lower_compare(condition: model.Compare, ruleset: model.Ruleset) -> Leaf:
     if op in ("in", "not in"):
         raw = condition.value
         if not isinstance(raw, tuple):
-            raise EngineError(f"{where}: expects a list of values", code="HS502")
+            raise EngineError(f"{where}: expects a list of values", code=codes.WRONG_VALUE_TYPE)
         values: IrValue = tuple(_typed_value(v, ctype, where) for v in raw)
     elif op in _COMPARE_OPS:
         if isinstance(condition.value, tuple):
-            raise EngineError(f"{where}: expects a single value, not a list", code="HS502")
+            raise EngineError(
+                f"{where}: expects a single value, not a list", code=codes.WRONG_VALUE_TYPE
+            )
         values = _typed_value(condition.value, ctype, where)
         if ctype == "boolean" and op not in ("=", "!="):
             raise EngineError(
-                f"{where}: booleans support only =, !=, in and not in", code="HS503"
+                f"{where}: booleans support only =, !=, in and not in",
+                code=codes.UNSUPPORTED_OPERATOR
             )
     else:
-        raise EngineError(f"unknown comparison operator {op!r}", code="HS503")
+        raise EngineError(f"unknown comparison operator {op!r}", code=codes.UNSUPPORTED_OPERATOR)
     shown = (
         "[" + ", ".join(_show(v, ctype) for v in values) + "]"
         if isinstance(values, tuple)
@@ -423,7 +435,7 @@ def normalize_value(value: object, ctype: ColumnType, column: str) -> object:
     raise EngineError(
         f"fact column {column!r} holds {value!r} ({type(value).__name__}), "
         f"not a {ctype} value",
-        code="HS544",
+        code=codes.FACT_VALUE_TYPE,
         hint="the derived-facts query and the ruleset's field types disagree",
     )
 
@@ -439,7 +451,7 @@ def normalize_fact(
         if value is None and column in NON_NULL_COLUMNS:
             raise EngineError(
                 f"fact column {column!r} is NULL but the facts contract says it never is",
-                code="HS544",
+                code=codes.FACT_VALUE_TYPE,
             )
         out[column] = value
     return out
@@ -606,7 +618,7 @@ def _durable(node: Node, names: Mapping[str, str]) -> dict[str, object]:
                 parts.append(part)
         return _one_or_many(key, parts)
     if isinstance(node, Neg):  # pragma: no cover - to_nnf removed them
-        raise EngineError("internal: negation left after NNF", code="HS509")
+        raise EngineError("internal: negation left after NNF", code=codes.COMPILER_INVARIANT)
     prop = names[node.column]
     op = node.op
     if node.ctype == "tags":
@@ -726,7 +738,9 @@ def measure(node: Node) -> Size:
 def quote_identifier(name: str, allowed: Mapping[str, object]) -> str:
     """``name`` double-quoted, if it is a whitelisted column."""
     if name not in allowed:
-        raise EngineError(f"column {name!r} is not a derived-facts column", code="HS501")
+        raise EngineError(
+            f"column {name!r} is not a derived-facts column", code=codes.UNKNOWN_FIELD
+        )
     return '"' + name.replace('"', '""') + '"'
 
 

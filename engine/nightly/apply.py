@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.nightly.plan import Plan, Records
 from highseas.store.db import insert_columns, registered, transaction
@@ -62,7 +63,7 @@ def check_can_apply(con: duckdb.DuckDBPyConnection, company_id: str, as_of: date
         raise InvalidInputError(
             f"the last applied run is for {last.isoformat()}; refusing to apply an earlier "
             f"date ({as_of.isoformat()})",
-            code="HS510",
+            code=codes.APPLY_BEFORE_LAST_RUN,
             hint="use --force to apply it anyway",
         )
     return None

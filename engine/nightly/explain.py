@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.nightly import facts as derive
 from highseas.nightly.plan import Decision, Skip
@@ -98,7 +99,7 @@ def explain_customer(
         ]
         raise InvalidInputError(
             f"no customer {customer_id!r} in company {company}",
-            code="HS521",
+            code=codes.UNKNOWN_CUSTOMER,
             hint=did_you_mean(customer_id, nearby),
         )
     the_plan = plan(con, ruleset, as_of)
@@ -106,7 +107,8 @@ def explain_customer(
     rows = derive.fetch_fact_rows(con, "hs_facts", "customer_id = ?", [customer_id])
     if not rows:
         raise InvalidInputError(
-            f"customer {customer_id!r} did not exist yet on {as_of.isoformat()}", code="HS526"
+            f"customer {customer_id!r} did not exist yet on {as_of.isoformat()}",
+            code=codes.CUSTOMER_NOT_YET
         )
     row = rows[0]
     verdicts = []

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from highseas import codes
 from highseas.errors import EngineError
 from highseas.ruleset.model import Ruleset
 
@@ -55,7 +56,7 @@ def custom_column(name: str) -> str:
     """The fact column of custom field ``name`` (validated, safe to quote)."""
     if not _SAFE_IDENTIFIER.match(name):
         raise EngineError(
-            f"custom field name {name!r} is not a safe identifier", code="HS550"
+            f"custom field name {name!r} is not a safe identifier", code=codes.UNSAFE_IDENTIFIER
         )
     return f"cf_{name}"
 
@@ -133,7 +134,7 @@ def check_custom_attributes(con: duckdb.DuckDBPyConnection, ruleset: Ruleset,
         more = f" and {total - len(rows)} more" if total > len(rows) else ""
         line, column = ruleset.position(custom.json_path)
         problems.append(Diagnostic(
-            code="HS553",
+            code=codes.CUSTOM_ATTRIBUTE_TYPE,
             message=f"{total} customer(s) hold a custom attribute {custom.name!r} that is not "
                     f"of its declared type {custom.type}: {shown}{more}",
             file=ruleset.source_file, line=line, column=column, json_path=custom.json_path,
@@ -277,7 +278,7 @@ def fetch_fact_rows(
     if columns is not None:
         for column in columns:
             if column not in FACT_COLUMNS and not column.startswith("cf_"):
-                raise EngineError(f"unknown fact column {column!r}", code="HS550")
+                raise EngineError(f"unknown fact column {column!r}", code=codes.UNSAFE_IDENTIFIER)
         selected = ", ".join(f'"{c}"' for c in columns)
     query = f"SELECT {selected} FROM {table}"
     if where_sql:
