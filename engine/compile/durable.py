@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from highseas import codes
-from highseas.compile import ir
+from highseas.compile import compat, ir
 from highseas.compile.decision_points import (
     HIT_RULE,
     MISS_RULE,
@@ -34,6 +34,10 @@ from highseas.compile.decision_points import (
     translate_durable_error,
 )
 from highseas.errors import EngineError
+
+# Before anything imports durable-rules: on Python 3.13+ its extension module
+# needs a symbol that only highseas' compatibility library provides.
+compat.load_durable_compat()
 
 #: Events per ``post_batch`` call.
 BATCH_SIZE = 5000

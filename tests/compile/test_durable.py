@@ -263,6 +263,7 @@ def test_many_facts_are_all_answered_synchronously() -> None:
 
 
 HANG_SCRIPT = """
+import highseas.compile.durable  # on Python 3.13+, what durable-rules needs to load
 from durable import engine
 class Host(engine.Host):
     def _run(self):
