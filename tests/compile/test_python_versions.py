@@ -6,12 +6,33 @@ from __future__ import annotations
 import ctypes
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import highseas
 from highseas.compile import compat
 
 ON_313 = sys.version_info >= (3, 13)
+INIT = Path(highseas.__file__)
+
+
+@pytest.mark.parametrize("version", [(3, 10), (3, 14), (4, 0)])
+def test_an_unsupported_interpreter_is_refused_by_name(
+    version: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "version_info", (*version, 0, "final", 0))
+    wanted = rf"3\.11, 3\.12 and 3\.13, not {version[0]}\.{version[1]} "
+    with pytest.raises(RuntimeError, match=wanted):
+        exec(compile(INIT.read_text(), str(INIT), "exec"), {"__name__": "highseas_probe"})
+
+
+@pytest.mark.parametrize("version", [(3, 11), (3, 12), (3, 13)])
+def test_a_supported_interpreter_is_accepted(
+    version: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "version_info", (*version, 0, "final", 0))
+    exec(compile(INIT.read_text(), str(INIT), "exec"), {"__name__": "highseas_probe"})
 
 
 def test_the_compatibility_library_is_needed_from_313_on() -> None:
