@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from highseas import codes
 from highseas.errors import InvalidInputError
-from highseas.ruleset.model import Ruleset
+from highseas.nightly.facts import check_company
 from highseas.nightly.plan_files import PLAN_FORMATS, check_plan_path, write_plan  # noqa: F401 - the API
 from highseas.nightly.summary import format_summary  # noqa: F401 - the API
+from highseas.ruleset.model import Ruleset
 from highseas.simulate import SimulationResult, advise, simulate  # noqa: F401 - the API
 
 if TYPE_CHECKING:
@@ -64,33 +66,10 @@ def _day(ruleset: Ruleset, as_of: date | None) -> date:
     if not MIN_AS_OF <= day <= MAX_AS_OF:
         raise InvalidInputError(
             f"as-of date {day.isoformat()} is out of range",
-            code="HS551",
+            code=codes.AS_OF_OUT_OF_RANGE,
             hint=f"use a date between {MIN_AS_OF.isoformat()} and {MAX_AS_OF.isoformat()}",
         )
     return day
-
-
-def _check_company(con: Any, ruleset: Ruleset, db: PathLike) -> None:
-    """Refuse a database that holds nothing of the ruleset's company (a typo in
-    ``company.id`` must not be a silent no-op), or custom attributes of the
-    wrong type (HS553)."""
-    from highseas.nightly.facts import check_custom_attributes
-    from highseas.store.db import companies
-
-    company = ruleset.company.id
-    present = companies(con)
-    if company not in present:
-        from highseas.suggestions import did_you_mean
-
-        raise InvalidInputError(
-            f"database {db} holds no salespeople or customers of company {company!r}",
-            code="HS552",
-            file=str(ruleset.source_file),
-            json_path="$.company.id",
-            hint=did_you_mean(company, present)
-            or (f"it holds {', '.join(present)}" if present else "load facts first"),
-        )
-    check_custom_attributes(con, ruleset, company)
 
 
 def compile_definition(ruleset: Ruleset | PathLike, as_of: date | None = None) -> dict[str, Any]:
@@ -115,7 +94,7 @@ def plan(ruleset: Ruleset | PathLike, db: PathLike, as_of: date | None = None) -
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
     with connect(db, read_only=True) as con:
-        _check_company(con, rules, db)
+        check_company(con, rules, db)
         return _plan(con, rules, day)
 
 
@@ -143,7 +122,7 @@ def run(
     if not apply:
         return RunResult(plan(rules, db, day), None)
     with connect(db) as con:
-        _check_company(con, rules, db)
+        check_company(con, rules, db)
         check_can_apply(con, rules.company.id, day, force)
         the_plan = _plan(con, rules, day)
         result = apply_plan(con, the_plan, force=force)
@@ -162,7 +141,7 @@ def explain(
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
     with connect(db, read_only=True) as con:
-        _check_company(con, rules, db)
+        check_company(con, rules, db)
         return explain_customer(con, rules, day, customer_id)
 
 

@@ -13,11 +13,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from highseas import codes
-from highseas.errors import EngineError
+from highseas.errors import EngineError, InvalidInputError
 from highseas.ruleset.model import Ruleset
+from highseas.store.db import companies
+from highseas.suggestions import did_you_mean
 
 if TYPE_CHECKING:
     import duckdb
@@ -143,6 +146,27 @@ def check_custom_attributes(con: duckdb.DuckDBPyConnection, ruleset: Ruleset,
         ))
     if problems:
         raise InvalidInputError(problems)
+
+
+def check_company(
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, db: str | PathLike[str]
+) -> None:
+    """Refuse a database that holds nothing of the ruleset's company (HS552: a
+    typo in ``company.id`` must not be a silent no-op), then customers whose
+    custom attributes are of the wrong type (HS553). The run, ``plan``,
+    ``explain``, ``claim`` and the simulation all check this way."""
+    company = ruleset.company.id
+    present = companies(con)
+    if company not in present:
+        raise InvalidInputError(
+            f"database {db} holds no salespeople or customers of company {company!r}",
+            code=codes.COMPANY_NOT_IN_DATABASE,
+            file=str(ruleset.source_file),
+            json_path="$.company.id",
+            hint=did_you_mean(company, present)
+            or (f"it holds {', '.join(present)}" if present else "load facts first"),
+        )
+    check_custom_attributes(con, ruleset, company)
 
 
 def customer_facts_sql(

@@ -43,8 +43,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, Severity
-from highseas.nightly.facts import check_custom_attributes
+from highseas.nightly.facts import check_company
 from highseas.ruleset.loader import load_ruleset
 from highseas.simulate.advice import Advice, advise_from_connection
 from highseas.simulate.metrics import Row, collect_context, merge, scenario_tables
@@ -54,7 +55,6 @@ from highseas.simulate.replay import replay as replay_history  # ``replay`` stay
 from highseas.simulate.report import write_advice, write_outputs
 from highseas.simulate.result import SimulationResult
 from highseas.store.db import open_db
-from highseas.suggestions import did_you_mean
 
 __all__ = [
     "Advice",
@@ -101,12 +101,12 @@ def _run_scenario(
             if threads is not None:
                 con.execute(f"SET threads = {int(threads)}")
             if index == 0:
-                _check_company(con, scenario.ruleset.company.id, db)
-                check_custom_attributes(con, scenario.ruleset, scenario.ruleset.company.id)
+                check_company(con, scenario.ruleset, db)
             undone = rewind(con, scenario.ruleset, days[0])
             if undone and index == 0:
                 warnings.append(Diagnostic(
-                    "HS720", f"the database records {undone} ownership change(s) on or after "
+                    codes.OWNERSHIP_CHANGES_UNDONE,
+                    f"the database records {undone} ownership change(s) on or after "
                     f"{days[0].isoformat()}; the replay undid them in its copy to start from "
                     "the ownership of that day", file=str(db), severity=Severity.WARNING,
                     hint="changes made outside highseas (not in the audit trail) cannot be "
@@ -120,20 +120,6 @@ def _run_scenario(
             leftover.unlink(missing_ok=True)
     context.seconds = time.perf_counter() - started
     return scenario_tables(context), warnings
-
-
-def _check_company(con: Any, company: str, db: Path) -> None:
-    """HS708 when the database holds nothing of the ruleset's company."""
-    companies = [r[0] for r in con.execute(
-        "SELECT company_id FROM customers UNION SELECT company_id FROM reps ORDER BY 1"
-    ).fetchall()]
-    if company not in companies:
-        raise InvalidInputError(
-            f"the database holds no customers or salespeople of company {company!r} "
-            "(the ruleset's company.id)", code="HS708", file=str(db),
-            hint=did_you_mean(company, companies) or
-            ("companies here: " + ", ".join(companies) if companies else
-             "load or import facts first"))
 
 
 def simulate(
@@ -244,7 +230,7 @@ PARALLEL_MIN_SCENARIO_DAYS = 120
 def _workers(jobs: int | None, scenarios: int, days: int) -> int:
     if jobs is not None:
         if jobs < 1:
-            raise InvalidInputError(f"--jobs {jobs}: give at least 1", code="HS706")
+            raise InvalidInputError(f"--jobs {jobs}: give at least 1", code=codes.JOBS_BELOW_ONE)
         return min(jobs, scenarios)
     if scenarios * days < PARALLEL_MIN_SCENARIO_DAYS:
         return 1

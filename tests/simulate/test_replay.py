@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from highseas.simulate import SimulationResult, simulate
 
+from highseas.simulate import SimulationResult, simulate
 from tests.support.simulate import AS_OF, QUICK_ORDER, file_digest, generated_db
 
 START = AS_OF - timedelta(days=9)
@@ -351,8 +351,10 @@ def test_a_ruleset_of_another_company_is_an_error(tmp_path: Path) -> None:
     init_db(empty)
     with pytest.raises(InvalidInputError) as caught:
         simulate(QUICK_ORDER, empty, AS_OF, AS_OF)
-    assert caught.value.first.code == "HS708"
-    assert "load or import facts first" in caught.value.first.hint
+    # the same check, code and wording as the nightly run's
+    assert caught.value.first.code == "HS552"
+    assert caught.value.first.json_path == "$.company.id"
+    assert caught.value.first.hint == "load facts first"
 
 
 def _replay_with_everything(db: Path, folder: Path, days: list[date]) -> Any:
