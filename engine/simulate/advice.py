@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.ruleset.model import IdleFor, Ruleset
 from highseas.suggestions import did_you_mean
@@ -126,7 +127,8 @@ def _company(con: duckdb.DuckDBPyConnection, company_id: str | None) -> str:
     ).fetchall()]
     if company_id is not None:
         if company_id not in companies:
-            raise InvalidInputError(f"no company {company_id!r} in the database", code="HS710",
+            raise InvalidInputError(f"no company {company_id!r} in the database",
+                                    code=codes.ADVISE_COMPANY,
                                     hint=did_you_mean(company_id, companies) or
                                     "companies: " + ", ".join(companies))
         return company_id
@@ -134,7 +136,7 @@ def _company(con: duckdb.DuckDBPyConnection, company_id: str | None) -> str:
         raise InvalidInputError(
             "the database holds " + (f"{len(companies)} companies" if companies else
                                      "no customers"),
-            code="HS710", hint="name one with --company" if companies else
+            code=codes.ADVISE_COMPANY, hint="name one with --company" if companies else
             "load or import facts first")
     return str(companies[0])
 
@@ -149,10 +151,12 @@ def advise_from_connection(
 ) -> Advice:
     """Compute the :class:`Advice` from an open database (read only)."""
     if not statuses:
-        raise InvalidInputError("give at least one order status to count", code="HS711")
+        raise InvalidInputError(
+            "give at least one order status to count", code=codes.ADVISE_SETTINGS
+        )
     if not 0 <= max_share < 1:
         raise InvalidInputError(f"--max-share {max_share} must be at least 0 and below 1",
-                                code="HS711")
+                                code=codes.ADVISE_SETTINGS)
     company = ruleset.company.id if ruleset is not None and company_id is None else company_id
     company = _company(con, company)
     gaps = [int(r[0]) for r in con.execute(

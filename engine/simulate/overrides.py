@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
 from highseas.ruleset.loader import ruleset_from_document
 from highseas.ruleset.model import Ruleset
@@ -86,12 +87,13 @@ def _error(
 def parse_value(raw: str, where: str) -> Any:
     """A command-line value read as a YAML scalar or flow collection."""
     if raw.strip() == "":
-        raise _error("HS703", f"{where}: the value is empty",
+        raise _error(codes.OVERRIDE_VALUE_INVALID, f"{where}: the value is empty",
                      "write PATH=VALUE, e.g. caps.cooldown=30d")
     try:
         loaded = load_yaml_text("value: " + raw)
     except InvalidInputError as problem:
-        raise _error("HS703", f"{where}: {raw!r} is not a value ({problem.first.message})",
+        raise _error(codes.OVERRIDE_VALUE_INVALID,
+                     f"{where}: {raw!r} is not a value ({problem.first.message})",
                      "quote text with special characters") from None
     return loaded.data["value"]
 
@@ -100,7 +102,7 @@ def parse_assignment(text: str, option: str = "--set") -> Override:
     """``PATH=VALUE`` -> :class:`Override`."""
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
-        raise _error("HS701", f"{option} {text!r}: expected PATH=VALUE",
+        raise _error(codes.OVERRIDE_PATH_UNKNOWN, f"{option} {text!r}: expected PATH=VALUE",
                      "e.g. --set caps.private.veteran.max=200 or --set idle-period=60d")
     path = path.strip()
     return Override(path, raw.strip(), parse_value(raw.strip(), f"{option} {path}"), option)
@@ -110,13 +112,13 @@ def parse_sweep(text: str) -> list[Override]:
     """``PATH=V1,V2,...`` -> one override per value (at least two, no repeats)."""
     path, sep, raw = text.partition("=")
     if not sep or not path.strip() or not raw.strip():
-        raise _error("HS704", f"--sweep {text!r}: expected PATH=V1,V2,...",
+        raise _error(codes.MALFORMED_SWEEP, f"--sweep {text!r}: expected PATH=V1,V2,...",
                      "e.g. --sweep idle-period=30d,60d,90d,180d")
     values = [v.strip() for v in raw.split(",")]
     if any(not v for v in values):
-        raise _error("HS704", f"--sweep {text!r}: an empty value in the list")
+        raise _error(codes.MALFORMED_SWEEP, f"--sweep {text!r}: an empty value in the list")
     if len(set(values)) != len(values):
-        raise _error("HS704", f"--sweep {text!r}: a value is listed twice")
+        raise _error(codes.MALFORMED_SWEEP, f"--sweep {text!r}: a value is listed twice")
     path = path.strip()
     return [Override(path, v, parse_value(v, f"--sweep {path}"), "--sweep") for v in values]
 
@@ -130,7 +132,8 @@ def split_path(path: str) -> list[str | int]:
     parts: list[str | int] = []
     for piece in text.split("."):
         if piece == "":
-            raise _error("HS701", f"override path {path!r} has an empty segment",
+            raise _error(codes.OVERRIDE_PATH_UNKNOWN,
+                         f"override path {path!r} has an empty segment",
                          "separate keys with single dots, e.g. caps.cooldown")
         parts.append(int(piece) if piece.isdigit() else piece)
     return parts
@@ -158,14 +161,16 @@ def _resolve(document: Any, path: str) -> tuple[Any, str | int, str]:
             names = [_item_name(item, parent_key) for item in node]
             if isinstance(part, int):
                 if part >= len(node):
-                    raise _error("HS701", f"override path {path!r}: {json_path} has only "
+                    raise _error(codes.OVERRIDE_PATH_UNKNOWN,
+                                 f"override path {path!r}: {json_path} has only "
                                  f"{len(node)} item(s), no index {part}")
                 index = part
             elif str(part) in names:
                 index = names.index(str(part))
             else:
                 known = [n for n in names if n]
-                raise _error("HS701", f"override path {path!r}: no item {part!r} in "
+                raise _error(codes.OVERRIDE_PATH_UNKNOWN,
+                             f"override path {path!r}: no item {part!r} in "
                              f"{json_path}",
                              did_you_mean(str(part), known) or
                              ("items here: " + ", ".join(known) if known else ""))
@@ -179,7 +184,8 @@ def _resolve(document: Any, path: str) -> tuple[Any, str | int, str]:
             if key not in node:
                 if last:
                     return node, key, join_key(json_path, key)  # checked by validation
-                raise _error("HS701", f"override path {path!r}: {json_path} has no key "
+                raise _error(codes.OVERRIDE_PATH_UNKNOWN,
+                             f"override path {path!r}: {json_path} has no key "
                              f"{key!r}", did_you_mean(key, [str(k) for k in node]) or
                              "keys here: " + ", ".join(str(k) for k in node))
             json_path = join_key(json_path, key)
@@ -188,9 +194,11 @@ def _resolve(document: Any, path: str) -> tuple[Any, str | int, str]:
                 return node, key, json_path
             node = node[key]
             continue
-        raise _error("HS701", f"override path {path!r}: {json_path} is a single value, "
+        raise _error(codes.OVERRIDE_PATH_UNKNOWN,
+                     f"override path {path!r}: {json_path} is a single value, "
                      f"it has no {part!r}")
-    raise _error("HS701", f"override path {path!r} names nothing")  # pragma: no cover
+    raise _error(codes.OVERRIDE_PATH_UNKNOWN,
+                 f"override path {path!r} names nothing")  # pragma: no cover
 
 
 def _idle_leaves(node: Any, json_path: str) -> list[tuple[dict[str, Any], str]]:
@@ -219,13 +227,15 @@ def apply_override(document: Any, override: Override) -> list[str]:
                     leaf["idle_for"] = override.value
                     changed.append(leaf_path)
         if not changed:
-            raise _error("HS702", f"{override.option} {override.label()}: no release rule "
+            raise _error(codes.NO_IDLE_RULE,
+                         f"{override.option} {override.label()}: no release rule "
                          "has an idle_for condition to change",
                          "name the value to change with a path instead")
         return changed
     container, key, json_path = _resolve(document, override.path)
     if json_path in ("$.company", "$.company.id"):
-        raise _error("HS702", f"{override.option} {override.label()}: a scenario replays the "
+        raise _error(codes.NO_IDLE_RULE,
+                     f"{override.option} {override.label()}: a scenario replays the "
                      "same company; its id cannot be overridden",
                      "change other values; the company's data decides what is replayed")
     container[key] = copy.deepcopy(override.value)  # type: ignore[index]
@@ -267,7 +277,7 @@ def build_ruleset(
                 json_path=diagnostic.json_path, hint=diagnostic.hint, row=diagnostic.row,
             ))
         raise InvalidInputError(problems or [Diagnostic(
-            "HS702", f"the ruleset with {labels} is invalid", file=loaded.file)])
+            codes.NO_IDLE_RULE, f"the ruleset with {labels} is invalid", file=loaded.file)])
     return ruleset, [d for d in diagnostics if not d.is_error]
 
 

@@ -27,6 +27,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.nightly import facts as derive
 from highseas.nightly.apply import apply_plan
@@ -87,11 +88,11 @@ class ContactModel:
 
     def __post_init__(self) -> None:
         if self.after_days < 0:
-            raise InvalidInputError("the contact delay must be 0 days or more", code="HS707",
-                                    file="<command line>")
+            raise InvalidInputError("the contact delay must be 0 days or more",
+                                    code=codes.INVALID_CONTACT_AFTER, file="<command line>")
         if not 0 <= self.share <= 1:
             raise InvalidInputError(f"contact share {self.share} must be between 0 and 1",
-                                    code="HS707", file="<command line>")
+                                    code=codes.INVALID_CONTACT_AFTER, file="<command line>")
 
     @classmethod
     def parse(cls, after: str, share: float = 1.0) -> ContactModel:
@@ -99,7 +100,7 @@ class ContactModel:
         try:
             duration = Duration.parse(after)
         except DurationError as problem:
-            raise InvalidInputError(f"--contact-after: {problem}", code="HS707",
+            raise InvalidInputError(f"--contact-after: {problem}", code=codes.INVALID_CONTACT_AFTER,
                                     file="<command line>") from None
         return cls(duration.approx_days(), share)
 
@@ -149,7 +150,8 @@ def day_range(start: date, end: date) -> list[date]:
     """Every day from ``start`` to ``end`` inclusive (HS705 if reversed)."""
     if end < start:
         raise InvalidInputError(
-            f"--to {end.isoformat()} is before --from {start.isoformat()}", code="HS705",
+            f"--to {end.isoformat()} is before --from {start.isoformat()}",
+            code=codes.DATES_REVERSED,
             file="<command line>", hint="give the first day with --from and the last with --to",
         )
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
@@ -158,7 +160,7 @@ def day_range(start: date, end: date) -> list[date]:
 def copy_database(source: Path, folder: Path, name: str) -> Path:
     """Copy the database file (and its WAL) into ``folder``; the original is only read."""
     if not source.exists():
-        raise InvalidInputError(f"database {source} does not exist", code="HS400",
+        raise InvalidInputError(f"database {source} does not exist", code=codes.DATABASE_MISSING,
                                 file=str(source), hint="create it with: highseas db init DB")
     target = folder / f"{name}.duckdb"
     shutil.copyfile(source, target)
