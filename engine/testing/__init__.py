@@ -27,10 +27,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
 from highseas.ruleset.model import Ruleset
 from highseas.testing.format import (
-    TEST_CODES,
     Case,
     ClaimCheck,
     Day,
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from highseas.testing.run import CaseResult, Coverage, FileResult, SessionResult
 
 __all__ = [
-    "TEST_CODES",
     "Case",
     "CaseResult",
     "ClaimCheck",
@@ -123,7 +122,7 @@ def _ruleset_of(case: Case) -> Ruleset:
         return _RULESETS[case.test_id]
     except KeyError:
         raise InvalidInputError(
-            f"no ruleset known for case {case.name!r}", code="HS601",
+            f"no ruleset known for case {case.name!r}", code=codes.TEST_RULESET_INVALID,
             hint="load it with cases_of(path) or pass the ruleset",
         ) from None
 

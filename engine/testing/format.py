@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from highseas import codes
 from highseas.errors import Diagnostic, Severity, errors_only
 from highseas.ruleset.model import Ruleset
 from highseas.ruleset.yaml_loader import (
@@ -40,31 +41,6 @@ from highseas.suggestions import did_you_mean
 
 SCHEMA_FILE = "ruleset-tests.schema.json"
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
-
-#: The HS6xx codes of test files and test runs (documented in docs/testing.md).
-TEST_CODES: dict[str, str] = {
-    "HS601": "the ruleset of a test file is missing or invalid",
-    "HS602": "case name used twice in a file",
-    "HS603": "not a real date or time",
-    "HS604": "unknown customer or salesperson in a case",
-    "HS605": "id or expectation listed twice in a case",
-    "HS606": "unknown rule id, or a rule of another kind",
-    "HS607": "unknown pool, tier, region or custom field, or a value that does not fit it",
-    "HS608": "keys that do not go together",
-    "HS609": "days not in increasing order",
-    "HS610": "CSV file missing or unreadable",
-    "HS611": "invalid CSV value",
-    "HS612": "unknown or missing CSV column",
-    "HS613": "expectation that contradicts itself",
-    "HS614": "fact dated after the last as-of day (warning)",
-    "HS620": "no test files found",
-    "HS621": "the engine refused a case's data",
-    "HS622": "coverage below --min-coverage",
-    "HS623": "no case matches -k",
-    "HS630": "init: template missing from the installation",
-    "HS631": "init: invalid company id",
-    "HS632": "init: file already exists",
-}
 
 #: Expectation category -> decision action of :mod:`highseas.nightly.plan`.
 CATEGORY_ACTIONS: dict[str, str] = {
@@ -353,7 +329,7 @@ class _Checker:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            self.error("HS603", f"{text!r} is not a real date", path,
+            self.error(codes.NOT_A_REAL_DATE, f"{text!r} is not a real date", path,
                        "write YYYY-MM-DD with a month of 01-12 and a day that exists")
             return None
 
@@ -361,7 +337,7 @@ class _Checker:
         try:
             return datetime.fromisoformat(text)
         except ValueError:
-            self.error("HS603", f"{text!r} is not a real date or time", path,
+            self.error(codes.NOT_A_REAL_DATE, f"{text!r} is not a real date or time", path,
                        "write YYYY-MM-DD or YYYY-MM-DD HH:MM")
             return None
 
@@ -394,7 +370,7 @@ class _Checker:
         try:
             return parse(value)
         except ValueError:
-            report("HS603", f"{value!r} is not a real {what}", where,
+            report(codes.NOT_A_REAL_DATE, f"{value!r} is not a real {what}", where,
                    "write YYYY-MM-DD (and optionally HH:MM) with a month and day that exist")
             return None
 
@@ -407,12 +383,13 @@ class _Checker:
             raw = read_bytes(csv_path)
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            self.error("HS610", f"{name} is not UTF-8 text", path, "save the CSV file as UTF-8")
+            self.error(codes.CSV_UNREADABLE,
+                       f"{name} is not UTF-8 text", path, "save the CSV file as UTF-8")
             return ()
         except Exception as problem:  # InvalidInputError from read_bytes
             message = getattr(problem, "first", None)
             reason = message.message if message is not None else str(problem)
-            self.error("HS610", f"cannot read {name}: {reason}", path,
+            self.error(codes.CSV_UNREADABLE, f"cannot read {name}: {reason}", path,
                        f"the path is relative to the test file ({self.base_dir})")
             return ()
         rows = self._parse_csv(table, text, str(csv_path), path)
@@ -430,10 +407,12 @@ class _Checker:
                 lines.append(start)
                 start = reader.line_num + 1
         except csv.Error as problem:
-            self.error("HS611", f"{Path(csv_file).name}: malformed CSV ({problem})", ref_path)
+            self.error(codes.INVALID_CSV_VALUE,
+                       f"{Path(csv_file).name}: malformed CSV ({problem})", ref_path)
             return ()
         if not records:
-            self.error("HS612", f"{Path(csv_file).name} is empty (no header row)", ref_path)
+            self.error(codes.CSV_COLUMN,
+                       f"{Path(csv_file).name} is empty (no header row)", ref_path)
             return ()
         allowed = [key for key, _ in _COLUMNS[table]]
         aliases = _csv_aliases(table)
@@ -455,18 +434,19 @@ class _Checker:
                 "columns: " + ", ".join(allowed) + (" and the ruleset's custom fields"
                                                     if custom else ""))
             self.diagnostics.append(Diagnostic(
-                code="HS612", message=f"unknown column {raw_name!r} (column {index + 1})",
+                code=codes.CSV_COLUMN, message=f"unknown column {raw_name!r} (column {index + 1})",
                 file=csv_file, line=1, column=1, hint=hint))
         present = [c for c in header if c is not None]
         for repeated in sorted({c for c in present if present.count(c) > 1}):
             self.diagnostics.append(Diagnostic(
-                code="HS612", message=f"column {repeated!r} appears twice in the header",
+                code=codes.CSV_COLUMN, message=f"column {repeated!r} appears twice in the header",
                 file=csv_file, line=1, column=1, hint="keep one of them"))
         required = tests_schema()["$defs"][_DEFINITION[table]]["required"]
         missing = [key for key in required if key not in present]
         if missing:
             self.diagnostics.append(Diagnostic(
-                code="HS612", message="missing column(s) " + ", ".join(repr(m) for m in missing),
+                code=codes.CSV_COLUMN,
+                message="missing column(s) " + ", ".join(repr(m) for m in missing),
                 file=csv_file, line=1, column=1,
                 hint=f"{table} rows need: {', '.join(required)}"))
             return ()
@@ -479,7 +459,8 @@ class _Checker:
             item_path = f"$[{number - 1}]"
             positions[item_path] = (line, 1)
             if len(record) != len(records[0]):
-                report("HS611", f"row {number} has {len(record)} values, the header "
+                report(codes.INVALID_CSV_VALUE,
+                       f"row {number} has {len(record)} values, the header "
                        f"{len(records[0])}", item_path)
                 continue
             item: dict[str, Any] = {}
@@ -518,7 +499,8 @@ class _Checker:
             path = f"$.cases[{index}]"
             name = item["name"]
             if name in names:
-                self.error("HS602", f"case name {name!r} is used twice (first at line "
+                self.error(codes.CASE_NAME_TWICE,
+                           f"case name {name!r} is used twice (first at line "
                            f"{names[name]})", join_key(path, "name"),
                            "give every case its own name")
             else:
@@ -543,7 +525,8 @@ class _Checker:
         if "days" in item:
             for key in ("as_of", "expect", "claims"):
                 if key in item:
-                    self.error("HS608", f"{key!r} beside 'days': a multi-day case gives "
+                    self.error(codes.KEYS_DO_NOT_GO_TOGETHER,
+                               f"{key!r} beside 'days': a multi-day case gives "
                                f"{key} inside each day", join_key(path, key),
                                "move it into the day it belongs to")
             for i, day_item in enumerate(item["days"]):
@@ -588,7 +571,7 @@ class _Checker:
         if isinstance(reasons, str):
             reasons = (reasons,)
         if item["allowed"] and reasons:
-            self.error("HS608", "'reason' on a claim expected to be allowed",
+            self.error(codes.KEYS_DO_NOT_GO_TOGETHER, "'reason' on a claim expected to be allowed",
                        join_key(path, "reason"), "reasons describe refusals; remove it or "
                        "set allowed: false")
         return ClaimCheck(str(item["rep"]), str(item["customer"]), bool(item["allowed"]),
@@ -632,7 +615,8 @@ class _Checker:
             if owner is not None:
                 self._ref(owner, reps, "salesperson", row, "owner")
                 if row.values.get("pool_id") is not None:
-                    self._row_error(row, "HS608", "a customer with an owner has no pool",
+                    self._row_error(row, codes.KEYS_DO_NOT_GO_TOGETHER,
+                                    "a customer with an owner has no pool",
                                     "pool", "give 'owner' (private sea) or 'pool' (high seas)")
             self._check_customer(row)
         all_facts = [*case.activities, *case.orders,
@@ -643,22 +627,24 @@ class _Checker:
                 self._ref(row.values["rep_id"], reps, "salesperson", row, "rep")
             when = row.values.get("at") or row.values.get("placed_at")
             if isinstance(when, datetime) and last_day is not None and when.date() > last_day:
-                self._row_error(row, "HS614", f"dated {when.date()}, after the last as-of day "
+                self._row_error(row, codes.FACT_AFTER_LAST_DAY,
+                                f"dated {when.date()}, after the last as-of day "
                                 f"{last_day}: no run can see it", "at" if "at" in row.values
                                 else "placed_at", "move it before an as-of day or remove it",
                                 Severity.WARNING)
         previous: date | None = None
         for day in case.days:
             if previous is not None and day.as_of <= previous:
-                self.error("HS609", f"day {day.as_of} does not come after {previous}",
+                self.error(codes.DAYS_OUT_OF_ORDER,
+                           f"day {day.as_of} does not come after {previous}",
                            join_key(day.json_path, "as_of"), "list days in increasing order")
             previous = day.as_of
             for claim in day.claims:
                 if claim.rep not in reps:
-                    self.error("HS604", f"unknown salesperson {claim.rep!r}",
+                    self.error(codes.UNKNOWN_CASE_ID, f"unknown salesperson {claim.rep!r}",
                                join_key(claim.json_path, "rep"), did_you_mean(claim.rep, reps))
                 if claim.customer not in customers:
-                    self.error("HS604", f"unknown customer {claim.customer!r}",
+                    self.error(codes.UNKNOWN_CASE_ID, f"unknown customer {claim.customer!r}",
                                join_key(claim.json_path, "customer"),
                                did_you_mean(claim.customer, customers))
             if day.expect is not None:
@@ -669,7 +655,8 @@ class _Checker:
         for row in rows:
             value = row.values.get(key)
             if value in seen:
-                self._row_error(row, "HS605", f"{what} {value!r} is listed twice", "id",
+                self._row_error(row, codes.LISTED_TWICE_IN_CASE,
+                                f"{what} {value!r} is listed twice", "id",
                                 "ids are unique within a case")
             if value is not None:
                 seen.add(value)
@@ -687,7 +674,7 @@ class _Checker:
 
     def _ref(self, value: Any, known: set[str], what: str, row: Row, key: str) -> None:
         if value is not None and value not in known:
-            self._row_error(row, "HS604", f"unknown {what} {value!r}", key,
+            self._row_error(row, codes.UNKNOWN_CASE_ID, f"unknown {what} {value!r}", key,
                             did_you_mean(str(value), known) or f"add it to the case's "
                             f"{'reps' if what == 'salesperson' else 'customers'}")
 
@@ -700,18 +687,21 @@ class _Checker:
             names = {t.attribute for t in rules.tiers if t.attribute} | {
                 t.id for t in rules.tiers if t.attribute is None}
             if tier not in names:
-                self._row_error(row, "HS607", f"tier {tier!r} is neither a tier attribute nor "
+                self._row_error(row, codes.UNKNOWN_CASE_REFERENCE,
+                                f"tier {tier!r} is neither a tier attribute nor "
                                 "a tier id of the ruleset", "tier",
                                 did_you_mean(tier, names) or f"known: {', '.join(sorted(names))}")
-        codes = _region_codes(rules)
+        region_codes = _region_codes(rules)
         for region in row.values.get("regions") or []:
-            if region not in codes:
-                self._row_error(row, "HS607", f"region {region!r} is not a region, region code "
+            if region not in region_codes:
+                self._row_error(row, codes.UNKNOWN_CASE_REFERENCE,
+                                f"region {region!r} is not a region, region code "
                                 "or country of the ruleset", "regions",
-                                did_you_mean(region, codes) or "")
+                                did_you_mean(region, region_codes) or "")
         away_from, away_until = row.values.get("away_from"), row.values.get("away_until")
         if away_from and away_until and away_until < away_from:
-            self._row_error(row, "HS608", "away_until is before away_from", "away_until")
+            self._row_error(row, codes.KEYS_DO_NOT_GO_TOGETHER,
+                            "away_until is before away_from", "away_until")
 
     def _check_customer(self, row: Row) -> None:
         rules = self.ruleset
@@ -720,20 +710,23 @@ class _Checker:
         pool = row.values.get("pool_id")
         pools = {p.id for p in rules.pools}
         if pool is not None and pool not in pools:
-            self._row_error(row, "HS607", f"unknown pool {pool!r}", "pool",
+            self._row_error(row, codes.UNKNOWN_CASE_REFERENCE, f"unknown pool {pool!r}", "pool",
                             did_you_mean(pool, pools))
         types = {f.name: f.type for f in rules.custom_fields}
         for name, value in (row.values.get("attributes") or {}).items():
             if name not in types:
-                self._row_error(row, "HS607", f"{name!r} is not a custom field of the ruleset",
+                self._row_error(row, codes.UNKNOWN_CASE_REFERENCE,
+                                f"{name!r} is not a custom field of the ruleset",
                                 "attributes", did_you_mean(name, types) or
                                 "declare it under custom_fields in the ruleset")
             elif not _fits(value, types[name]):
-                self._row_error(row, "HS607", f"{name} is a {types[name]} field; {value!r} "
+                self._row_error(row, codes.UNKNOWN_CASE_REFERENCE,
+                                f"{name} is a {types[name]} field; {value!r} "
                                 "does not fit", "attributes")
         created, owned = row.values.get("created_at"), row.values.get("owned_since")
         if isinstance(created, datetime) and isinstance(owned, datetime) and owned < created:
-            self._row_error(row, "HS608", "owned_since is before created_at", "owned_since")
+            self._row_error(row, codes.KEYS_DO_NOT_GO_TOGETHER,
+                            "owned_since is before created_at", "owned_since")
 
     def _check_expectation(self, expect: Expectation, reps: set[str],
                            customers: set[str]) -> None:
@@ -741,7 +734,8 @@ class _Checker:
         for entry in expect.entries:
             previous = seen.get((entry.category, entry.customer))
             if previous is not None:
-                self.error("HS605", f"{entry.category} {entry.customer} is expected twice "
+                self.error(codes.LISTED_TWICE_IN_CASE,
+                           f"{entry.category} {entry.customer} is expected twice "
                            f"(first at line {previous.line})", entry.json_path,
                            "a run makes one decision of a kind per customer")
             seen[(entry.category, entry.customer)] = entry
@@ -750,28 +744,31 @@ class _Checker:
         for entry in expect.forbidden:
             same = seen.get((entry.category, entry.customer))
             if same is not None and not entry.fields and not entry.reason:
-                self.error("HS613", f"{entry.customer} is both expected and forbidden to be "
+                self.error(codes.CONTRADICTORY_EXPECTATION,
+                           f"{entry.customer} is both expected and forbidden to be "
                            f"{entry.category.replace('_', ' ')} (line {same.line})",
                            entry.json_path)
         for index, customer in enumerate(expect.untouched):
             path = join_index(join_key(expect.json_path, "untouched"), index)
             if customer not in customers:
-                self.error("HS604", f"unknown customer {customer!r}", path,
+                self.error(codes.UNKNOWN_CASE_ID, f"unknown customer {customer!r}", path,
                            did_you_mean(customer, customers))
             for entry in expect.entries:
                 if entry.customer == customer:
-                    self.error("HS613", f"{customer} is expected untouched but also "
+                    self.error(codes.CONTRADICTORY_EXPECTATION,
+                               f"{customer} is expected untouched but also "
                                f"{entry.category.replace('_', ' ')} (line {entry.line})", path)
 
     def _check_entry(self, entry: Entry, reps: set[str], customers: set[str]) -> None:
         if entry.customer not in customers:
-            self.error("HS604", f"unknown customer {entry.customer!r}", entry.json_path,
+            self.error(codes.UNKNOWN_CASE_ID,
+                       f"unknown customer {entry.customer!r}", entry.json_path,
                        did_you_mean(entry.customer, customers) or
                        "expectations name customers of the case")
         for key, value in entry.fields:
             where = join_key(entry.json_path, key)
             if key in _REP_KEYS and value not in reps:
-                self.error("HS604", f"unknown salesperson {value!r}", where,
+                self.error(codes.UNKNOWN_CASE_ID, f"unknown salesperson {value!r}", where,
                            did_you_mean(str(value), reps))
         rules = self.ruleset
         if rules is None:
@@ -782,7 +779,8 @@ class _Checker:
             rule = fields["rule"]
             if rule not in allowed:
                 kind = entry.category.replace("_", " ")
-                self.error("HS606", f"{rule!r} is not a rule that can have customers {kind}",
+                self.error(codes.UNKNOWN_RULE_ID,
+                           f"{rule!r} is not a rule that can have customers {kind}",
                            join_key(entry.json_path, "rule"),
                            did_you_mean(rule, allowed) or
                            ("rules here: " + ", ".join(sorted(allowed)) if allowed
@@ -790,7 +788,7 @@ class _Checker:
         if "pool" in fields:
             pools = {p.id for p in rules.pools}
             if fields["pool"] not in pools:
-                self.error("HS607", f"unknown pool {fields['pool']!r}",
+                self.error(codes.UNKNOWN_CASE_REFERENCE, f"unknown pool {fields['pool']!r}",
                            join_key(entry.json_path, "pool"), did_you_mean(fields["pool"], pools))
 
 
@@ -812,12 +810,12 @@ def rule_ids_for(ruleset: Ruleset, category: str) -> set[str]:
 
 
 def _region_codes(ruleset: Ruleset) -> set[str]:
-    codes: set[str] = set()
+    known: set[str] = set()
     for region in ruleset.regions:
-        codes.add(region.id)
-        codes.update(region.codes)
-        codes.update(region.countries)
-    return codes
+        known.add(region.id)
+        known.update(region.codes)
+        known.update(region.countries)
+    return known
 
 
 def _fits(value: Any, type_name: str) -> bool:
@@ -885,7 +883,8 @@ def _relocate(problem: Diagnostic, number: int) -> Diagnostic:
     """A schema problem of a CSV row: say which row and column, not a JSON path."""
     column = problem.json_path.removeprefix("$").lstrip(".")
     where = f"row {number}" + (f", column {column}" if column else "")
-    return Diagnostic(code="HS611", message=f"{where}: {problem.message}", file=problem.file,
+    return Diagnostic(code=codes.INVALID_CSV_VALUE,
+                      message=f"{where}: {problem.message}", file=problem.file,
                       line=problem.line, column=1, json_path=problem.json_path,
                       hint=problem.hint, row=number)
 
@@ -944,7 +943,8 @@ def _ruleset_of(
     line, column = loaded.position(where)
 
     def problem(message: str, hint: str) -> list[Diagnostic]:
-        return [Diagnostic(code="HS601", message=message, file=file, line=line, column=column,
+        return [Diagnostic(code=codes.TEST_RULESET_INVALID,
+                           message=message, file=file, line=line, column=column,
                            json_path=where, hint=hint)]
 
     if not ruleset_path.is_file():
@@ -1013,6 +1013,7 @@ def check_case_mapping(ruleset: Ruleset, data: dict[str, Any], file: str = "<pyt
     cases = checker.test_file(document)
     problems = errors_only(checker.diagnostics)
     if problems or not cases:
-        raise InvalidInputError(problems or [Diagnostic(code="HS608", message="no day to run",
+        raise InvalidInputError(problems or [Diagnostic(code=codes.KEYS_DO_NOT_GO_TOGETHER,
+                                                        message="no day to run",
                                                         file=file)])
     return cases[0]

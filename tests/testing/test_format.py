@@ -7,9 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from highseas.errors import InvalidInputError
 from highseas.testing.format import (
-    TEST_CODES,
     load_test_file,
     validate_test_file,
 )
@@ -223,13 +223,6 @@ def test_python_case_mapping(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError):
         testing.case_from_dict(ruleset, {"name": "bad", "as_of": "2025-01-01",
                                          "expect": {"released": ["nobody"]}})
-
-
-def test_codes_are_documented() -> None:
-    docs = (Path(__file__).resolve().parents[2] / "docs" / "testing.md").read_text(
-        encoding="utf-8")
-    for code in TEST_CODES:
-        assert code in docs, code
 
 
 def test_validate_command_checks_test_files(tmp_path: Path) -> None:
