@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from highseas import codes
+
 
 def one_line(text: str) -> str:
     """``text`` with control characters (a CR or LF in a key, a file name...)
@@ -93,16 +95,19 @@ class HighseasError(Exception):
     """Base class of every error highseas raises on purpose.
 
     ``exit_code`` follows the CLI contract: 1 for rule or test failures and
-    rejected data, 2 for invalid input or usage.
+    rejected data, 2 for invalid input or usage, 3 for internal errors. Each
+    subclass stands for one of these; the codes it carries are registered in
+    :mod:`highseas.codes` with the same exit code (a test checks every raise
+    site). An error raised without a code is a bug: HS999.
     """
 
-    exit_code: int = 2
+    exit_code: int = codes.EXIT_USAGE
 
     def __init__(
         self,
         message: str | Diagnostic | Sequence[Diagnostic],
         *,
-        code: str = "HS000",
+        code: str = codes.INTERNAL_ERROR,
         file: str = "",
         line: int = 0,
         column: int = 0,
@@ -141,26 +146,26 @@ class HighseasError(Exception):
 class InvalidInputError(HighseasError):
     """A file, option or value that highseas cannot accept (exit 2)."""
 
-    exit_code = 2
+    exit_code = codes.EXIT_USAGE
 
 
 class RejectedDataError(HighseasError):
     """Facts rejected row by row; nothing was written (exit 1)."""
 
-    exit_code = 1
+    exit_code = codes.EXIT_FAILURE
 
 
 class BusyError(HighseasError):
     """Another process holds the database (exit 2)."""
 
-    exit_code = 2
+    exit_code = codes.EXIT_USAGE
 
 
 class EngineError(HighseasError):
     """An internal invariant broke (a customer without a verdict, an action
     that raised inside durable-rules). Never silenced (exit 3)."""
 
-    exit_code = 3
+    exit_code = codes.EXIT_INTERNAL
 
 
 def errors_only(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -21,6 +21,8 @@ import sys
 from typing import Any
 
 import click
+
+from highseas import codes
 from highseas.errors import HighseasError, is_duckdb_interrupt
 
 #: command name -> "module:attribute" of the click command.
@@ -42,10 +44,10 @@ COMMANDS: dict[str, str] = {
     "advise": "highseas.cli.simulate_cmd:advise",
 }
 
-EXIT_OK = 0
-EXIT_FAILURES = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
+EXIT_OK = codes.EXIT_OK
+EXIT_FAILURES = codes.EXIT_FAILURE
+EXIT_USAGE = codes.EXIT_USAGE
+EXIT_INTERNAL = codes.EXIT_INTERNAL
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
@@ -110,8 +112,11 @@ class HighseasGroup(click.Group):
             raise
         except OSError as error:
             where = f" {error.filename}" if getattr(error, "filename", None) else ""
-            click.echo(f"error HS002 cannot access{where}: {error.strerror or error}", err=True)
-            ctx.exit(EXIT_USAGE)
+            click.echo(
+                f"error {codes.PATH_UNREADABLE} cannot access{where}: {error.strerror or error}",
+                err=True,
+            )
+            ctx.exit(codes.exit_code(codes.PATH_UNREADABLE))
         except Exception as error:  # a bug: say so briefly, full trace only on request
             if is_duckdb_interrupt(error):  # Ctrl-C inside a DuckDB query
                 click.echo("interrupted: nothing was written", err=True)
@@ -120,17 +125,18 @@ class HighseasGroup(click.Group):
                 raise
             if _is_corrupt_database(error):
                 click.echo(
-                    f"error HS407 the database file is damaged: {str(error).splitlines()[0]} "
+                    f"error {codes.DATABASE_DAMAGED} the database file is damaged: "
+                    f"{str(error).splitlines()[0]} "
                     "(restore it from a backup; nothing was written)",
                     err=True,
                 )
-                ctx.exit(EXIT_USAGE)
+                ctx.exit(codes.exit_code(codes.DATABASE_DAMAGED))
             click.echo(
-                f"internal error HS999 {type(error).__name__}: {error} "
+                f"internal error {codes.INTERNAL_ERROR} {type(error).__name__}: {error} "
                 "(this is a bug in highseas; rerun with HIGHSEAS_DEBUG=1 for the traceback)",
                 err=True,
             )
-            ctx.exit(EXIT_INTERNAL)
+            ctx.exit(codes.exit_code(codes.INTERNAL_ERROR))
 
 
 @click.group(cls=HighseasGroup, context_settings={"help_option_names": ["-h", "--help"]})

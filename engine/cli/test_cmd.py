@@ -13,6 +13,8 @@ from importlib.resources import files
 from pathlib import Path
 
 import click
+
+from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError
 
 ARCHETYPES = ("quick-order", "large-project", "regional-trading")
@@ -68,7 +70,10 @@ def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
         junit_path.write_text(junit_xml(session), encoding="utf-8")
     if session.below_coverage and session.exit_code == 1:
         names = ", ".join(f"{c.ruleset_id} {c.percent:.1f}%" for c in session.below_coverage)
-        click.echo(f"error HS622 rule coverage below {min_coverage:g}%: {names}", err=True)
+        click.echo(
+            f"error {codes.COVERAGE_TOO_LOW} rule coverage below {min_coverage:g}%: {names}",
+            err=True,
+        )
     ctx.exit(session.exit_code)
 
 
@@ -81,7 +86,8 @@ def _template(name: str) -> str:
     resource = files("highseas.rulesets").joinpath(name)
     if not resource.is_file():
         raise InvalidInputError(
-            f"the template {name} is not in this installation of highseas", code="HS630",
+            f"the template {name} is not in this installation of highseas",
+            code=codes.TEMPLATE_MISSING,
             hint="reinstall highseas, or pick another --archetype",
         )
     return resource.read_text(encoding="utf-8")
@@ -111,7 +117,9 @@ def _set_company(text: str, company: str, name: str) -> str:
             lines[index] = f"{indent}name:{space or ' '}{quoted}\n"
             done_name = True
     if not done_id:
-        raise InvalidInputError("the template has no company id to replace", code="HS630")
+        raise InvalidInputError(
+            "the template has no company id to replace", code=codes.TEMPLATE_MISSING
+        )
     return "".join(lines)
 
 
@@ -148,7 +156,7 @@ def init(archetype: str, company: str, company_name: str | None, force: bool,
     file with passing cases (ID.tests.yaml), ready to edit."""
     if not _ID.match(company):
         raise InvalidInputError(
-            f"{company!r} is not a valid company id", code="HS631",
+            f"{company!r} is not a valid company id", code=codes.INIT_INVALID_COMPANY,
             hint="use lower-case letters, digits, '-' and '_' (at most 64 characters), "
             "e.g. acme-trading",
         )
@@ -157,7 +165,7 @@ def init(archetype: str, company: str, company_name: str | None, force: bool,
     existing = [p for p in (ruleset_file, tests_file) if p.exists()]
     if existing and not force:
         raise InvalidInputError([
-            Diagnostic(code="HS632", message="already exists; nothing was written",
+            Diagnostic(code=codes.INIT_FILE_EXISTS, message="already exists; nothing was written",
                        file=str(p), hint="choose another directory or pass --force")
             for p in existing
         ])
