@@ -7,27 +7,78 @@ problems are raised as :class:`highseas.errors.HighseasError` subclasses.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from importlib.resources import as_file, files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from highseas import codes
+from highseas import codes, testing
+from highseas.compile.decision_points import compile_ruleset
 from highseas.errors import InvalidInputError
+from highseas.nightly.apply import ApplyResult, apply_plan, check_can_apply
+from highseas.nightly.claims import ClaimVerdict, check_claim, record_claim
+from highseas.nightly.explain import Explanation, explain_customer
 from highseas.nightly.facts import check_company
-from highseas.nightly.plan_files import PLAN_FORMATS, check_plan_path, write_plan  # noqa: F401 - the API
-from highseas.nightly.summary import format_summary  # noqa: F401 - the API
+from highseas.nightly.plan import Plan
+from highseas.nightly.plan_files import PLAN_FORMATS, check_plan_path, write_plan
+from highseas.nightly.planner import plan as _plan
+from highseas.nightly.summary import format_summary
+from highseas.ruleset.loader import load_ruleset as _load
 from highseas.ruleset.model import Ruleset
-from highseas.simulate import SimulationResult, advise, simulate  # noqa: F401 - the API
+from highseas.ruleset.reporters import render
+from highseas.ruleset.schema import schema_text
+from highseas.ruleset.validation import ValidationReport, validate_paths
+from highseas.simulate import SimulationResult, advise, simulate
+from highseas.store.db import companies, connect, init_db, open_db, schema_version, table_counts
+from highseas.store.ddl import SCHEMA_VERSION
+from highseas.store.demo import DEMO_ARCHETYPE, ensure_demo_db
+from highseas.store.fixtures import DEFAULT_AS_OF, generate
+from highseas.store.imports import (
+    ImportReport,
+    import_crm_sales_opportunities,
+    import_olist_marketing_funnel,
+)
+from highseas.store.loader import LoadReport, load_file
 
-if TYPE_CHECKING:
-    from highseas.nightly.apply import ApplyResult
-    from highseas.nightly.explain import Explanation
-    from highseas.nightly.plan import Plan
-    from highseas.ruleset.validation import ValidationReport
+__all__ = [
+    "MAX_AS_OF",
+    "MIN_AS_OF",
+    "PLAN_FORMATS",
+    "DatabaseInfo",
+    "ImportReport",
+    "LoadReport",
+    "RunResult",
+    "SimulationResult",
+    "ValidationReport",
+    "advise",
+    "check_plan_path",
+    "claim",
+    "compile_definition",
+    "db_info",
+    "demo_ruleset_path",
+    "explain",
+    "format_summary",
+    "format_validation",
+    "generate_fixtures",
+    "import_crm_sales_opportunities",
+    "import_olist_marketing_funnel",
+    "init_database",
+    "load_facts",
+    "load_ruleset",
+    "plan",
+    "ruleset_schema_text",
+    "run",
+    "run_demo",
+    "simulate",
+    "today_in",
+    "validate",
+    "write_plan",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -39,16 +90,24 @@ MAX_AS_OF = date(2999, 12, 31)
 
 def load_ruleset(path: PathLike) -> Ruleset:
     """Load, check and parse a ruleset file (raises with every error found)."""
-    from highseas.ruleset.loader import load_ruleset as _load
-
     return _load(Path(path))
 
 
 def validate(paths: Sequence[PathLike], *, strict: bool = False) -> ValidationReport:
-    """Validate rulesets and test files; all diagnostics of all files."""
-    from highseas.ruleset.validation import validate_paths
+    """Validate rulesets and test files; all diagnostics of all files. Test
+    files (``*.tests.yaml``) are checked by :mod:`highseas.testing`."""
+    return validate_paths([str(p) for p in paths], strict=strict,
+                          validate_tests=testing.validate_test_file)
 
-    return validate_paths([str(p) for p in paths], strict=strict)
+
+def format_validation(report: ValidationReport, fmt: str = "text") -> str:
+    """``report`` as ``highseas validate`` prints it: text, json, github or sarif."""
+    return render(report, fmt)
+
+
+def ruleset_schema_text() -> str:
+    """The JSON Schema of rulesets (draft 2020-12), as shipped in the package."""
+    return schema_text()
 
 
 def today_in(ruleset: Ruleset) -> date:
@@ -75,10 +134,6 @@ def _day(ruleset: Ruleset, as_of: date | None) -> date:
 def compile_definition(ruleset: Ruleset | PathLike, as_of: date | None = None) -> dict[str, Any]:
     """The durable-rules definitions the ruleset compiles to for ``as_of``, with
     the decision point each one decides and the field -> property mapping."""
-    import json
-
-    from highseas.compile.decision_points import compile_ruleset
-
     rules = _ruleset(ruleset)
     compiled = compile_ruleset(rules, _day(rules, as_of))
     document: dict[str, Any] = json.loads(compiled.durable_json())
@@ -88,9 +143,6 @@ def compile_definition(ruleset: Ruleset | PathLike, as_of: date | None = None) -
 def plan(ruleset: Ruleset | PathLike, db: PathLike, as_of: date | None = None) -> Plan:
     """Plan the nightly run for ``as_of`` (default: today in the company's zone).
     Reads the database, writes nothing."""
-    from highseas.nightly.planner import plan as _plan
-    from highseas.store.db import connect
-
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
     with connect(db, read_only=True) as con:
@@ -113,10 +165,6 @@ def run(
     force: bool = False,
 ) -> RunResult:
     """Plan, and with ``apply`` write the plan in one transaction."""
-    from highseas.nightly.apply import apply_plan, check_can_apply
-    from highseas.nightly.planner import plan as _plan
-    from highseas.store.db import connect
-
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
     if not apply:
@@ -135,9 +183,6 @@ def explain(
     """Why a customer is (or is not) released, reminded, assigned...: facts,
     every rule's verdict with the failing condition, the decision, the
     salespeople considered, and the ownership history."""
-    from highseas.nightly.explain import explain_customer
-    from highseas.store.db import connect
-
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
     with connect(db, read_only=True) as con:
@@ -153,11 +198,8 @@ def claim(
     as_of: date | None = None,
     *,
     apply: bool = False,
-) -> Any:
+) -> ClaimVerdict:
     """May ``rep_id`` claim ``customer_id`` now? With ``apply``, record the claim."""
-    from highseas.nightly.claims import check_claim, record_claim
-    from highseas.store.db import connect
-
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
     with connect(db, read_only=not apply) as con:
@@ -166,3 +208,96 @@ def claim(
             record_claim(con, rules, day, verdict)
         return verdict
 
+
+# --------------------------------------------------------------------------
+# the facts database
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    """What a facts database holds: its schema version and, per company, the
+    row count of each table."""
+
+    schema_version: int | None
+    companies: dict[str, dict[str, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": self.schema_version, "companies": self.companies}
+
+
+def init_database(db: PathLike) -> int:
+    """Create the database ``db``, or upgrade an older one; its schema version."""
+    init_db(db)
+    return SCHEMA_VERSION
+
+
+def db_info(db: PathLike) -> DatabaseInfo:
+    """The schema version and row counts per company of ``db`` (opened read-only)."""
+    with open_db(db, read_only=True) as con:
+        return DatabaseInfo(schema_version(con),
+                            {company: table_counts(con, company) for company in companies(con)})
+
+
+def _only_company(db: PathLike) -> str:
+    """The one company in ``db``; refused when it holds none or several."""
+    with open_db(db, read_only=True) as con:
+        found = companies(con)
+    if len(found) == 1:
+        return found[0]
+    listed = f" (it holds: {', '.join(found)})" if found else " (it holds no company yet)"
+    raise InvalidInputError(
+        f"say which company to load with --company{listed}", code=codes.COMPANY_NOT_GIVEN,
+        file=str(db),
+    )
+
+
+def load_facts(
+    db: PathLike,
+    table: str,
+    file: PathLike,
+    company: str | None = None,
+    *,
+    rejects: PathLike | None = None,
+    skip_bad_rows: bool = False,
+) -> LoadReport:
+    """Check every row of ``file`` (CSV, Parquet or JSON) and append it to
+    ``table`` for ``company`` (default: the only company in ``db``)."""
+    return load_file(db, table, file, company or _only_company(db), rejects_path=rejects,
+                     skip_bad_rows=skip_bad_rows)
+
+
+def generate_fixtures(
+    db: PathLike,
+    archetype: str,
+    customers: int,
+    reps: int,
+    seed: int = 1,
+    as_of: date | None = None,
+    *,
+    replace: bool = False,
+) -> dict[str, Any]:
+    """Generate one fake company (``archetype``, also its id) into ``db``: the
+    same arguments give the same content. Returns the row counts written."""
+    return generate(db, archetype, customers, reps, seed, as_of or DEFAULT_AS_OF,
+                    replace=replace)
+
+
+# --------------------------------------------------------------------------
+# the demo
+# --------------------------------------------------------------------------
+
+
+def demo_ruleset_path() -> Path:
+    """The bundled example ruleset of the demo company (inside the package)."""
+    resource = files("highseas.rulesets").joinpath(f"{DEMO_ARCHETYPE}.yaml")
+    with as_file(resource) as path:
+        return Path(path)
+
+
+def run_demo(db: PathLike, *, apply: bool = False) -> RunResult:
+    """Create the demo database if absent and run the demo company's ruleset on
+    it as of the generator's anchor date."""
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
+    ensure_demo_db(db)
+    return run(load_ruleset(demo_ruleset_path()), db, DEFAULT_AS_OF, apply=apply)

@@ -1,6 +1,6 @@
 """``highseas db``, ``load``, ``fixtures`` and ``import``: the facts store commands.
 
-Thin wrappers over :mod:`highseas.store`; errors are HighseasError subclasses
+Thin wrappers over :mod:`highseas.api`; errors are HighseasError subclasses
 that the command group turns into messages and exit codes.
 """
 
@@ -12,29 +12,10 @@ from pathlib import Path
 
 import click
 
-from highseas import codes
-from highseas.errors import InvalidInputError
+from highseas import api
 
 _DB = click.Path(dir_okay=False, path_type=Path)
 _DIR = click.Path(file_okay=False, path_type=Path)
-
-
-def _resolve_company(db_path: Path, company: str | None) -> str:
-    """``--company``, or the only company in the database."""
-    if company:
-        return company
-    from highseas.store.db import companies, open_db
-
-    with open_db(db_path, read_only=True) as con:
-        found = companies(con)
-    if len(found) == 1:
-        return found[0]
-    listed = f" (it holds: {', '.join(found)})" if found else " (it holds no company yet)"
-    raise InvalidInputError(
-        f"say which company to load with --company{listed}",
-        code=codes.COMPANY_NOT_GIVEN,
-        file=str(db_path),
-    )
 
 
 @click.group()
@@ -46,11 +27,8 @@ def db() -> None:
 @click.argument("db_path", metavar="DB", type=_DB)
 def init(db_path: Path) -> None:
     """Create the database DB, or upgrade an older one to this schema."""
-    from highseas.store.db import init_db
-    from highseas.store.ddl import SCHEMA_VERSION
-
-    init_db(db_path)
-    click.echo(f"{db_path}: highseas database, schema version {SCHEMA_VERSION}")
+    version = api.init_database(db_path)
+    click.echo(f"{db_path}: highseas database, schema version {version}")
 
 
 @db.command("info")
@@ -58,18 +36,12 @@ def init(db_path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(db_path: Path, as_json: bool) -> None:
     """Show the schema version and row counts per company."""
-    from highseas.store.db import companies, open_db, schema_version, table_counts
-
-    with open_db(db_path, read_only=True) as con:
-        data = {
-            "schema_version": schema_version(con),
-            "companies": {c: table_counts(con, c) for c in companies(con)},
-        }
+    found = api.db_info(db_path)
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(found.to_dict(), indent=2))
         return
-    click.echo(f"{db_path}: schema version {data['schema_version']}")
-    for company, counts in data["companies"].items():  # type: ignore[union-attr]
+    click.echo(f"{db_path}: schema version {found.schema_version}")
+    for company, counts in found.companies.items():
         shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
         click.echo(f"  {company}: {shown}")
 
@@ -98,16 +70,8 @@ def load(
     TABLE is reps, customers, activities or orders. Any bad row fails the
     whole load (exit 1, nothing written) unless --skip-bad-rows.
     """
-    from highseas.store.loader import load_file
-
-    report = load_file(
-        db_path,
-        table,
-        file,
-        _resolve_company(db_path, company),
-        rejects_path=rejects,
-        skip_bad_rows=skip_bad_rows,
-    )
+    report = api.load_facts(db_path, table, file, company, rejects=rejects,
+                            skip_bad_rows=skip_bad_rows)
     for diagnostic in report.diagnostics():
         click.echo(diagnostic.format_text().replace(": error ", ": warning ", 1), err=True)
     click.echo(report.summary())
@@ -148,18 +112,8 @@ def generate(
     as_json: bool,
 ) -> None:
     """Generate one company into --db: same arguments, same content."""
-    from highseas.store.fixtures import DEFAULT_AS_OF
-    from highseas.store.fixtures import generate as run
-
-    summary = run(
-        db_path,
-        archetype,
-        customers,
-        reps,
-        seed,
-        as_of.date() if as_of else DEFAULT_AS_OF,
-        replace=replace,
-    )
+    summary = api.generate_fixtures(db_path, archetype, customers, reps, seed,
+                                    as_of.date() if as_of else None, replace=replace)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
@@ -171,8 +125,8 @@ def import_() -> None:
     """Import public CRM data sets into a facts database."""
 
 
-def _print_import(report: object) -> None:
-    for line in report.lines():  # type: ignore[attr-defined]
+def _print_import(report: api.ImportReport) -> None:
+    for line in report.lines():
         click.echo(line)
 
 
@@ -183,9 +137,7 @@ def _print_import(report: object) -> None:
 @click.option("--replace", is_flag=True, help="Replace the company's data if present.")
 def crm_sales_opportunities(directory: Path, db_path: Path, company: str, replace: bool) -> None:
     """Import the Maven Analytics CRM sales opportunities CSVs in DIR."""
-    from highseas.store.imports import import_crm_sales_opportunities
-
-    _print_import(import_crm_sales_opportunities(db_path, directory, company, replace=replace))
+    _print_import(api.import_crm_sales_opportunities(db_path, directory, company, replace=replace))
 
 
 @import_.command("olist-marketing-funnel")
@@ -198,8 +150,5 @@ def olist_marketing_funnel(
     directory: Path, db_path: Path, company: str, replace: bool, pool: str
 ) -> None:
     """Import the Olist marketing funnel CSVs in DIR."""
-    from highseas.store.imports import import_olist_marketing_funnel
-
-    _print_import(
-        import_olist_marketing_funnel(db_path, directory, company, replace=replace, pool_id=pool)
-    )
+    _print_import(api.import_olist_marketing_funnel(db_path, directory, company,
+                                                    replace=replace, pool_id=pool))

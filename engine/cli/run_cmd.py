@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+
 from highseas import api
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -129,8 +130,7 @@ def claim(ruleset_path: Path, db_path: Path, rep_id: str, customer_id: str,
 def demo(db_path: Path, do_apply: bool) -> None:
     """Create the demo database if absent and run the nightly job on it with
     rulesets/regional-trading.yaml, printing the summary."""
-    from highseas.demo import run_demo
-    result = run_demo(db_path, apply=do_apply)
+    result = api.run_demo(db_path, apply=do_apply)
     click.echo(f"demo database: {db_path} (as of {result.plan.as_of.isoformat()})")
     click.echo(api.format_summary(result.plan))
     if result.applied is not None:

@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import click
+
+from highseas import simulate as simulation
 from highseas.cli.run_cmd import DATE, EXISTING_FILE
 
 
@@ -55,17 +57,14 @@ def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tu
              jobs: int | None) -> None:
     """Replay the recorded history from --from to --to under the ruleset as
     written (the baseline) and under each scenario, and compare them."""
-    from highseas.simulate import plan_scenarios
-    from highseas.simulate import simulate as run_simulation
-    from highseas.simulate.replay import day_range
-
-    days = len(day_range(start, end))
-    scenarios = plan_scenarios(ruleset_path, sets=sets, idle_period=idle_period, sweeps=sweeps)
+    days = len(simulation.day_range(start, end))
+    scenarios = simulation.plan_scenarios(ruleset_path, sets=sets, idle_period=idle_period,
+                                          sweeps=sweeps)
     with _progress(days * len(scenarios)) as progress:
-        result = run_simulation(ruleset_path, db_path, start, end, sets=sets,
-                                idle_period=idle_period, sweeps=sweeps, out=out,
-                                claim_back=not no_claim_back, contact_after=contact_after,
-                                contact_share=contact_share, progress=progress, jobs=jobs)
+        result = simulation.simulate(
+            ruleset_path, db_path, start, end, sets=sets, idle_period=idle_period,
+            sweeps=sweeps, out=out, claim_back=not no_claim_back, contact_after=contact_after,
+            contact_share=contact_share, progress=progress, jobs=jobs)
     if result.behaviour:
         click.echo(f"behaviour model: {result.behaviour}")
     for warning in result.warnings:
@@ -93,10 +92,8 @@ def advise(db_path: Path, ruleset_path: Path | None, company_id: str | None, max
            statuses: tuple[str, ...], out: Path | None) -> None:
     """Recommend an idle period from the recorded history: gaps between
     follow-ups, last touch to order, and the release curve."""
-    from highseas.simulate import advise as run_advise
-
-    advice = run_advise(db_path, ruleset_path, company_id=company_id, max_share=max_share,
-                        statuses=statuses, out=out)
+    advice = simulation.advise(db_path, ruleset_path, company_id=company_id,
+                               max_share=max_share, statuses=statuses, out=out)
     click.echo(advice.format_text())
     if out is not None:
         click.echo(f"wrote the curve and advice.html to {out}")

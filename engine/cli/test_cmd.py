@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from highseas import codes
+from highseas import codes, testing
 from highseas.errors import Diagnostic, InvalidInputError
 
 ARCHETYPES = ("quick-order", "large-project", "regional-trading")
@@ -48,26 +48,21 @@ def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
 
     Exit 0 all passed, 1 failures or coverage below --min-coverage, 2 invalid
     test files or data, 3 engine error. Format: docs/testing.md."""
-    from highseas.testing.report import format_coverage, format_file, summary_line
-    from highseas.testing.run import FileResult, run_paths
-
-    def on_file(result: FileResult) -> None:
-        for line in format_file(result, verbose=verbose):
+    def on_file(result: testing.FileResult) -> None:
+        for line in testing.format_file(result, verbose=verbose):
             click.echo(line)
 
-    session = run_paths(list(paths) or _default_paths(), patterns, min_coverage=min_coverage,
-                        on_file=on_file)
+    session = testing.run_paths(list(paths) or _default_paths(), patterns,
+                                min_coverage=min_coverage, on_file=on_file)
     for diagnostic in session.diagnostics:
         click.echo(diagnostic.format_text(), err=True)
     for coverage in session.coverage:
-        for line in format_coverage(coverage, min_coverage):
+        for line in testing.format_coverage(coverage, min_coverage):
             click.echo(line)
-    click.echo(summary_line(session))
+    click.echo(testing.summary_line(session))
     if junit_path is not None:
-        from highseas.testing.report import junit_xml
-
         junit_path.parent.mkdir(parents=True, exist_ok=True)
-        junit_path.write_text(junit_xml(session), encoding="utf-8")
+        junit_path.write_text(testing.junit_xml(session), encoding="utf-8")
     if session.below_coverage and session.exit_code == 1:
         names = ", ".join(f"{c.ruleset_id} {c.percent:.1f}%" for c in session.below_coverage)
         click.echo(

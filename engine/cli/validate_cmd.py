@@ -1,12 +1,15 @@
-"""``highseas validate`` and ``highseas schema``: thin wrappers.
+"""``highseas validate`` and ``highseas schema``: thin wrappers over the API.
 
-Imports only the loader, the schema and the reporters (never duckdb or
-durable-rules) so that validating one file starts fast.
+Nothing that :mod:`highseas.api` imports loads duckdb, durable-rules, pyarrow
+or matplotlib at import time (they are imported where used), so validating
+one file starts fast.
 """
 
 from __future__ import annotations
 
 import click
+
+from highseas import api
 
 
 @click.command()
@@ -21,11 +24,8 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
     Exit code 0: valid; 1: invalid rulesets (or warnings with --strict);
     2: a path that does not exist or cannot be read.
     """
-    from highseas.ruleset.reporters import render
-    from highseas.ruleset.validation import validate_paths
-
-    report = validate_paths(list(paths), strict=strict)
-    output = render(report, fmt)
+    report = api.validate(paths, strict=strict)
+    output = api.format_validation(report, fmt)
     if output:
         click.echo(output)
     ctx.exit(report.exit_code)
@@ -34,6 +34,4 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of rulesets (draft 2020-12)."""
-    from highseas.ruleset.schema import schema_text
-
-    click.echo(schema_text(), nl=False)
+    click.echo(api.ruleset_schema_text(), nl=False)

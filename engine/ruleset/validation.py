@@ -3,9 +3,13 @@
 ``highseas validate`` and CI use :func:`validate_paths`. Paths may be files
 or directories (searched recursively for ``*.yaml`` / ``*.yml``, skipping
 hidden entries). Each file is handed to the first registered
-:class:`FileKind` that claims it: ``*.tests.yaml`` files are test files
-(validated by ``highseas.testing.validate_test_file``), everything else is a
-ruleset. Other kinds can be added with :func:`register_file_kind`.
+:class:`FileKind` that claims it: ``*.tests.yaml`` files are test files,
+everything else is a ruleset. Other kinds can be added with
+:func:`register_file_kind`.
+
+Test files are checked by the caller's ``validate_tests`` (the API passes
+``highseas.testing.validate_test_file``: this package never imports the
+test harness, which sits above it); without one they are skipped with a note.
 
 Exit codes: 0 valid; 1 invalid (errors, or warnings under ``strict``);
 2 usage or I/O problem (a path that does not exist or cannot be read).
@@ -13,13 +17,13 @@ Exit codes: 0 valid; 1 invalid (errors, or warnings under ``strict``);
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError
+from highseas.ruleset.loader import load_ruleset_with_diagnostics
 
 #: Codes that mean "could not read the input" rather than "the input is wrong".
 IO_CODES = frozenset({codes.PATH_NOT_FOUND, codes.PATH_UNREADABLE, codes.NO_YAML_FILES})
@@ -103,8 +107,6 @@ class ValidationReport:
 
 def validate_ruleset_file(path: Path) -> list[Diagnostic]:
     """All diagnostics (errors and warnings) of one ruleset file."""
-    from highseas.ruleset.loader import load_ruleset_with_diagnostics
-
     try:
         _, diagnostics = load_ruleset_with_diagnostics(path)
     except InvalidInputError as error:
@@ -112,26 +114,19 @@ def validate_ruleset_file(path: Path) -> list[Diagnostic]:
     return diagnostics
 
 
-def validate_tests_file(path: Path) -> list[Diagnostic]:
-    """Diagnostics of a test file (docs/testing.md's format), via ``highseas.testing``."""
-    try:
-        testing = importlib.import_module("highseas.testing")
-    except ModuleNotFoundError as error:
-        if error.name in ("highseas.testing", "engine"):
-            raise SkipFile(
-                "test files cannot be checked yet (highseas.testing is missing)"
-            ) from None
-        raise
-    validate_test_file: Validator = testing.validate_test_file
-    return list(validate_test_file(path))
+def skip_tests_file(path: Path) -> list[Diagnostic]:
+    """The test-file validator of a call that was given none."""
+    raise SkipFile("test files are not checked here (no test-file validator was given; "
+                   "highseas validate checks them)")
 
 
-def _is_tests_file(path: Path) -> bool:
+def is_tests_file(path: Path) -> bool:
+    """Whether ``path`` names a test file (``*.tests.yaml`` / ``*.tests.yml``)."""
     return path.name.endswith((".tests.yaml", ".tests.yml"))
 
 
 FILE_KINDS: list[FileKind] = [
-    FileKind("tests", _is_tests_file, validate_tests_file),
+    FileKind("tests", is_tests_file, skip_tests_file),
     FileKind("ruleset", lambda path: True, validate_ruleset_file),
 ]
 
@@ -184,9 +179,17 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]
     return unique_paths(found), problems
 
 
-def validate_file(path: Path) -> FileResult:
+def file_kinds(validate_tests: Validator | None = None) -> list[FileKind]:
+    """The registered kinds, test files checked by ``validate_tests`` when given."""
+    if validate_tests is None:
+        return list(FILE_KINDS)
+    return [FileKind(k.name, k.matches, validate_tests) if k.name == "tests" else k
+            for k in FILE_KINDS]
+
+
+def validate_file(path: Path, validate_tests: Validator | None = None) -> FileResult:
     """Check one file with the first kind that claims it."""
-    kind = next(k for k in FILE_KINDS if k.matches(path))
+    kind = next(k for k in file_kinds(validate_tests) if k.matches(path))
     try:
         diagnostics = kind.validate(path)
     except SkipFile as skip:
@@ -197,10 +200,12 @@ def validate_file(path: Path) -> FileResult:
     return FileResult(str(path), kind.name, tuple(diagnostics))
 
 
-def validate_paths(paths: Sequence[str | Path], strict: bool = False) -> ValidationReport:
-    """Validate every file under ``paths``; never raises for bad content."""
+def validate_paths(paths: Sequence[str | Path], strict: bool = False, *,
+                   validate_tests: Validator | None = None) -> ValidationReport:
+    """Validate every file under ``paths``; never raises for bad content.
+    ``validate_tests`` checks test files (skipped with a note without it)."""
     files, problems = discover(paths)
-    results = tuple(validate_file(path) for path in files)
+    results = tuple(validate_file(path, validate_tests) for path in files)
     notes = tuple(f"{r.path}: skipped: {r.note}" for r in results if r.skipped)
     return ValidationReport(files=results, usage_errors=tuple(problems), strict=strict,
                             notes=notes)

@@ -19,17 +19,32 @@ suite (or highseas's) can use it directly::
 The format is documented in docs/testing.md; its schema is
 ``schemas/ruleset-tests.schema.json``. Importing this module imports neither
 duckdb nor durable-rules; running cases does.
+
+This module is the package's public facade; the command line and the API use
+nothing else of it. Modules:
+
+* ``format`` - the test file format: loading, checking, the HS6xx diagnostics
+* ``run`` - discovering and running cases, each on its own in-memory database
+* ``compare`` - expected against actual outcomes, as readable mismatches
+* ``coverage`` - which rules and decision points the cases exercised
+* ``report`` - the text report and JUnit XML
+
+May import: ``highseas.nightly``, ``highseas.compile``, ``highseas.ruleset``,
+``highseas.store``, ``highseas.errors``, ``highseas.codes``,
+``highseas.suggestions``. Never ``highseas.simulate``, ``highseas.api`` or
+``highseas.cli``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
 from highseas.ruleset.model import Ruleset
+from highseas.testing.compare import Mismatch
 from highseas.testing.format import (
     Case,
     ClaimCheck,
@@ -37,15 +52,20 @@ from highseas.testing.format import (
     Entry,
     Expectation,
     TestFile,
+    check_case_mapping,
     load_test_file,
     load_test_file_with_diagnostics,
     tests_schema,
     validate_test_file,
 )
-
-if TYPE_CHECKING:
-    from highseas.testing.compare import Mismatch
-    from highseas.testing.run import CaseResult, Coverage, FileResult, SessionResult
+from highseas.testing.report import format_coverage, format_file, summary_line
+from highseas.testing.report import format_session as _format_session
+from highseas.testing.report import junit_xml as _junit_xml
+from highseas.testing.run import CaseResult, Coverage, FileResult, SessionResult
+from highseas.testing.run import discover as _discover
+from highseas.testing.run import run_case as _run_case
+from highseas.testing.run import run_paths as _run_paths
+from highseas.testing.run import run_test_file as _run_test_file
 
 __all__ = [
     "Case",
@@ -63,6 +83,8 @@ __all__ = [
     "case_from_dict",
     "cases_of",
     "discover",
+    "format_coverage",
+    "format_file",
     "format_session",
     "junit_xml",
     "load_test_file",
@@ -70,6 +92,7 @@ __all__ = [
     "run_case",
     "run_paths",
     "run_test_file",
+    "summary_line",
     "tests_schema",
     "validate_test_file",
 ]
@@ -77,32 +100,26 @@ __all__ = [
 
 def discover(paths: Sequence[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
     """Test files under ``paths`` (see :func:`highseas.testing.run.discover`)."""
-    from highseas.testing.run import discover as _discover
-
     return _discover(paths)
 
 
 def run_case(case: Case, ruleset: Ruleset | None = None) -> CaseResult:
     """Run one case (against the ruleset of its test file unless given)."""
-    from highseas.testing.run import run_case as _run_case
-
     return _run_case(ruleset if ruleset is not None else _ruleset_of(case), case)
 
 
 def run_test_file(test_file: TestFile | str | Path, patterns: Sequence[str] = ()) -> FileResult:
     """Run the cases of a test file matching ``patterns`` (``-k``)."""
-    from highseas.testing.run import run_test_file as _run
-
     loaded = test_file if isinstance(test_file, TestFile) else load_test_file(test_file)
-    return _run(loaded, patterns)
+    return _run_test_file(loaded, patterns)
 
 
 def run_paths(paths: Sequence[str | Path], patterns: Sequence[str] = (), *,
-              min_coverage: float | None = None) -> SessionResult:
-    """Discover and run every test file under ``paths``, with coverage."""
-    from highseas.testing.run import run_paths as _run_paths
-
-    return _run_paths(paths, patterns, min_coverage=min_coverage)
+              min_coverage: float | None = None,
+              on_file: Callable[[FileResult], None] | None = None) -> SessionResult:
+    """Discover and run every test file under ``paths``, with coverage;
+    ``on_file`` is called with each file's result as it finishes."""
+    return _run_paths(paths, patterns, min_coverage=min_coverage, on_file=on_file)
 
 
 _RULESETS: dict[str, Ruleset] = {}
@@ -130,8 +147,6 @@ def _ruleset_of(case: Case) -> Ruleset:
 def case_from_dict(ruleset: Ruleset, data: Mapping[str, Any], name: str = "<python>") -> Case:
     """A case written as a Python mapping in the test file format (one item of
     ``cases:``), checked like a file; raises :class:`InvalidInputError`."""
-    from highseas.testing.format import check_case_mapping
-
     case = check_case_mapping(ruleset, dict(data), name)
     _RULESETS[case.test_id] = ruleset
     return case
@@ -147,16 +162,12 @@ def assert_case(case: Case, ruleset: Ruleset | None = None) -> CaseResult:
 
 def format_session(session: SessionResult, *, verbose: bool = False) -> str:
     """The text report ``highseas test`` prints."""
-    from highseas.testing.report import format_session as _format
-
-    return _format(session, verbose=verbose)
+    return _format_session(session, verbose=verbose)
 
 
 def junit_xml(session: SessionResult) -> str:
     """The JUnit XML report (one testcase per case)."""
-    from highseas.testing.report import junit_xml as _junit
-
-    return _junit(session)
+    return _junit_xml(session)
 
 
 def has_errors(diagnostics: Sequence[Diagnostic]) -> bool:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
+
 from highseas.cli import main
 from highseas.errors import Diagnostic, Severity
 
@@ -153,27 +153,29 @@ def test_bad_bytes_are_diagnostics_not_tracebacks(tmp_path: Path) -> None:
     assert "Traceback" not in out + err
 
 
-def test_tests_files_skipped_when_engine_testing_is_missing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "highseas.testing", None)
+def test_tests_files_are_skipped_without_a_test_file_validator(tmp_path: Path) -> None:
+    """The ruleset package never imports the test harness: called on its own,
+    validate_paths skips test files with a note."""
+    from highseas.ruleset.validation import validate_paths
+
     (tmp_path / "acme.tests.yaml").write_text("cases: []\n", encoding="utf-8")
-    code, out, _ = run("validate", str(tmp_path))
-    assert code == 0
-    assert "skipped: test files cannot be checked yet" in out
-    assert "0 files checked" in out
+    report = validate_paths([tmp_path])
+    assert report.exit_code == 0
+    assert [result.kind for result in report.files] == ["tests"]
+    assert "skipped: test files are not checked here" in report.notes[0]
 
 
 def test_tests_files_use_engine_testing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``highseas validate`` checks test files with highseas.testing's validator."""
+    from highseas import testing
+
     seen: list[Path] = []
 
     def validate_test_file(path: Path) -> list[Diagnostic]:
         seen.append(path)
         return [Diagnostic("HS601", "bad case", line=2, column=3, severity=Severity.ERROR)]
 
-    fake = types.ModuleType("highseas.testing")
-    fake.validate_test_file = validate_test_file  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "highseas.testing", fake)
+    monkeypatch.setattr(testing, "validate_test_file", validate_test_file)
     path = tmp_path / "acme.tests.yml"
     path.write_text("cases: []\n", encoding="utf-8")
     code, out, _ = run("validate", str(path))

@@ -226,13 +226,13 @@ def test_python_case_mapping(tmp_path: Path) -> None:
 
 
 def test_validate_command_checks_test_files(tmp_path: Path) -> None:
-    from highseas.ruleset.validation import validate_paths
+    from highseas import api
 
     path = write_tests(tmp_path, """\
         - name: one
           as_of: 2025-05-30
           expect: {released: [ghost]}
     """)
-    report = validate_paths([str(path)])
+    report = api.validate([str(path)])
     text = json.dumps([d.to_dict() for f in report.files for d in f.diagnostics])
     assert "HS604" in text and "ghost" in text
