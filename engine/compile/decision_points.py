@@ -31,6 +31,7 @@ from highseas.compile import ir
 from highseas.errors import EngineError
 from highseas.ruleset import model
 from highseas.ruleset.durations import Duration
+from highseas.suggestions import did_you_mean
 
 PointKind = Literal["release", "exempt", "remind", "relay", "protect"]
 
@@ -155,7 +156,6 @@ class CompiledRuleset:
         for candidate in self.points:
             if candidate.name == name:
                 return candidate
-        from highseas.suggestions import did_you_mean
 
         hint = did_you_mean(name, list(self.names))
         raise EngineError(

@@ -10,6 +10,7 @@ from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.nightly import facts as derive
 from highseas.nightly.plan import Decision, Skip
+from highseas.nightly.planner import plan
 from highseas.ruleset.model import Ruleset
 from highseas.suggestions import did_you_mean
 
@@ -82,8 +83,6 @@ def explain_customer(
     con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, customer_id: str
 ) -> Explanation:
     """Plan the run for ``as_of`` and explain everything about one customer."""
-    from highseas.nightly.planner import plan
-
     company = ruleset.company.id
     exists = con.execute(
         "SELECT 1 FROM customers WHERE company_id = ? AND customer_id = ?", [company, customer_id]

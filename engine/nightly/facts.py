@@ -17,7 +17,7 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from highseas import codes
-from highseas.errors import EngineError, InvalidInputError
+from highseas.errors import Diagnostic, EngineError, InvalidInputError
 from highseas.ruleset.model import Ruleset
 from highseas.store.db import companies
 from highseas.suggestions import did_you_mean
@@ -115,8 +115,6 @@ def check_custom_attributes(con: duckdb.DuckDBPyConnection, ruleset: Ruleset,
     """Refuse (HS553) customers whose declared custom attribute holds a value
     that is not of the declared type: the facts would read it as missing, and
     a rule or exemption on it would silently not apply."""
-    from highseas.errors import Diagnostic, InvalidInputError
-
     problems = []
     for custom in ruleset.custom_fields:
         duck_type = _DUCK_TYPES[custom.type]

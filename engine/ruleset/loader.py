@@ -21,6 +21,8 @@ from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
 from highseas.ruleset import model as m
 from highseas.ruleset.durations import Duration, DurationError
+from highseas.ruleset.schema import schema_diagnostics
+from highseas.ruleset.semantic import check_ruleset
 from highseas.ruleset.yaml_loader import (
     join_index,
     join_key,
@@ -229,9 +231,6 @@ def ruleset_from_document(
     Returns the ruleset (None when there is any error) and every diagnostic,
     warnings included, sorted by line.
     """
-    from highseas.ruleset.schema import schema_diagnostics
-    from highseas.ruleset.semantic import check_ruleset
-
     diagnostics = schema_diagnostics(data, positions, source_file)
     if errors_only(diagnostics):
         return None, diagnostics

@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
 from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 #: Largest file accepted, in bytes.
 MAX_BYTES = 1024 * 1024

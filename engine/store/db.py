@@ -16,13 +16,14 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from highseas import codes
 from highseas.errors import BusyError, InvalidInputError
 from highseas.store.ddl import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import duckdb
 
 PathLike = str | os.PathLike[str]
 
@@ -31,6 +32,8 @@ _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 def _raw_connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` with DuckDB's IO errors turned into highseas errors."""
+    import duckdb
+
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.ConnectionException as error:
@@ -212,6 +215,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[Transaction]:
     """``with transaction(con) as tx:`` -- all or nothing: committed when the
     block ends normally (unless ``tx.rollback()`` was called), rolled back on
     any exception, KeyboardInterrupt included, which is re-raised."""
+    import duckdb
+
     con.execute("BEGIN TRANSACTION")
     tx = Transaction(con)
     try:

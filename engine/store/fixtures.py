@@ -20,13 +20,14 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.store.db import PathLike, init_db, open_db, scalar, transaction
+
+if TYPE_CHECKING:
+    import duckdb
 
 #: The world of every generated file ends here unless ``as_of`` is given.
 DEFAULT_AS_OF = date(2026, 6, 30)

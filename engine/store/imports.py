@@ -16,14 +16,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.store.countries import NAME_TO_CODE
 from highseas.store.db import PathLike, init_db, open_db, scalar, transaction
 from highseas.store.loader import check_company_id
+
+if TYPE_CHECKING:
+    import duckdb
 
 CRM_COMPANY = "crm-sales-opportunities"
 OLIST_COMPANY = "olist-marketing-funnel"
@@ -94,6 +96,8 @@ def _lit(text: str) -> str:
 
 def _read(con: duckdb.DuckDBPyConnection, name: str, path: Path, columns: tuple[str, ...]) -> None:
     """Read CSV ``path`` (all text, blanks as NULL) into temp table ``name``."""
+    import duckdb
+
     try:
         con.execute(
             f"CREATE TEMP TABLE {name} AS SELECT * FROM read_csv($path, "

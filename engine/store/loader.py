@@ -31,15 +31,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
-
-import duckdb
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, RejectedDataError, is_duckdb_interrupt
 from highseas.store.countries import ISO_ALPHA2
 from highseas.store.db import PathLike, open_db, scalar, transaction
 from highseas.suggestions import did_you_mean
+
+if TYPE_CHECKING:
+    import duckdb
 
 Kind = Literal[
     "text", "date", "timestamp", "bool", "int", "decimal", "list", "json", "country", "status"
@@ -50,9 +51,9 @@ COMPANY_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 def check_company_id(company_id: str, kind: str = "company") -> None:
-    """HS406 unless ``company_id`` (or a pool id: ``kind="pool"``) has the
-    form of ids in rulesets (so a ruleset can name it, and no SQL sees
-    anything else)."""
+    """Refuse (HS406) a ``company_id`` (or a pool id: ``kind="pool"``) that
+    has not the form of ids in rulesets (so a ruleset can name it, and no SQL
+    sees anything else)."""
     if not COMPANY_ID_RE.fullmatch(company_id):
         raise InvalidInputError(
             f"{company_id!r} is not a valid {kind} id",
@@ -369,6 +370,8 @@ def _source(
     for CSV and JSON), its bound parameters, and the file's column names in
     file order: the SQL refers to column i as ``#i`` (1-based), never by
     its name."""
+    import duckdb
+
     fmt = _file_format(path)
     if fmt in ("csv", "json"):
         _check_text_encoding(path, fmt)
@@ -407,6 +410,8 @@ def _source(
 @contextmanager
 def _interrupts_as_keyboard_interrupt() -> Iterator[None]:
     """Re-raise DuckDB's interrupt errors as KeyboardInterrupt."""
+    import duckdb
+
     try:
         yield
     except (RuntimeError, duckdb.Error) as error:
@@ -432,6 +437,8 @@ def _stage_rows(
     trimmed text, blank as NULL, file row numbers; malformed CSV lines into
     ``_bad_lines``. Returns whether the file has a company_id column, and
     its custom attribute columns (customers: ``attributes.NAME``)."""
+    import duckdb
+
     fmt, source, params, file_columns = _source(con, path)
     by_lower: dict[str, int] = {}  # name -> 1-based position of its column
     for position, column in enumerate(file_columns, start=1):

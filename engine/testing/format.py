@@ -27,8 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from highseas import codes
-from highseas.errors import Diagnostic, Severity, errors_only
+from highseas.errors import Diagnostic, InvalidInputError, Severity, errors_only
+from highseas.ruleset.loader import load_ruleset_with_diagnostics
 from highseas.ruleset.model import Ruleset
+from highseas.ruleset.schema import (
+    SchemaErrorMapper,
+    matches_json_type,
+    packaged_schema,
+    packaged_schema_text,
+)
 from highseas.ruleset.yaml_loader import (
     LoadedYaml,
     join_index,
@@ -182,15 +189,11 @@ class TestFile:
 
 def schema_text() -> str:
     """The test file JSON Schema, as shipped in the package."""
-    from highseas.ruleset.schema import packaged_schema_text
-
     return packaged_schema_text(SCHEMA_FILE)
 
 
 def tests_schema() -> dict[str, Any]:
     """The test file JSON Schema as a dictionary."""
-    from highseas.ruleset.schema import packaged_schema
-
     return packaged_schema(SCHEMA_FILE)
 
 
@@ -212,8 +215,6 @@ def schema_diagnostics(
     ``$defs``), reported at YAML lines with the ruleset schema's wording."""
     # The ruleset schema module owns the jsonschema-error -> Diagnostic mapping;
     # local references resolve against the test file schema.
-    from highseas.ruleset.schema import SchemaErrorMapper
-
     mapper = SchemaErrorMapper(positions, file, root_schema=tests_schema())
     found: list[Diagnostic] = []
     seen: set[tuple[str, str, str]] = set()
@@ -821,8 +822,6 @@ def _region_codes(ruleset: Ruleset) -> set[str]:
 def _fits(value: Any, type_name: str) -> bool:
     """Whether ``value`` fits a custom field type (JSON types, plus ISO dates)."""
     if type_name != "date":
-        from highseas.ruleset.schema import matches_json_type
-
         return type_name in ("string", "integer", "number", "boolean") and matches_json_type(
             value, type_name
         )
@@ -903,8 +902,6 @@ def load_test_file_with_diagnostics(
     (errors and warnings) of the test file, its CSV files and, summarised,
     its ruleset.
     """
-    from highseas.errors import InvalidInputError
-
     file = str(path)
     try:
         loaded = load_yaml_text(read_bytes(path), file=file)
@@ -930,9 +927,6 @@ def load_test_file_with_diagnostics(
 def _ruleset_of(
     path: str | Path, data: dict[str, Any], loaded: LoadedYaml
 ) -> tuple[Path, Ruleset | None, list[Diagnostic]]:
-    from highseas.errors import InvalidInputError
-    from highseas.ruleset.loader import load_ruleset_with_diagnostics
-
     file = str(path)
     if "ruleset" in data:
         ruleset_path = Path(path).parent / data["ruleset"]
@@ -967,8 +961,6 @@ def _ruleset_of(
 
 def validate_test_file(path: str | Path) -> list[Diagnostic]:
     """Every diagnostic of a test file (used by ``highseas validate``)."""
-    from highseas.errors import InvalidInputError
-
     try:
         return load_test_file_with_diagnostics(path)[1]
     except InvalidInputError as error:
@@ -977,8 +969,6 @@ def validate_test_file(path: str | Path) -> list[Diagnostic]:
 
 def load_test_file(path: str | Path) -> TestFile:
     """Load a test file; raise :class:`InvalidInputError` with all its errors."""
-    from highseas.errors import InvalidInputError
-
     test_file, diagnostics = load_test_file_with_diagnostics(path)
     if test_file is None:
         raise InvalidInputError(errors_only(diagnostics) or diagnostics)
@@ -1002,8 +992,6 @@ def check_case_mapping(ruleset: Ruleset, data: dict[str, Any], file: str = "<pyt
                        base_dir: Path | None = None) -> Case:
     """One case given as a mapping (an item of ``cases:``), checked like a
     file against ``ruleset``; raise :class:`InvalidInputError` with every error."""
-    from highseas.errors import InvalidInputError
-
     document = {"version": 1, "cases": [_plain(data)]}
     loaded = LoadedYaml(document, {"$": (1, 1)}, file=file)
     problems = errors_only(schema_diagnostics(document, loaded.positions, file))
