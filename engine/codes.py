@@ -137,7 +137,7 @@ UNKNOWN_POOL = _code("HS304", "unknown pool", _F, _R)
 CODE_IN_TWO_REGIONS = _code("HS305", "country or region code in two regions", _F, _R)
 DEFAULT_POOL_COUNT = _code("HS306", "no default pool, or more than one", _F, _R)
 TIERS_OVERLAP = _code("HS307", "tiers overlap", _F, _R)
-TIERS_GAP = _code("HS308", "tiers leave a gap, or every tier needs an attribute", _F, _R)
+TIERS_GAP = _code("HS308", "tiers leave a gap, or every tier selects an attribute", _F, _R)
 EMPTY_TENURE = _code("HS309", "tier with an empty tenure range", _F, _R)
 REMINDER_TOO_LONG = _code("HS310", "reminder not shorter than the release period", _F, _R)
 REMINDER_WITHOUT_TIME = _code("HS311", "reminder on a rule without a time condition", _F, _R)
@@ -179,18 +179,18 @@ REJECTS_FILE_UNWRITABLE = _code("HS414", "rejects file cannot be written", _U, _
 
 # --- HS42x-HS43x: rejected rows of a facts file ----------------------------
 REQUIRED_VALUE_MISSING = _code("HS420", "required value missing", _F, _D)
-NOT_A_NUMBER = _code("HS421", "not a valid integer, number or boolean", _F, _D)
+NOT_A_NUMBER = _code("HS421", "not an integer, number or boolean", _F, _D)
 NOT_A_DATE = _code("HS422", "not a valid date or timestamp", _F, _D)
-DATE_IN_FUTURE = _code("HS423", "date more than a day in the future", _F, _D)
+DATE_IN_FUTURE = _code("HS423", "more than a day in the future", _F, _D)
 ID_REPEATED_IN_FILE = _code("HS424", "id repeated within the file", _F, _D)
-ID_ALREADY_LOADED = _code("HS425", "id already in the database", _F, _D)
-UNKNOWN_REP_IN_ROW = _code("HS426", "unknown rep", _F, _D)
-UNKNOWN_CUSTOMER_IN_ROW = _code("HS427", "unknown customer", _F, _D)
+ID_ALREADY_LOADED = _code("HS425", "id already in the table", _F, _D)
+UNKNOWN_REP_IN_ROW = _code("HS426", "no such rep", _F, _D)
+UNKNOWN_CUSTOMER_IN_ROW = _code("HS427", "no such customer", _F, _D)
 NOT_A_COUNTRY = _code("HS428", "not an ISO 3166-1 alpha-2 country code", _F, _D)
 ROW_VALUE_NOT_ALLOWED = _code("HS429", "value not allowed", _F, _D)
 MALFORMED_LIST = _code("HS430", "malformed list", _F, _D)
 ATTRIBUTES_NOT_OBJECT = _code("HS431", "attributes are not a JSON object", _F, _D)
-INCONSISTENT_ROW = _code("HS432", "inconsistent values in the row", _F, _D)
+INCONSISTENT_ROW = _code("HS432", "inconsistent row", _F, _D)
 MALFORMED_CSV_LINE = _code("HS433", "malformed CSV line", _F, _D)
 OTHER_COMPANY = _code("HS434", "company_id differs from the company being loaded", _F, _D)
 ROW_NUMBER_OUT_OF_RANGE = _code("HS435", "number out of range", _F, _D)
@@ -240,7 +240,7 @@ FACT_VALUE_TYPE = _code("HS544", "fact value of the wrong type", _I, _C)
 UNSAFE_IDENTIFIER = _code("HS550", "name that is not a safe identifier", _I, _N)
 AS_OF_OUT_OF_RANGE = _code("HS551", "as-of date outside 1900-01-01 .. 2999-12-31", _U, _N)
 COMPANY_NOT_IN_DATABASE = _code(
-    "HS552", "database holds nothing of the ruleset's company", _U, _N
+    "HS552", "database holds no salespeople or customers of the ruleset's company", _U, _N
 )
 CUSTOM_ATTRIBUTE_TYPE = _code(
     "HS553", "custom attribute value not of the declared type", _U, _N
@@ -280,13 +280,15 @@ INIT_INVALID_COMPANY = _code("HS631", "init: invalid company id", _U, _T)
 INIT_FILE_EXISTS = _code("HS632", "init: file already exists", _U, _T)
 
 # --- HS7xx: simulation and advice ------------------------------------------
-OVERRIDE_PATH_UNKNOWN = _code("HS701", "override path names nothing", _U, _S)
+OVERRIDE_PATH_UNKNOWN = _code("HS701", "override not PATH=VALUE, or its path names nothing", _U, _S)
 NO_IDLE_RULE = _code("HS702", "idle-period but no release rule has an idle_for", _U, _S)
-OVERRIDE_VALUE_INVALID = _code("HS703", "override value empty or not YAML", _U, _S)
+OVERRIDE_VALUE_INVALID = _code("HS703", "value empty or not YAML", _U, _S)
 MALFORMED_SWEEP = _code("HS704", "malformed sweep", _U, _S)
 DATES_REVERSED = _code("HS705", "--to before --from", _U, _S)
 JOBS_BELOW_ONE = _code("HS706", "--jobs below 1", _U, _S)
-INVALID_CONTACT_AFTER = _code("HS707", "invalid --contact-after", _U, _S)
+INVALID_CONTACT_AFTER = _code(
+    "HS707", "--contact-after not a duration, or share outside 0..1", _U, _S
+)
 _retired(
     "HS708", "database holds nothing of the ruleset's company", _U, _S,
     replaced_by=COMPANY_NOT_IN_DATABASE,
@@ -294,7 +296,7 @@ _retired(
 ADVISE_COMPANY = _code("HS710", "advise: several companies or none", _U, _S)
 ADVISE_SETTINGS = _code("HS711", "advise: --max-share outside 0..1 or no order status", _U, _S)
 OWNERSHIP_CHANGES_UNDONE = _code(
-    "HS720", "ownership changes on or after --from undone (warning)", EXIT_OK, _S
+    "HS720", "database records ownership changes on or after --from (warning)", EXIT_OK, _S
 )
 
 # --- HS9xx: the command line's last resort ---------------------------------
