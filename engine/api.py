@@ -3,6 +3,11 @@ CRM embeds.
 
 Every function takes paths or typed objects and returns typed results;
 problems are raised as :class:`highseas.errors.HighseasError` subclasses.
+
+May import the facades ``highseas.testing`` and ``highseas.simulate``, and
+``highseas.nightly``, ``highseas.compile``, ``highseas.ruleset``,
+``highseas.store``, ``highseas.errors``, ``highseas.codes`` and
+``highseas.suggestions``; never the CLI or the fleet, which sit above it.
 """
 
 from __future__ import annotations
