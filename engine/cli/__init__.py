@@ -9,8 +9,19 @@ Exit codes (documented in docs/cli.md):
 * 130 - interrupted (Ctrl-C); nothing was written
 
 Errors become messages in one place: :class:`HighseasGroup.invoke`.
-Subcommands live in sibling modules and are imported only when used, so
-``highseas validate`` never imports duckdb or durable-rules.
+Subcommands live in sibling modules and are imported only when used
+(:data:`COMMANDS`), so ``highseas validate`` never imports duckdb,
+durable-rules, pyarrow or matplotlib. Modules:
+
+* ``validate_cmd`` - ``validate``, ``schema``
+* ``facts_cmd`` - ``db``, ``load``, ``fixtures``, ``import``
+* ``run_cmd`` - ``compile``, ``run``, ``explain``, ``claim``, ``demo``
+* ``test_cmd`` - ``test``, ``init``
+* ``simulate_cmd`` - ``simulate``, ``advise``
+
+May import only the facades ``highseas.api``, ``highseas.testing``,
+``highseas.simulate`` and ``highseas.fleet``, plus ``highseas.errors``,
+``highseas.codes`` and ``highseas.suggestions`` (and click).
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import click
 
 from highseas import codes
 from highseas.errors import HighseasError, is_duckdb_interrupt
+from highseas.suggestions import did_you_mean
 
 #: command name -> "module:attribute" of the click command.
 COMMANDS: dict[str, str] = {
@@ -93,8 +105,6 @@ class HighseasGroup(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
-            from highseas.suggestions import did_you_mean
-
             hint = did_you_mean(name, self.list_commands(ctx))
             raise click.UsageError(f"No such command {name!r}.{(' ' + hint) if hint else ''}")
         return super().resolve_command(ctx, args)
