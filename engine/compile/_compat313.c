@@ -22,6 +22,9 @@
 #include <Python.h>
 
 #if PY_VERSION_HEX >= 0x030D0000 && defined(__GNUC__)
+/* CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject, meant for durable-rules'
+ * build, must not turn this definition into one of PyObject_CallObject. */
+#undef PyEval_CallObject
 __attribute__((visibility("default"))) PyObject *
 PyEval_CallObject(PyObject *callable, PyObject *args)
 {
