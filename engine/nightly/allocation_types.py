@@ -14,7 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from highseas.nightly.reasons import INACTIVE, NOT_IN_TIERS, SkipKind, SkipReason
 from highseas.ruleset.model import ActivationRelay, Allocation, RegionFallback
+
+#: A salesperson passed over for a customer, and why.
+Skip = tuple[str, SkipReason]
 
 #: At most this many skipped salespeople are listed per customer and candidate
 #: list (the rest are counted in ``AllocationResult.skipped_omitted``).
@@ -66,8 +70,8 @@ class AssignRequest:
     cooldown_reps: frozenset[str]
     exclude_reps: frozenset[str] = frozenset()
     reason: str = ""
-    #: The skip reason recorded for ``exclude_reps`` (a trim may say
-    #: "current owner").
+    #: The words of the skip reason recorded for ``exclude_reps`` (a trim may
+    #: say "current owner").
     exclude_reason: str = "already tried in relay"
 
 
@@ -109,7 +113,7 @@ class AllocationResult:
 
     assignments: tuple[Assignment, ...]
     unassigned: tuple[Unassigned, ...]
-    skipped: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    skipped: dict[str, tuple[Skip, ...]] = field(default_factory=dict)
     skipped_omitted: dict[str, int] = field(default_factory=dict)
     positions: dict[str, str | None] = field(default_factory=dict)
 
@@ -150,43 +154,43 @@ def relay_allocation(
     )
 
 
-def static_skip_reason(rep: RepSnapshot, allocation: Allocation) -> str | None:
+def static_skip_reason(rep: RepSnapshot, allocation: Allocation) -> SkipReason | None:
     """Why ``rep`` can receive nothing from ``allocation`` whatever the
     customer (tier, inactive, away), or None."""
     if rep.tier is None or rep.tier not in allocation.tiers:
-        return "not in eligible tiers"
+        return NOT_IN_TIERS
     if not rep.active:
-        return "inactive"
+        return INACTIVE
     if rep.away:
-        return f"away until {rep.away_until.isoformat()}" if rep.away_until else "away"
+        return SkipReason(SkipKind.AWAY, until=rep.away_until)
     return None
 
 
 def load_skip_reason(
     rep: RepSnapshot, allocation: Allocation, *, private: int, day: int, week: int,
     month: int, last30: int, given: int,
-) -> str | None:
+) -> SkipReason | None:
     """Why ``rep``, with these running counters, can receive no more from
     ``allocation`` (private and claim caps, the per-run limit, capacity), or
     None."""
     if rep.private_cap is not None and private >= rep.private_cap:
-        return f"over private cap {private}/{rep.private_cap}"
+        return SkipReason(SkipKind.OVER_PRIVATE_CAP, limit=rep.private_cap, used=private)
     if rep.claim_cap_day is not None and day >= rep.claim_cap_day:
-        return f"claim cap per day reached ({rep.claim_cap_day})"
+        return SkipReason(SkipKind.CLAIM_CAP, limit=rep.claim_cap_day, period="day")
     if rep.claim_cap_week is not None and week >= rep.claim_cap_week:
-        return f"claim cap per week reached ({rep.claim_cap_week})"
+        return SkipReason(SkipKind.CLAIM_CAP, limit=rep.claim_cap_week, period="week")
     if rep.claim_cap_month is not None and month >= rep.claim_cap_month:
-        return f"claim cap per month reached ({rep.claim_cap_month})"
+        return SkipReason(SkipKind.CLAIM_CAP, limit=rep.claim_cap_month, period="month")
     limit = allocation.max_per_rep_per_run
     if limit is not None and given >= limit:
-        return f"per-run limit reached ({limit})"
+        return SkipReason(SkipKind.PER_RUN_LIMIT, limit=limit)
     if allocation.strategy == "capacity":
         capacity = allocation.capacity if allocation.capacity is not None else 0
         quota = daily_quota(capacity)
         if day >= quota:
-            return f"capacity quota for today reached ({quota})"
+            return SkipReason(SkipKind.CAPACITY_QUOTA, limit=quota)
         if last30 >= capacity:
-            return f"capacity per 30 days reached ({capacity})"
+            return SkipReason(SkipKind.CAPACITY_30_DAYS, limit=capacity)
     return None
 
 

@@ -23,10 +23,20 @@ from highseas.nightly.allocation_types import (
     Assignment,
     AssignRequest,
     RepSnapshot,
+    Skip,
     Unassigned,
     load_skip_reason,
     rotation_key,
     static_skip_reason,
+)
+from highseas.nightly.reasons import (
+    IN_COOLDOWN,
+    NOT_IN_TIERS,
+    SKIPPED,
+    WEIGHT_ZERO,
+    WRONG_REGION,
+    SkipReason,
+    excluded,
 )
 from highseas.ruleset.model import Allocation, Region
 
@@ -139,7 +149,7 @@ class Allocator:
         tier_w = dict(allocation.tier_weights)
         self.weights = [_weight_of(r, rep_w, tier_w) for r in ordered]
         self.alive = [False] * n
-        self.death: list[tuple[str, str] | None] = [None] * n
+        self.death: list[Skip | None] = [None] * n
         # Lists per region (and the all-regions list), eligible tiers only.
         tiers = set(allocation.tiers)
         in_tier = [r.tier is not None and r.tier in tiers for r in ordered]
@@ -177,12 +187,12 @@ class Allocator:
         self.deaths = 0  # bumped on every death, for caches
         self.wrong_region_cache: dict[tuple[str, ...], tuple[int, list[int]]] = {}
         self.unassigned_cache: dict[
-            tuple[str, str | None], tuple[int, str, tuple[tuple[str, str], ...], int]
+            tuple[str, str | None], tuple[int, str, tuple[Skip, ...], int]
         ] = {}
         for i in all_idx:
             reason = static_skip_reason(ordered[i], allocation)
             if reason is None and self.strategy == "weighted" and self.weights[i] == 0:
-                reason = "weight 0"
+                reason = WEIGHT_ZERO
             if reason is None:
                 reason = self._dynamic_reason(i)
             if reason is None:
@@ -191,13 +201,13 @@ class Allocator:
                 self._kill(i, reason)
 
     # -- eligibility --------------------------------------------------------
-    def _dynamic_reason(self, i: int) -> str | None:
+    def _dynamic_reason(self, i: int) -> SkipReason | None:
         return load_skip_reason(
             self.reps[i], self.allocation, private=self.private[i], day=self.day[i],
             week=self.week[i], month=self.month[i], last30=self.last30[i], given=self.run[i],
         )
 
-    def _kill(self, i: int, reason: str) -> None:
+    def _kill(self, i: int, reason: SkipReason) -> None:
         self.alive[i] = False
         self.death[i] = (self.ids[i], reason)
         for replist, pos in self.memberships[i]:
@@ -218,16 +228,16 @@ class Allocator:
             self._kill(i, reason)
 
     @staticmethod
-    def _excluded(rep_id: str, request: AssignRequest) -> str | None:
+    def _excluded(rep_id: str, request: AssignRequest) -> SkipReason | None:
         if rep_id in request.exclude_reps:
-            return request.exclude_reason
+            return excluded(request.exclude_reason)
         if rep_id in request.cooldown_reps:
-            return "in cooldown"
+            return IN_COOLDOWN
         return None
 
     # -- round robin -----------------------------------------------------------
     def _pick_round_robin(
-        self, replist: RepList, key: str, request: AssignRequest, skips: list[tuple[str, str]]
+        self, replist: RepList, key: str, request: AssignRequest, skips: list[Skip]
     ) -> tuple[int | None, int]:
         """The first eligible rep after the pointer (wrapping); returns the
         rep index (or None) and how many skipped reps were left unlisted."""
@@ -263,7 +273,7 @@ class Allocator:
             if death is not None:
                 skips.append(death)
             else:
-                skips.append((self.ids[i], self._excluded(self.ids[i], request) or "skipped"))
+                skips.append((self.ids[i], self._excluded(self.ids[i], request) or SKIPPED))
             listed += 1
             pos += 1
             if pos == n:
@@ -325,7 +335,7 @@ class Allocator:
         return rotation
 
     def _pick_heap(
-        self, rotation: HeapRotation, request: AssignRequest, skips: list[tuple[str, str]]
+        self, rotation: HeapRotation, request: AssignRequest, skips: list[Skip]
     ) -> tuple[int | None, int]:
         heap = rotation.heap
         keyf = rotation.key
@@ -359,7 +369,7 @@ class Allocator:
             for _key, rep_id, i in passed:
                 death = self.death[i]
                 skips.append(death if death is not None else
-                             (rep_id, self._excluded(rep_id, request) or "skipped"))
+                             (rep_id, self._excluded(rep_id, request) or SKIPPED))
             omitted = ahead + len(aside) - len(passed)
         else:
             omitted = 0
@@ -412,7 +422,7 @@ class Allocator:
     # -- one request ------------------------------------------------------------
     def place(
         self, request: AssignRequest
-    ) -> tuple[Assignment | None, Unassigned | None, Sequence[tuple[str, str]], int]:
+    ) -> tuple[Assignment | None, Unassigned | None, Sequence[Skip], int]:
         """Assign one customer, or explain why not."""
         # A customer without exclusions whose regions had nobody eligible gets
         # the same explanation as the previous such customer of the pool and
@@ -426,7 +436,7 @@ class Allocator:
             if hit is not None and hit[0] == self.deaths:
                 return None, Unassigned(request.customer_id, hit[1], request.pool_id,
                                         request.reason), hit[2], hit[3]
-        skips: list[tuple[str, str]] = []
+        skips: list[Skip] = []
         omitted = 0
         served = self.allocation.pools
         if served and request.pool_id not in served:
@@ -483,10 +493,10 @@ class Allocator:
         if len(plan) > 1:
             skips = _first_per_rep(skips)
         for rep_id in self.off_tier.get(home, ()):
-            skips.append((rep_id, "not in eligible tiers"))
+            skips.append((rep_id, NOT_IN_TIERS))
         if home is not None and None not in plan:
             for i in self._wrong_region(tuple(tried), request):
-                skips.append((self.ids[i], "wrong region"))
+                skips.append((self.ids[i], WRONG_REGION))
         if home is None:
             reason = "no eligible salesperson (the customer has no region)"
         elif self.fallback == "stay":
@@ -526,7 +536,7 @@ class Allocator:
         return dict(sorted(self.positions.items()))
 
 
-def _first_per_rep(skips: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _first_per_rep(skips: list[Skip]) -> list[Skip]:
     """Each salesperson once (the first reason), when several lists were tried."""
     seen: set[str] = set()
     unique = []

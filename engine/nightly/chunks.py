@@ -5,12 +5,13 @@ all hand customers to salespeople through :func:`allocate_requests` (a list
 built in Python) or :func:`allocate_table` (customers selected in SQL,
 fetched a chunk at a time). Both run :func:`highseas.nightly.allocation.allocate`
 with the salespeople's counters of the ledger, keep the new rotation state
-and the skipped salespeople in the ledger, and stop once nobody has room.
+and the skipped salespeople (in words: this is where skip reasons become
+sentences) in the ledger, tell the ledger's observer who was skipped and
+why, and stop once nobody has room.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -24,13 +25,14 @@ from highseas.nightly.allocation import (
     has_room,
 )
 from highseas.nightly.allocation import Unassigned as AllocationUnassigned
+from highseas.nightly.allocation_types import Skip
+from highseas.nightly.events import SalespersonSkipped
 from highseas.nightly.ledger import RunLedger
+from highseas.nightly.reasons import SkipReason, render_skip, skip_label
 from highseas.ruleset.model import Allocation
-from highseas.testing import coverage
 
 #: How many skipped salespeople an unassigned customer's reason summarises.
 SKIP_SUMMARY_LIMIT = 40
-_DETAIL = re.compile(r"\s*\(.*\)$| until .*$")
 
 
 def allocate_requests(
@@ -101,7 +103,7 @@ def _allocate_chunks(
     pending: dict[str, int] = {}
     assignments: list[Assignment] = []
     unassigned: list[AllocationUnassigned] = []
-    skipped: dict[str, tuple[tuple[str, str], ...]] = {}
+    skipped: dict[str, tuple[Skip, ...]] = {}
     positions: dict[str, str | None] = {}
     processed = 0
     no_room = (
@@ -138,21 +140,21 @@ def _allocate_chunks(
     )
     for key, rep in result.positions.items():
         ledger.rotation[(allocation.id, key)] = rep
-    noted: set[str] = set()
+    noted: set[tuple[SkipReason, str | None]] = set()
     rep_by_id = ledger.loads.rep_by_id
+    observer = ledger.observer
     for customer_id, skips in result.skipped.items():
         if ledger.unassigned_rows:  # (explanations: not kept in counted plans)
-            ledger.skipped.setdefault(customer_id, []).extend(skips)
+            ledger.skipped.setdefault(customer_id, []).extend(
+                (rep_id, render_skip(why)) for rep_id, why in skips
+            )
         for rep_id, why in skips:
-            if why in noted:
+            rep = rep_by_id.get(rep_id)
+            tier = rep.tier if rep is not None else None
+            if (why, tier) in noted:
                 continue
-            noted.add(why)
-            if why.startswith("in cooldown"):
-                ledger.exercised.add(coverage.COOLDOWN_POINT)
-            elif why.startswith("claim cap"):
-                tier = rep_by_id[rep_id].tier if rep_id in rep_by_id else None
-                if tier:
-                    ledger.exercised.add(coverage.claim_cap_point(tier))
+            noted.add((why, tier))
+            observer.notice(SalespersonSkipped(allocation.id, rep_id, tier, why))
     return result, processed, no_room
 
 
@@ -169,18 +171,12 @@ def with_skips(ledger: RunLedger, reason: str, result: AllocationResult,
 
 
 @lru_cache(maxsize=4096)
-def _skip_kind(why: str) -> str:
-    """A skip reason without its details ("away until 2026-07-01" -> "away",
-    "claim cap per day reached (10)" -> "claim cap per day reached")."""
-    return _DETAIL.sub("", why)
-
-
-@lru_cache(maxsize=4096)
-def _skip_summary(reasons: tuple[str, ...]) -> str:
-    """`` (skipped: 11 claim cap per day reached, 2 away)`` for a list of skip reasons."""
+def _skip_summary(reasons: tuple[SkipReason, ...]) -> str:
+    """`` (skipped: 11 claim cap per day reached, 2 away)`` for a list of skip
+    reasons, each counted without its details (:func:`skip_label`)."""
     counts: dict[str, int] = {}
     for why in reasons:
-        kind = _skip_kind(why)
-        counts[kind] = counts.get(kind, 0) + 1
+        label = skip_label(why)
+        counts[label] = counts.get(label, 0) + 1
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-    return " (skipped: " + ", ".join(f"{n} {why}" for why, n in top) + ")"
+    return " (skipped: " + ", ".join(f"{n} {label}" for label, n in top) + ")"

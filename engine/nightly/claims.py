@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 
 from highseas.errors import InvalidInputError
 from highseas.nightly import facts as derive
+from highseas.nightly.events import NO_OBSERVER, ClaimRefused, RunObserver
+from highseas.nightly.reasons import ClaimRefusal, RefusalKind, render_refusal
 from highseas.ruleset.model import Ruleset
+from highseas.store.db import transaction
 from highseas.suggestions import did_you_mean
 
 if TYPE_CHECKING:
@@ -23,6 +26,8 @@ class ClaimVerdict:
     allowed: bool
     reasons: tuple[str, ...] = field(default_factory=tuple)
     pool_id: str | None = None
+    #: The reasons, typed (``reasons`` are their sentences).
+    refusals: tuple[ClaimRefusal, ...] = field(default_factory=tuple)
 
     def sentence(self) -> str:
         if self.allowed:
@@ -47,8 +52,11 @@ class ClaimChecks:
     :func:`check_claim` is one claim through this class."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date,
-                 customer_ids: Sequence[str], rep_ids: Sequence[str] | None = None) -> None:
+                 customer_ids: Sequence[str], rep_ids: Sequence[str] | None = None,
+                 observer: RunObserver = NO_OBSERVER) -> None:
         company = ruleset.company.id
+        #: Told each reason a claim is refused (highseas.nightly.events).
+        self.observer = observer
         self.ruleset = ruleset
         self.as_of = as_of
         self.reps: dict[str, derive.RepFacts] = {
@@ -84,12 +92,12 @@ class ClaimChecks:
             raise InvalidInputError(
                 f"no customer {customer_id!r} in company {ruleset.company.id}", code="HS521"
             )
-        reasons: list[str] = []
+        refusals: list[ClaimRefusal] = []
         if customer.owner is not None:
-            who = "you already own it" if customer.owner == rep_id else f"owned by {customer.owner}"
-            reasons.append(f"{customer_id} is not in the high seas ({who})")
+            refusals.append(ClaimRefusal(RefusalKind.NOT_IN_HIGH_SEAS, rep_id, customer_id,
+                                         owner=customer.owner))
         if not rep.active:
-            reasons.append(f"{rep_id} is not active")
+            refusals.append(ClaimRefusal(RefusalKind.INACTIVE, rep_id, customer_id))
         claim_cap = next((c for c in ruleset.caps.claims if c.tier == rep.tier), None)
         if claim_cap is not None:
             for label, used, cap in (
@@ -98,24 +106,29 @@ class ClaimChecks:
                 ("month", rep.claims_month, claim_cap.per_month),
             ):
                 if cap is not None and used >= cap:
-                    reasons.append(
-                        f"claim cap for the {rep.tier} tier reached this {label} ({used}/{cap})"
-                    )
+                    refusals.append(ClaimRefusal(
+                        RefusalKind.CLAIM_CAP, rep_id, customer_id, tier=rep.tier,
+                        period=label, used=used, limit=cap,
+                    ))
         private_cap = next((c for c in ruleset.caps.private if c.tier == rep.tier), None)
         if private_cap is not None and rep.private_count >= private_cap.max:
-            reasons.append(
-                f"private cap reached ({rep.private_count}/{private_cap.max} for {rep.tier})"
-            )
+            refusals.append(ClaimRefusal(
+                RefusalKind.PRIVATE_CAP, rep_id, customer_id, tier=rep.tier,
+                used=rep.private_count, limit=private_cap.max,
+            ))
         until = self.cooling.get(customer_id, {}).get(rep_id)
         if until is not None and until > self.as_of:
-            reasons.append(f"in cooldown for {customer_id} until {until.isoformat()}")
+            refusals.append(ClaimRefusal(RefusalKind.COOLDOWN, rep_id, customer_id,
+                                         tier=rep.tier, until=until))
         region = customer.region
         if region is not None and rep.regions and region not in rep.regions:
-            reasons.append(
-                f"region not allowed: {customer_id} is in {region}, {rep_id} covers "
-                f"{', '.join(rep.regions)}"
-            )
-        return ClaimVerdict(rep_id, customer_id, not reasons, tuple(reasons), customer.pool_id)
+            refusals.append(ClaimRefusal(RefusalKind.REGION, rep_id, customer_id,
+                                         region=region, covers=tuple(rep.regions)))
+        for refusal in refusals:
+            self.observer.notice(ClaimRefused(refusal))
+        return ClaimVerdict(rep_id, customer_id, not refusals,
+                            tuple(render_refusal(r) for r in refusals), customer.pool_id,
+                            tuple(refusals))
 
     def granted(self, verdict: ClaimVerdict) -> None:
         """Count an allowed claim recorded on the as-of day: the customer is
@@ -132,12 +145,14 @@ class ClaimChecks:
 
 
 def check_claim(
-    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, rep_id: str, customer_id: str
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, rep_id: str, customer_id: str,
+    *, observer: RunObserver = NO_OBSERVER,
 ) -> ClaimVerdict:
-    """Every reason a claim would be refused (none: allowed)."""
-    checks = ClaimChecks(con, ruleset, as_of, [customer_id], [rep_id])
+    """Every reason a claim would be refused (none: allowed); ``observer`` is
+    told each of them."""
+    checks = ClaimChecks(con, ruleset, as_of, [customer_id], [rep_id], observer)
     if rep_id not in checks.reps:  # unknown: every salesperson, for the did-you-mean
-        checks = ClaimChecks(con, ruleset, as_of, [customer_id])
+        checks = ClaimChecks(con, ruleset, as_of, [customer_id], observer=observer)
     return checks.verdict(rep_id, customer_id)
 
 
@@ -164,8 +179,6 @@ def record_claims(
     """Write allowed claims of different customers (each with its event time,
     None: now) in one transaction: all or none (HS523 when a customer is no
     longer in the high seas)."""
-    from highseas.store.db import transaction
-
     if not claims:
         return
     for verdict, _ in claims:

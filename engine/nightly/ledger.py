@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from highseas.compile import ir
 from highseas.nightly import facts as derive
 from highseas.nightly.allocation import RepSnapshot
+from highseas.nightly.events import NO_OBSERVER, RunObserver
 from highseas.nightly.plan import (
     DECISION_COLUMNS,
     UNASSIGNED_COLUMNS,
@@ -183,6 +184,7 @@ class RunLedger:
         *,
         unassigned_rows: bool = True,
         chunk_size: int,
+        observer: RunObserver = NO_OBSERVER,
     ) -> None:
         self.con = con
         self.ruleset = ruleset
@@ -198,7 +200,8 @@ class RunLedger:
         self.pending: list[Decision] = []
         self.unassigned: list[Unassigned] = []
         self.skipped: dict[str, list[tuple[str, str]]] = {}
-        self.exercised: set[str] = set()
+        #: Told what the steps go through (highseas.nightly.events).
+        self.observer = observer
         self.in_relay: set[str] = set()
         self._synced_relay: set[str] = set()
         self._batch = 0

@@ -192,8 +192,6 @@ class Plan:
     relay_upserts: tuple[RelayStateRow, ...] = ()
     relay_deletes: tuple[str, ...] = ()
     evaluated_customers: int = 0
-    #: Coverage points (highseas.testing.coverage) this plan went through.
-    exercised: frozenset[str] = frozenset()
     #: Customers left unassigned but not listed in ``unassigned`` (a plan
     #: made with ``unassigned_rows=False``, as the replay does).
     unassigned_omitted: int = 0

@@ -26,6 +26,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from highseas.nightly import facts as derive
+from highseas.nightly.events import NO_OBSERVER, RunObserver
 from highseas.nightly.ledger import RunLedger, arrow
 from highseas.nightly.plan import (
     ACTIONS,
@@ -79,6 +80,7 @@ def plan(
     company_id: str | None = None,
     facts: FactsStep | None = None,
     unassigned_rows: bool = True,
+    observer: RunObserver = NO_OBSERVER,
 ) -> Plan:
     """Decide everything the nightly run does for ``as_of``; writes nothing
     but temporary tables. ``facts`` derives the customer facts and names
@@ -88,7 +90,8 @@ def plan(
     (:attr:`Plan.unassigned_omitted`) without listing them or their reasons,
     and keeps no list of salespeople passed over (``skipped`` is empty): the
     decisions and the engine state are the same; the replay needs only the
-    count."""
+    count. ``observer`` is told what the run goes through
+    (:mod:`highseas.nightly.events`; ``highseas test`` records coverage so)."""
     company = company_id or ruleset.company.id
     facts_table = (facts or derive.materialize_customer_facts)(con, ruleset, as_of, company)
     # durable-rules confirms the SQL verdicts on a worker thread while the
@@ -99,6 +102,7 @@ def plan(
             con, ruleset, as_of, company, facts_table, evaluation,
             unassigned_rows=unassigned_rows,
             chunk_size=ALLOCATION_CHUNK if unassigned_rows else COUNTED_CHUNK,
+            observer=observer,
         )
         for step in STEPS:
             step(ledger)
@@ -138,6 +142,5 @@ def _plan_of(ledger: RunLedger) -> Plan:
         relay_upserts=tuple(sorted(ledger.relay_upserts, key=lambda r: r.customer_id)),
         relay_deletes=tuple(sorted(set(ledger.relay_deletes))),
         evaluated_customers=ledger.evaluation.customer_count,
-        exercised=frozenset(ledger.exercised),
         unassigned_omitted=ledger.unassigned_omitted,
     )

@@ -2,9 +2,9 @@
 
 Every point is a dotted name built from the ruleset's own ids, e.g.
 ``release_rules.no-follow-up-90d.unless.tags`` or ``allocation.daily.fallback``.
-The planner records in :attr:`highseas.nightly.plan.Plan.exercised` the points
-that one of its decisions (or skips) went through; ``highseas test`` reports
-the points no case exercised.
+A :class:`CoverageRecorder` observes the nightly runs and claim checks of a
+case (the events of :mod:`highseas.nightly.events`) and turns what they went
+through into points; ``highseas test`` reports the points no case exercised.
 
 Exemptions are counted per alternative (:func:`exemption_alternatives`): an
 ``unless`` whose top level is ``any`` has one point per member, exercised
@@ -18,6 +18,20 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
 
+from highseas.compile import ir
+from highseas.nightly.events import (
+    ClaimRefused,
+    CustomerAssigned,
+    Event,
+    PrivateCapTrimmed,
+    RelayContacted,
+    RelayExhausted,
+    RelayRoundStarted,
+    ReminderSent,
+    RuleReleased,
+    SalespersonSkipped,
+)
+from highseas.nightly.reasons import RefusalKind, SkipKind
 from highseas.ruleset import model
 from highseas.ruleset.model import ReleaseRule, Ruleset
 
@@ -99,6 +113,56 @@ def coverage_points(ruleset: Ruleset) -> list[str]:
 
 
 # --------------------------------------------------------------------------
+# Points seen in a run
+# --------------------------------------------------------------------------
+
+
+class CoverageRecorder:
+    """A :class:`highseas.nightly.events.RunObserver` that collects the
+    coverage points the observed runs and claim checks went through in
+    :attr:`points` (exemptions are found apart: :func:`exercised_exemptions`)."""
+
+    def __init__(self) -> None:
+        self.points: set[str] = set()
+
+    def notice(self, event: Event) -> None:
+        self.points.update(points_of(event))
+
+
+def points_of(event: Event) -> tuple[str, ...]:
+    """The coverage points an event exercises (often none)."""
+    match event:
+        case RelayContacted(relay_id):
+            return (relay_contact_point(relay_id),)
+        case RelayExhausted(relay_id):
+            return (relay_after_last_point(relay_id),)
+        case RelayRoundStarted(relay_id, round_):
+            return (relay_point(relay_id) if round_ == 1
+                    else relay_next_round_point(relay_id),)
+        case RuleReleased(rule_id):
+            return (release_point(rule_id),)
+        case PrivateCapTrimmed(tier):
+            return (private_cap_point(tier),)
+        case ReminderSent(rule_id, offset):
+            return (reminder_point(rule_id, offset),)
+        case CustomerAssigned(allocation_id, fallback):
+            if fallback:
+                return allocation_point(allocation_id), allocation_fallback_point(allocation_id)
+            return (allocation_point(allocation_id),)
+        case SalespersonSkipped(_, _, tier, reason):
+            if reason.kind is SkipKind.COOLDOWN:
+                return (COOLDOWN_POINT,)
+            if reason.kind is SkipKind.CLAIM_CAP and tier:
+                return (claim_cap_point(tier),)
+        case ClaimRefused(refusal):
+            if refusal.kind is RefusalKind.COOLDOWN:
+                return (COOLDOWN_POINT,)
+            if refusal.kind is RefusalKind.CLAIM_CAP and refusal.tier:
+                return (claim_cap_point(refusal.tier),)
+    return ()
+
+
+# --------------------------------------------------------------------------
 # Exemptions, alternative by alternative
 # --------------------------------------------------------------------------
 
@@ -153,8 +217,6 @@ def exercised_exemptions(
 
     Reads the derived facts of ``as_of`` (``facts_table``, as the planner
     left them)."""
-    from highseas.compile import ir
-
     allowed = ir.column_types(ruleset)
     skip = sorted(set(changed))
     found: set[str] = set()

@@ -10,10 +10,11 @@ ruleset's company, and for each day in order:
 3. plans the nightly run for the day and compares it with ``expect``;
 4. applies the plan (mode ``simulate``) so the next day starts from it.
 
-A case stops at its first failing day. Rule coverage is the union of the
-points each plan went through (:attr:`highseas.nightly.plan.Plan.exercised`,
-plus those its decisions and the claim answers show; exemptions per
-alternative, see :func:`plan_points`).
+A case stops at its first failing day. Rule coverage is what a
+:class:`highseas.testing.coverage.CoverageRecorder`, injected into every
+claim check and nightly run of the case, saw them go through, plus the
+exemptions that kept customers from being released (per alternative, see
+:func:`exemption_points`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from highseas.errors import Diagnostic, HighseasError, errors_only
-from highseas.nightly.plan import Decision, Plan
+from highseas.nightly import planner
+from highseas.nightly.apply import apply_plan
+from highseas.nightly.claims import check_claim, record_claim
+from highseas.nightly.plan import Plan
+from highseas.ruleset.loader import load_ruleset_with_diagnostics
 from highseas.ruleset.model import Ruleset
 from highseas.ruleset.validation import files_under, missing_path, unique_paths
+from highseas.store.db import insert_columns
+from highseas.store.scratch import memory_db
 from highseas.testing import coverage as cov
 from highseas.testing.compare import Mismatch, compare_claim, compare_plan
 from highseas.testing.format import (
@@ -243,8 +250,6 @@ def selected(case: Case, patterns: Sequence[str]) -> bool:
 def _insert(con: duckdb.DuckDBPyConnection, table: str, company: str,
             rows: Iterable[dict[str, Any]]) -> None:
     """Insert rows through an Arrow table (one statement, bound values)."""
-    from highseas.store.db import insert_columns
-
     rows = list(rows)
     if not rows:
         return
@@ -286,8 +291,6 @@ def _fact_rows(rows: Iterable[Row], kind: str) -> list[dict[str, Any]]:
 
 def case_database(ruleset: Ruleset, case: Case) -> duckdb.DuckDBPyConnection:
     """A new in-memory store holding the case's rows for the ruleset's company."""
-    from highseas.store.scratch import memory_db
-
     con = memory_db()
     company = ruleset.company.id
     _insert(con, "reps", company, (_rep_row(r) for r in case.reps))
@@ -302,54 +305,15 @@ def case_database(ruleset: Ruleset, case: Case) -> duckdb.DuckDBPyConnection:
 # --------------------------------------------------------------------------
 
 
-def decision_points(ruleset: Ruleset, decisions: Iterable[Decision]) -> set[str]:
-    """Coverage points that decisions show by themselves (the planner may
-    record more in ``Plan.exercised``: exemptions, fallbacks, skips)."""
-    release_ids = {r.id for r in ruleset.release_rules}
-    relay_ids = {r.id for r in ruleset.relays}
-    points: set[str] = set()
-    for d in decisions:
-        if d.action == "release" and d.rule_id in release_ids:
-            points.add(cov.release_point(d.rule_id))
-        elif d.action == "release" and d.rule_id in relay_ids:
-            points.add(cov.relay_after_last_point(d.rule_id))
-        elif d.action == "remind" and d.reminder_offset:
-            points.add(cov.reminder_point(d.rule_id, d.reminder_offset))
-        elif d.action == "trim":
-            points.add(d.rule_id)
-        elif d.action == "assign":
-            points.add(cov.allocation_point(d.rule_id))
-        elif d.action == "relay":
-            first = (d.relay_round or 1) == 1
-            points.add(cov.relay_point(d.rule_id) if first
-                       else cov.relay_next_round_point(d.rule_id))
-        elif d.action == "relay_end":
-            points.add(cov.relay_contact_point(d.rule_id))
-    return points
-
-
-def plan_points(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, plan: Plan) -> set[str]:
-    """Coverage points one nightly plan went through: what the planner
-    recorded and its decisions show, with exemptions counted per alternative
-    (:func:`highseas.testing.coverage.exercised_exemptions`, on the facts the plan read)."""
-    points = set(plan.exercised)
-    points |= decision_points(ruleset, plan.decisions)
-    if any(rule.unless is not None for rule in ruleset.release_rules):
-        changed = {d.customer_id for d in plan.decisions if d.action != "remind"}
-        points |= cov.exercised_exemptions(con, ruleset, plan.as_of, changed)
-    return points
-
-
-def claim_points(ruleset: Ruleset, reasons: Iterable[str]) -> set[str]:
-    """Coverage points a refused claim went through (claim caps, cooldown)."""
-    points: set[str] = set()
-    for reason in reasons:
-        for cap in ruleset.caps.claims:
-            if f"claim cap for the {cap.tier} tier" in reason:
-                points.add(cov.claim_cap_point(cap.tier))
-        if reason.startswith("in cooldown") and ruleset.caps.cooldown is not None:
-            points.add(cov.COOLDOWN_POINT)
-    return points
+def exemption_points(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, plan: Plan) -> set[str]:
+    """The exemption points one nightly plan went through, counted per
+    alternative (:func:`highseas.testing.coverage.exercised_exemptions`, on the
+    facts the plan read): the observer sees what a run decides, not what an
+    exemption kept it from deciding."""
+    if not any(rule.unless is not None for rule in ruleset.release_rules):
+        return set()
+    changed = {d.customer_id for d in plan.decisions if d.action != "remind"}
+    return cov.exercised_exemptions(con, ruleset, plan.as_of, changed)
 
 
 # --------------------------------------------------------------------------
@@ -363,26 +327,21 @@ def _end_of(day: date) -> datetime:
 
 
 def _claim(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date,
-           check: ClaimCheck) -> tuple[Mismatch | None, set[str]]:
-    from highseas.nightly.claims import check_claim, record_claim
-
-    verdict = check_claim(con, ruleset, as_of, check.rep, check.customer)
+           check: ClaimCheck, recorder: cov.CoverageRecorder) -> Mismatch | None:
+    verdict = check_claim(con, ruleset, as_of, check.rep, check.customer, observer=recorder)
     mismatch = compare_claim(check, as_of, verdict.allowed, verdict.reasons)
-    points = claim_points(ruleset, verdict.reasons)
     if verdict.allowed and check.allowed and check.record:
         record_claim(con, ruleset, as_of, verdict,
                      timestamp=_end_of(as_of) - timedelta(hours=12))
-    return mismatch, points
+    return mismatch
 
 
 def run_case(ruleset: Ruleset, case: Case) -> CaseResult:
     """Run one case against ``ruleset``; never raises for bad data (the result
     says ``invalid``) nor for engine errors (``error``)."""
-    from highseas.nightly.apply import apply_plan
-    from highseas.nightly.planner import plan as make_plan
-
     started = time.perf_counter()
-    exercised: set[str] = set()
+    recorder = cov.CoverageRecorder()
+    exercised = recorder.points
     days_run = 0
     mismatches: list[Mismatch] = []
     try:
@@ -393,13 +352,12 @@ def run_case(ruleset: Ruleset, case: Case) -> CaseResult:
                 _insert(con, "activities", company, _fact_rows(day.activities, "activities"))
                 _insert(con, "orders", company, _fact_rows(day.orders, "orders"))
                 for check in day.claims:
-                    mismatch, points = _claim(con, ruleset, day.as_of, check)
-                    exercised |= points
+                    mismatch = _claim(con, ruleset, day.as_of, check, recorder)
                     if mismatch is not None:
                         mismatches.append(mismatch)
-                plan: Plan = make_plan(con, ruleset, day.as_of)
+                plan: Plan = planner.plan(con, ruleset, day.as_of, observer=recorder)
                 days_run += 1
-                exercised |= plan_points(con, ruleset, plan)
+                exercised |= exemption_points(con, ruleset, plan)
                 if day.expect is not None:
                     mismatches.extend(compare_plan(day.expect, plan))
                 if mismatches:
@@ -500,8 +458,6 @@ def untested_rulesets(paths: Sequence[str | Path], tested: Sequence[Coverage],
     Only YAML files that load as valid rulesets count; anything else (CI
     files, broken rulesets: ``highseas validate`` reports those) is left
     alone."""
-    from highseas.ruleset.loader import load_ruleset_with_diagnostics
-
     seen = {str(Path(c.ruleset_path).resolve()) for c in tested}
     folders = {path.parent.resolve() for path in test_files}
     result: list[Coverage] = []

@@ -12,8 +12,11 @@ from dataclasses import replace
 from datetime import date
 from fractions import Fraction
 
-import highseas.nightly.allocator as allocator_module
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import highseas.nightly.allocator as allocator_module
 from highseas.errors import InvalidInputError
 from highseas.nightly.allocation import (
     SKIP_LIMIT,
@@ -26,10 +29,9 @@ from highseas.nightly.allocation import (
     rotation_key,
     static_skip_reason,
 )
+from highseas.nightly.reasons import SkipKind, SkipReason, render_skip
 from highseas.ruleset.durations import Duration
 from highseas.ruleset.model import ActivationRelay, Allocation, Compare, Region
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 NONE: frozenset[str] = frozenset()
 
@@ -101,7 +103,13 @@ def pairs(result: AllocationResult) -> dict[str, str]:
 
 
 def reasons(result: AllocationResult, customer_id: str) -> dict[str, str]:
-    return dict(result.skipped.get(customer_id, ()))
+    """The skip reasons of ``customer_id``, in words, by salesperson."""
+    return dict(said(result, customer_id))
+
+
+def said(result: AllocationResult, customer_id: str) -> tuple[tuple[str, str], ...]:
+    """The skips of ``customer_id`` as plans show them."""
+    return tuple((rep_id, render_skip(why)) for rep_id, why in result.skipped[customer_id])
 
 
 # --------------------------------------------------------------------------
@@ -164,7 +172,8 @@ def test_round_robin_skips_cooldown_for_that_customer_only() -> None:
     reps = [rep("a"), rep("b"), rep("c")]
     result = run([req("x1", cooldown=["a"]), req("x2")], reps)
     assert pairs(result) == {"x1": "b", "x2": "c"}
-    assert result.skipped["x1"] == (("a", "in cooldown"),)
+    assert said(result, "x1") == (("a", "in cooldown"),)
+    assert result.skipped["x1"] == (("a", SkipReason(SkipKind.COOLDOWN)),)
     assert "x2" not in result.skipped
 
 
@@ -223,7 +232,10 @@ def test_every_static_and_cap_reason() -> None:
     }
     assert result.unassigned[0].reason.startswith("no eligible salesperson in emea; region")
     away = replace(reps[2], away_until=date(2026, 12, 1))
-    assert static_skip_reason(away, alloc()) == "away until 2026-12-01"
+    assert static_skip_reason(away, alloc()) == SkipReason(SkipKind.AWAY,
+                                                           until=date(2026, 12, 1))
+    assert render_skip(SkipReason(SkipKind.AWAY, until=date(2026, 12, 1))) == (
+        "away until 2026-12-01")
 
 
 def test_caps_are_counted_during_the_run() -> None:
@@ -703,10 +715,10 @@ def test_heap_strategies_list_the_preferred_reps_that_were_skipped() -> None:
                  regions=REGIONS)
     # x: a, b preferred but not eligible, c in cooldown; d (more customers) not listed.
     assert pairs(result) == {"y": "c"}
-    assert result.skipped["x"][:3] == (
+    assert said(result, "x")[:3] == (
         ("a", "away"), ("b", "claim cap per day reached (0)"), ("c", "in cooldown"),
     )
-    assert result.skipped["y"] == (("a", "away"), ("b", "claim cap per day reached (0)"))
+    assert said(result, "y") == (("a", "away"), ("b", "claim cap per day reached (0)"))
 
 
 def test_weighted_state_when_people_join_and_leave() -> None:

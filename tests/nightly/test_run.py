@@ -7,17 +7,36 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+
 from highseas.errors import InvalidInputError
 from highseas.nightly.apply import apply_plan
 from highseas.nightly.claims import check_claim, record_claim
+from highseas.nightly.events import ClaimRefused, Event, SalespersonSkipped
 from highseas.nightly.plan import Plan
 from highseas.nightly.planner import plan
-from highseas.testing.coverage import exercised_exemptions
-
+from highseas.nightly.reasons import IN_COOLDOWN, ClaimRefusal, RefusalKind
+from highseas.testing.coverage import CoverageRecorder, exercised_exemptions
 from tests.support.nightly import Facts, ruleset_with
 
 COMPANY = "regional-trading"
 LAST_TOUCH = date(2026, 1, 10)  # anna's last call to ACME
+
+
+class EventLog:
+    """An observer that keeps every event."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def notice(self, event: Event) -> None:
+        self.events.append(event)
+
+
+def events_of(con: Any, rules: Any, as_of: date) -> list[Event]:
+    """The events of planning ``as_of`` (nothing applied)."""
+    log = EventLog()
+    plan(con, rules, as_of, observer=log)
+    return log.events
 
 
 def regional_facts() -> Facts:
@@ -184,14 +203,15 @@ def test_round_robin_respects_regions_per_run_limit_and_fallback() -> None:
     ] + [{"customer_id": "us1", "country": "US", "created_at": "2026-01-01",
           "pool_id": "americas-pool"}]
     facts.customers(customers)
-    the_plan = plan(facts.con, rules, date(2026, 6, 1))
+    recorder = CoverageRecorder()
+    the_plan = plan(facts.con, rules, date(2026, 6, 1), observer=recorder)
     assigned = {d.customer_id: d.to_rep_id for d in the_plan.by_action("assign")}
     # max 5 per salesperson per run: ben takes 5 EMEA customers, the rest spill to
     # the americas fallback (dan), who also takes the US customer
     assert sum(1 for rep in assigned.values() if rep == "ben") == 5
     assert assigned["us1"] == "dan"
     assert sorted(assigned) == sorted(c["customer_id"] for c in customers)
-    assert "allocation.daily-new-rotation.fallback" in the_plan.exercised
+    assert "allocation.daily-new-rotation.fallback" in recorder.points
     skipped_reasons = {why for skips in the_plan.skipped.values() for _, why in skips}
     assert any("per-run limit" in reason for reason in skipped_reasons)
 
@@ -228,13 +248,21 @@ def test_cooldown_keeps_a_customer_from_its_former_owner() -> None:
     apply_plan(con, plan(con, rules, released_on))
     assert facts.owner_of("c1") == (None, "emea-pool")
     # the rotation pointer would pick ann first (rep-id order), but she is in cooldown
-    next_day = plan(con, rules, released_on + timedelta(days=1))
+    recorder = CoverageRecorder()
+    next_day = plan(con, rules, released_on + timedelta(days=1), observer=recorder)
     assert decisions(next_day, "assign") == [("c1", "daily-new-rotation", None, "bob", None)]
     assert any(s.rep_id == "ann" and "cooldown" in s.reason for s in next_day.skipped_for("c1"))
-    assert "caps.cooldown" in next_day.exercised
-    verdict = check_claim(con, rules, released_on + timedelta(days=1), "ann", "c1")
+    assert "caps.cooldown" in recorder.points
+    skips = [e for e in events_of(con, rules, released_on + timedelta(days=1))
+             if isinstance(e, SalespersonSkipped)]
+    assert skips == [SalespersonSkipped("daily-new-rotation", "ann", "new", IN_COOLDOWN)]
+    claims = EventLog()
+    verdict = check_claim(con, rules, released_on + timedelta(days=1), "ann", "c1",
+                          observer=claims)
     assert not verdict.allowed
-    assert any("cooldown for c1 until 2026-05-02" in r for r in verdict.reasons)
+    assert verdict.reasons == ("in cooldown for c1 until 2026-05-02",)
+    assert claims.events == [ClaimRefused(ClaimRefusal(
+        RefusalKind.COOLDOWN, "ann", "c1", tier="new", until=date(2026, 5, 2)))]
 
 
 def test_veteran_over_cap_loses_least_recently_followed_up_to_new_salespeople() -> None:

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from highseas import testing
 from highseas.ruleset.loader import load_ruleset
 from highseas.testing import coverage

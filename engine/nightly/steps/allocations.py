@@ -11,9 +11,9 @@ from typing import Any
 
 from highseas.nightly.allocation import AssignRequest
 from highseas.nightly.chunks import allocate_table, with_skips
+from highseas.nightly.events import CustomerAssigned
 from highseas.nightly.ledger import UNCHANGED, RunLedger
 from highseas.nightly.plan import Decision, Unassigned
-from highseas.testing import coverage
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -51,9 +51,8 @@ def allocations(ledger: RunLedger) -> None:
             to_request,
         )
         for assignment in result.assignments:
-            ledger.exercised.add(coverage.allocation_point(allocation.id))
-            if assignment.region_used != regions[assignment.customer_id]:
-                ledger.exercised.add(coverage.allocation_fallback_point(allocation.id))
+            fallback = assignment.region_used != regions[assignment.customer_id]
+            ledger.observer.notice(CustomerAssigned(allocation.id, fallback))
             name = names[assignment.customer_id]
             ledger.record_ownership(
                 Decision(

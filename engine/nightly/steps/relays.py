@@ -18,10 +18,10 @@ from typing import Any
 
 from highseas.nightly.allocation import AllocationResult, AssignRequest, relay_allocation
 from highseas.nightly.chunks import allocate_requests, allocate_table, with_skips
+from highseas.nightly.events import RelayContacted, RelayExhausted, RelayRoundStarted
 from highseas.nightly.ledger import UNCHANGED, RunLedger
 from highseas.nightly.plan import Decision, RelayStateRow, Unassigned
 from highseas.ruleset.model import ActivationRelay
-from highseas.testing import coverage
 
 _NOBODY: frozenset[str] = frozenset()
 
@@ -101,7 +101,7 @@ def relays_in_progress(ledger: RunLedger) -> None:
                 )
             )
             ledger.relay_deletes.append(customer_id)
-            ledger.exercised.add(coverage.relay_contact_point(relay.id))
+            ledger.observer.notice(RelayContacted(relay.id))
             continue
         if ledger.as_of < deadline:
             continue
@@ -138,7 +138,7 @@ def _relay_to_pool(
     relay: ActivationRelay, region: str | None, round_: int,
 ) -> None:
     pool = ledger.pool_for(relay.after_last_round, region)
-    ledger.exercised.add(coverage.relay_after_last_point(relay.id))
+    ledger.observer.notice(RelayExhausted(relay.id))
     ledger.record_ownership(
         Decision(
             customer_id=customer_id,
@@ -179,10 +179,7 @@ def _relay_round_done(
                 _relay_to_pool(ledger, customer_id, name, holder, relay, request.region,
                                round_ - 1)
             continue
-        ledger.exercised.add(
-            coverage.relay_point(relay.id) if round_ == 1
-            else coverage.relay_next_round_point(relay.id)
-        )
+        ledger.observer.notice(RelayRoundStarted(relay.id, round_))
         ledger.record_ownership(
             Decision(
                 customer_id=customer_id,

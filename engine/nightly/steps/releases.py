@@ -9,9 +9,10 @@ rules. Selected and written in SQL.
 from __future__ import annotations
 
 import pyarrow as pa
+
+from highseas.nightly.events import RuleReleased
 from highseas.nightly.ledger import UNCHANGED, RunLedger, arrow
 from highseas.store.db import registered
-from highseas.testing import coverage
 
 
 def releases(ledger: RunLedger) -> None:
@@ -57,4 +58,4 @@ def releases(ledger: RunLedger) -> None:
                 f"FROM hs_selected s JOIN hs_reasons p ON {on}",
                 [rule.id],
             )
-        ledger.exercised.add(coverage.release_point(rule.id))
+        ledger.observer.notice(RuleReleased(rule.id))

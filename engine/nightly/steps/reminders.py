@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from highseas.nightly.events import ReminderSent
 from highseas.nightly.ledger import UNCHANGED, RunLedger
 from highseas.nightly.plan import Decision
-from highseas.testing import coverage
 
 
 def reminders(ledger: RunLedger) -> None:
@@ -65,7 +65,7 @@ def reminders(ledger: RunLedger) -> None:
             days_left = (due_on - as_of).days
             pool = ledger.pool_for(rule.target, region)
             reminded.add(customer_id)
-            ledger.exercised.add(coverage.reminder_point(rule.id, offset))
+            ledger.observer.notice(ReminderSent(rule.id, str(offset)))
             ledger.pending.append(
                 Decision(
                     customer_id=customer_id,

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+
 from highseas.nightly.allocation import AssignRequest
 from highseas.nightly.chunks import allocate_table
+from highseas.nightly.events import PrivateCapTrimmed
 from highseas.nightly.ledger import UNCHANGED, RunLedger
 from highseas.ruleset.model import Allocation
 from highseas.store.db import registered
-from highseas.testing import coverage
 
 #: The SQL order of each excess order of a private cap.
 _EXCESS_ORDER_SQL = {
@@ -60,7 +61,7 @@ def trims(ledger: RunLedger) -> None:
         rule_id = f"caps.private.{cap.tier}"
         if not con.execute("SELECT count(*) FROM hs_trimmed").fetchall()[0][0]:
             continue
-        ledger.exercised.add(coverage.private_cap_point(cap.tier))
+        ledger.observer.notice(PrivateCapTrimmed(cap.tier))
         receivers = _receivers(ledger, cap.excess_to_tier, rule_id) if cap.excess_to_tier else {}
         pool_sql, pool_params = ledger.pool_sql(cap.excess_to_pool)
         given = pa.table({"customer_id": pa.array(list(receivers), pa.string()),
