@@ -9,9 +9,9 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+
 from highseas.cli import main
 from highseas.store.db import init_db
-
 from tests.support.nightly import RULESETS, Facts
 
 RULESET = str(RULESETS / "regional-trading.yaml")

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
 from highseas import api
 from highseas.store.fixtures import DEFAULT_AS_OF, generate
-
 from tests.support.nightly import RULESETS
 
 TABLES = ("reps", "customers", "activities", "orders", "runs", "ownership_events",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from highseas.api import load_ruleset, run
 from highseas.store.imports import import_crm_sales_opportunities
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from highseas.nightly.planner import plan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from highseas.nightly.planner import plan
 from tests.support.nightly import Facts, check_candidate_filter, checked_night, ruleset_with
 
 COMPANY = "regional-trading"

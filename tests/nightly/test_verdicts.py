@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from highseas.compile.decision_points import CompiledRuleset
 from highseas.errors import EngineError
 from highseas.nightly.planner import plan
