@@ -8,8 +8,6 @@ rules. Selected and written in SQL.
 
 from __future__ import annotations
 
-import pyarrow as pa
-
 from highseas.nightly.events import RuleReleased
 from highseas.nightly.ledger import UNCHANGED, RunLedger, arrow
 from highseas.store.db import registered
@@ -17,6 +15,8 @@ from highseas.store.db import registered
 
 def releases(ledger: RunLedger) -> None:
     """Step 3: release the owned customers each release rule matches."""
+    import pyarrow as pa
+
     con = ledger.con
     evaluation = ledger.evaluation
     for rule in ledger.ruleset.release_rules:

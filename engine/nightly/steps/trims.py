@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyarrow as pa
-
 from highseas.nightly.allocation import AssignRequest
 from highseas.nightly.chunks import allocate_table
 from highseas.nightly.events import PrivateCapTrimmed
@@ -30,6 +28,8 @@ _EXCESS_ORDER_SQL = {
 
 def trims(ledger: RunLedger) -> None:
     """Step 4: trim every salesperson above their tier's private cap."""
+    import pyarrow as pa
+
     con = ledger.con
     reps = ledger.loads.reps
     for cap in ledger.ruleset.caps.private:
