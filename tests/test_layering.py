@@ -54,18 +54,8 @@ FACADES = frozenset({"testing", "simulate", "fleet"})
 DATA_PACKAGES = frozenset({"rulesets", "schemas"})
 
 #: Known violations being removed, as (importing module, imported module).
-#: Keep empty: an entry here is a debt with a date, not a rule.
-ALLOWED_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({
-    # The planner's steps record rule coverage through highseas.testing.coverage
-    # until the nightly run reports to an observer instead (in progress).
-    ("highseas.nightly.chunks", "highseas.testing.coverage"),
-    ("highseas.nightly.planner", "highseas.testing.coverage"),
-    ("highseas.nightly.steps.allocations", "highseas.testing.coverage"),
-    ("highseas.nightly.steps.relays", "highseas.testing.coverage"),
-    ("highseas.nightly.steps.releases", "highseas.testing.coverage"),
-    ("highseas.nightly.steps.reminders", "highseas.testing.coverage"),
-    ("highseas.nightly.steps.trims", "highseas.testing.coverage"),
-})
+#: Keep it empty: an entry here is a debt to pay, not a rule.
+ALLOWED_VIOLATIONS: frozenset[tuple[str, str]] = frozenset()
 
 _MODULE_TEXT = re.compile(r"^highseas(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_]\w*)?$")
 
