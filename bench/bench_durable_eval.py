@@ -15,7 +15,7 @@ import time
 from datetime import date
 
 from highseas.compile.decision_points import compile_ruleset
-from highseas.compile.durable import build_events, evaluate
+from highseas.compile.durable import build_events, decide
 from highseas.ruleset import model
 from highseas.ruleset.durations import Duration
 
@@ -73,7 +73,7 @@ def main() -> None:
     as_of = date(2026, 11, 23)
     compiled = compile_ruleset(ruleset(), as_of)
     rows = facts(n, as_of)
-    evaluate(compiled, rows[:100])  # registers the rulesets
+    decide(compiled, rows[:100])  # registers the rulesets
 
     cpu = time.process_time()
     build_events(compiled, rows)
@@ -81,7 +81,7 @@ def main() -> None:
     print(f"build_events: {n / cpu:,.0f} facts/s (CPU)")
 
     wall, cpu = time.perf_counter(), time.process_time()
-    verdicts = evaluate(compiled, rows)
+    verdicts = decide(compiled, rows)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     points = len(compiled.points)
     print(verdicts)

@@ -199,9 +199,9 @@ class CompiledRuleset:
 
     def matches(self, name: str, fact: Mapping[str, object]) -> bool:
         """The pure-Python verdict of a point for one raw fact."""
-        return ir.evaluate(self.point(name).condition, self.normalize(fact))
+        return ir.holds(self.point(name).condition, self.normalize(fact))
 
-    def explain(self, name: str, fact: Mapping[str, object]) -> ir.Explanation:
+    def explain(self, name: str, fact: Mapping[str, object]) -> ir.ConditionTrace:
         """Leaf-by-leaf explanation of a point for one raw fact."""
         return ir.explain(self.point(name).condition, self.normalize(fact))
 

@@ -275,7 +275,7 @@ def _plain(value: object, ctype: str) -> bool:
 _INF = float("inf")
 
 
-def evaluate(
+def decide(
     compiled: CompiledRuleset, facts: Sequence[Mapping[str, object]]
 ) -> Verdicts:
     """Every decision point of ``compiled`` for every fact, decided by

@@ -8,7 +8,7 @@ evaluates a condition is generated from this tree:
 * :func:`to_durable` - the durable-rules condition JSON (what really decides);
 * :func:`to_sql` - a DuckDB boolean expression with bound parameters only
   (a candidate pre-filter);
-* :func:`evaluate` - a pure-Python evaluator over one normalized fact;
+* :func:`holds` - a pure-Python evaluator over one normalized fact;
 * :func:`explain` - per leaf: description, actual value, threshold, pass/fail.
 
 Semantics (documented in docs/compiler.md):
@@ -45,7 +45,7 @@ IrValue: TypeAlias = IrScalar | tuple[IrScalar, ...]
 
 #: The derived-facts columns a condition may read, with their types.
 #: ``date`` columns hold ``date.toordinal()`` integers.
-FACT_COLUMNS: dict[str, ColumnType] = {
+CONDITION_FIELDS: dict[str, ColumnType] = {
     "last_touch_day": "date",
     "last_order_touch_day": "date",
     "owned_since_day": "date",
@@ -197,7 +197,7 @@ def leaves(node: Node) -> Iterator[Leaf | IsNull]:
 def column_for_field(field_name: str, ruleset: model.Ruleset) -> tuple[str, ColumnType]:
     """The facts column and type of a built-in or declared custom field."""
     if field_name in model.BUILTIN_FIELDS:
-        return field_name, FACT_COLUMNS[field_name]
+        return field_name, CONDITION_FIELDS[field_name]
     for custom in ruleset.custom_fields:
         if custom.name == field_name:
             return CUSTOM_PREFIX + custom.name, custom.type
@@ -210,7 +210,7 @@ def column_for_field(field_name: str, ruleset: model.Ruleset) -> tuple[str, Colu
 
 def column_types(ruleset: model.Ruleset) -> dict[str, ColumnType]:
     """Every column a condition of ``ruleset`` may read (the SQL whitelist)."""
-    out: dict[str, ColumnType] = dict(FACT_COLUMNS)
+    out: dict[str, ColumnType] = dict(CONDITION_FIELDS)
     for custom in ruleset.custom_fields:
         out[CUSTOM_PREFIX + custom.name] = custom.type
     return out
@@ -495,7 +495,7 @@ def _leaf_holds(leaf: Leaf, value: object) -> bool:
     return left >= right
 
 
-def evaluate(node: Node, fact: Mapping[str, object]) -> bool:
+def holds(node: Node, fact: Mapping[str, object]) -> bool:
     """Whether ``node`` holds for one *normalized* fact (:func:`normalize_fact`)."""
     if isinstance(node, Leaf):
         return _leaf_holds(node, fact.get(node.column))
@@ -506,10 +506,10 @@ def evaluate(node: Node, fact: Mapping[str, object]) -> bool:
     if isinstance(node, Const):
         return node.value
     if isinstance(node, Neg):
-        return not evaluate(node.item, fact)
+        return not holds(node.item, fact)
     if isinstance(node, And):
-        return all(evaluate(item, fact) for item in node.items)
-    return any(evaluate(item, fact) for item in node.items)
+        return all(holds(item, fact) for item in node.items)
+    return any(holds(item, fact) for item in node.items)
 
 
 # --------------------------------------------------------------------------
@@ -745,7 +745,7 @@ def quote_identifier(name: str, allowed: Mapping[str, object]) -> str:
 
 
 def to_sql(node: Node, allowed: Mapping[str, ColumnType]) -> tuple[str, list[object]]:
-    """A DuckDB boolean expression equal to :func:`evaluate` on the same row,
+    """A DuckDB boolean expression equal to :func:`holds` on the same row,
     and its positional parameters. Columns come from ``allowed`` (quoted),
     values are always bound (``?``), never interpolated. The expression is
     never NULL."""
@@ -808,7 +808,7 @@ def _sql(node: Node, allowed: Mapping[str, ColumnType], params: list[object]) ->
 
 
 @dataclass(frozen=True)
-class Explanation:
+class ConditionTrace:
     """Why a node holds or not for one fact. For a leaf: ``description``,
     ``actual`` (the fact's value, in people's units), ``threshold`` and
     ``text`` ("idle for 95 days >= 90 days: yes")."""
@@ -820,9 +820,9 @@ class Explanation:
     threshold: object = None
     text: str = ""
     json_path: str = ""
-    children: tuple[Explanation, ...] = ()
+    children: tuple[ConditionTrace, ...] = ()
 
-    def leaves(self) -> Iterator[Explanation]:
+    def leaves(self) -> Iterator[ConditionTrace]:
         """Every leaf explanation, depth first."""
         if not self.children and self.kind not in ("all", "any", "not"):
             yield self
@@ -842,27 +842,27 @@ class Explanation:
         return [f"{pad}{self.text}"]
 
 
-def explain(node: Node, fact: Mapping[str, object]) -> Explanation:
+def explain(node: Node, fact: Mapping[str, object]) -> ConditionTrace:
     """Explain ``node`` against one normalized fact."""
     if isinstance(node, Neg):
         child = explain(node.item, fact)
-        return Explanation("not", not child.passed, "not", children=(child,),
+        return ConditionTrace("not", not child.passed, "not", children=(child,),
                            json_path=node.json_path)
     if isinstance(node, And | Or):
         children = tuple(explain(item, fact) for item in node.items)
         if isinstance(node, And):
-            return Explanation("all", all(c.passed for c in children), "all of",
+            return ConditionTrace("all", all(c.passed for c in children), "all of",
                                children=children, json_path=node.json_path)
-        return Explanation("any", any(c.passed for c in children), "any of",
+        return ConditionTrace("any", any(c.passed for c in children), "any of",
                            children=children, json_path=node.json_path)
     if isinstance(node, Const):
         mark = "yes" if node.value else "no"
-        return Explanation("const", node.value, node.label or str(node.value).lower(),
+        return ConditionTrace("const", node.value, node.label or str(node.value).lower(),
                            text=f"{node.label or 'constant'}: {mark}")
     if isinstance(node, IsNull):
-        passed = evaluate(node, fact)
+        passed = holds(node, fact)
         what = "is empty" if node.null else "is set"
-        return Explanation("null", passed, f"{node.column} {what}",
+        return ConditionTrace("null", passed, f"{node.column} {what}",
                            actual=fact.get(node.column),
                            text=f"{node.column} {what}: {'yes' if passed else 'no'}")
     return _explain_leaf(node, fact)
@@ -881,7 +881,7 @@ def reason_nodes(node: Node) -> Iterator[Leaf | IsNull | Const]:
         yield node
 
 
-def _explain_leaf(leaf: Leaf, fact: Mapping[str, object]) -> Explanation:
+def _explain_leaf(leaf: Leaf, fact: Mapping[str, object]) -> ConditionTrace:
     value = fact.get(leaf.column)
     passed = _leaf_holds(leaf, value)
     mark = "yes" if passed else "no"
@@ -909,7 +909,7 @@ def _explain_leaf(leaf: Leaf, fact: Mapping[str, object]) -> Explanation:
                 f"{words} {actual} days{suffix} >= {threshold_text} "
                 f"(since {since}): {mark}"
             )
-        return Explanation(leaf.kind, passed, leaf.label, actual=actual,
+        return ConditionTrace(leaf.kind, passed, leaf.label, actual=actual,
                            threshold=needed, text=text, json_path=leaf.json_path)
     shown_actual = (
         "[" + ", ".join(str(t) for t in value) + "]"
@@ -936,5 +936,5 @@ def _explain_leaf(leaf: Leaf, fact: Mapping[str, object]) -> Explanation:
         text = f"{leaf.label} (open orders: {shown_actual}): {mark}"
     else:
         text = f"{leaf.label} (actual: {shown_actual}): {mark}"
-    return Explanation(leaf.kind, passed, leaf.label, actual=actual_value,
+    return ConditionTrace(leaf.kind, passed, leaf.label, actual=actual_value,
                        threshold=threshold, text=text, json_path=leaf.json_path)

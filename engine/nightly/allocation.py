@@ -27,7 +27,7 @@ from highseas.nightly.allocation_types import (
     Assignment,
     AssignRequest,
     RepSnapshot,
-    Unassigned,
+    UnplacedRequest,
     daily_quota,
     has_room,
     load_skip_reason,
@@ -44,7 +44,7 @@ __all__ = [
     "Assignment",
     "RepSnapshot",
     "SKIP_LIMIT",
-    "Unassigned",
+    "UnplacedRequest",
     "allocate",
     "daily_quota",
     "relay_allocation",
@@ -153,7 +153,7 @@ def allocate(
     _check_inputs(requests, reps, allocation)
     allocator = Allocator(reps, allocation, regions, positions)
     assignments: list[Assignment] = []
-    unassigned: list[Unassigned] = []
+    unassigned: list[UnplacedRequest] = []
     skipped: dict[str, tuple[tuple[str, str], ...]] = {}
     omitted: dict[str, int] = {}
     for request in sorted(requests, key=lambda r: (r.pool_id, r.customer_id)):

@@ -1,7 +1,7 @@
 """What allocation takes and gives, and who can receive a customer at all.
 
 The inputs (:class:`RepSnapshot` per salesperson, :class:`AssignRequest` per
-customer), the results (:class:`Assignment`, :class:`Unassigned`,
+customer), the results (:class:`Assignment`, :class:`UnplacedRequest`,
 :class:`AllocationResult`), the rotation keys under which the rotation state
 is persisted, and the eligibility rules that need no customer (tier, activity,
 absence, caps, per-run limit, capacity). :mod:`highseas.nightly.allocation` is
@@ -89,7 +89,7 @@ class Assignment:
 
 
 @dataclass(frozen=True, slots=True)
-class Unassigned:
+class UnplacedRequest:
     """``customer_id`` stays in its pool; ``reason`` says why."""
 
     customer_id: str
@@ -112,7 +112,7 @@ class AllocationResult:
     """
 
     assignments: tuple[Assignment, ...]
-    unassigned: tuple[Unassigned, ...]
+    unassigned: tuple[UnplacedRequest, ...]
     skipped: dict[str, tuple[Skip, ...]] = field(default_factory=dict)
     skipped_omitted: dict[str, int] = field(default_factory=dict)
     positions: dict[str, str | None] = field(default_factory=dict)

@@ -24,7 +24,7 @@ from highseas.nightly.allocation_types import (
     AssignRequest,
     RepSnapshot,
     Skip,
-    Unassigned,
+    UnplacedRequest,
     load_skip_reason,
     rotation_key,
     static_skip_reason,
@@ -422,7 +422,7 @@ class Allocator:
     # -- one request ------------------------------------------------------------
     def place(
         self, request: AssignRequest
-    ) -> tuple[Assignment | None, Unassigned | None, Sequence[Skip], int]:
+    ) -> tuple[Assignment | None, UnplacedRequest | None, Sequence[Skip], int]:
         """Assign one customer, or explain why not."""
         # A customer without exclusions whose regions had nobody eligible gets
         # the same explanation as the previous such customer of the pool and
@@ -434,7 +434,7 @@ class Allocator:
             cache_key = (request.pool_id, request.region)
             hit = self.unassigned_cache.get(cache_key)
             if hit is not None and hit[0] == self.deaths:
-                return None, Unassigned(request.customer_id, hit[1], request.pool_id,
+                return None, UnplacedRequest(request.customer_id, hit[1], request.pool_id,
                                         request.reason), hit[2], hit[3]
         skips: list[Skip] = []
         omitted = 0
@@ -443,7 +443,7 @@ class Allocator:
             reason = (
                 f"pool {request.pool_id} is not served by allocation {self.allocation.id}"
             )
-            return None, Unassigned(request.customer_id, reason, request.pool_id,
+            return None, UnplacedRequest(request.customer_id, reason, request.pool_id,
                                     request.reason), skips, 0
         home = request.region
         plan: list[str | None]
@@ -516,7 +516,7 @@ class Allocator:
         frozen = tuple(skips)
         if cache_key is not None:
             self.unassigned_cache[cache_key] = (self.deaths, reason, frozen, omitted)
-        return None, Unassigned(request.customer_id, reason, request.pool_id,
+        return None, UnplacedRequest(request.customer_id, reason, request.pool_id,
                                 request.reason), frozen, omitted
 
     def final_positions(self) -> dict[str, str | None]:

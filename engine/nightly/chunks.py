@@ -21,10 +21,10 @@ from highseas.nightly.allocation import (
     AllocationResult,
     Assignment,
     AssignRequest,
+    UnplacedRequest,
     allocate,
     has_room,
 )
-from highseas.nightly.allocation import Unassigned as AllocationUnassigned
 from highseas.nightly.allocation_types import Skip
 from highseas.nightly.events import SalespersonSkipped
 from highseas.nightly.ledger import RunLedger
@@ -46,7 +46,7 @@ def allocate_requests(
     result, processed, no_room = _allocate_chunks(ledger, chunks, allocation)
     if processed == len(ordered):
         return result
-    rest = tuple(AllocationUnassigned(r.customer_id, no_room, r.pool_id, r.reason)
+    rest = tuple(UnplacedRequest(r.customer_id, no_room, r.pool_id, r.reason)
                  for r in ordered[processed:])
     return replace(result, unassigned=result.unassigned + rest)
 
@@ -102,7 +102,7 @@ def _allocate_chunks(
     per-customer skip lists of those)."""
     pending: dict[str, int] = {}
     assignments: list[Assignment] = []
-    unassigned: list[AllocationUnassigned] = []
+    unassigned: list[UnplacedRequest] = []
     skipped: dict[str, tuple[Skip, ...]] = {}
     positions: dict[str, str | None] = {}
     processed = 0

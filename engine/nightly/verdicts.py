@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from highseas.compile import ir
+from highseas.compile import durable, ir
 from highseas.compile.decision_points import (
     CompiledRuleset,
     DecisionPoint,
@@ -153,7 +153,7 @@ class Evaluation:
         two are tested equal)."""
         fact = self._normalize_columns(self.rule_columns(rule), row)
         for day, node in self._release_conditions(rule, offset):
-            if ir.evaluate(node, fact):
+            if ir.holds(node, fact):
                 return day
         return None
 
@@ -271,8 +271,6 @@ def _confirm_with_durable(
     """Have durable-rules decide the fact patterns :func:`_patterns` chose
     for each point (a few per class of customers on whom every leaf agrees);
     any pattern it does not match stops the run."""
-    from highseas.compile.durable import evaluate
-
     for point, facts in work:
         columns = sorted(ir.columns_of(point.condition))
         single = replace(
@@ -280,7 +278,7 @@ def _confirm_with_durable(
             points=(point,),
             columns={c: compiled.columns[c] for c in columns},
         )
-        matched = evaluate(single, facts)[point.name]
+        matched = durable.decide(single, facts)[point.name]
         if len(matched) != len(facts):
             missing = next(f for f in facts if f["k"] not in matched)
             raise EngineError(

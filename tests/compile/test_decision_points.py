@@ -198,6 +198,6 @@ def test_every_example_ruleset_compiles_and_evaluates() -> None:
              "owned_since_day": TODAY - 60 * k, "created_day": TODAY - 70 * k}
             for k in range(12)
         ]
-        verdicts = durable_eval.evaluate(compiled, rows)
+        verdicts = durable_eval.decide(compiled, rows)
         for name in compiled.names:
             assert verdicts[name] == {r["k"] for r in rows if compiled.matches(name, r)}

@@ -38,7 +38,7 @@ def test_every_fact_gets_a_verdict_per_point() -> None:
         fact(4, contacted=False),
         fact(5),
     ]
-    verdicts = durable_eval.evaluate(compiled, facts)
+    verdicts = durable_eval.decide(compiled, facts)
     assert verdicts["release:idle"] == {1}
     assert verdicts["exempt:idle"] == {2}
     assert verdicts["remind:idle:7d"] == {1, 3}
@@ -49,7 +49,7 @@ def test_every_fact_gets_a_verdict_per_point() -> None:
 
 def test_no_facts() -> None:
     compiled = compile_ruleset(one_rule(model.IdleFor(d("1d"))), AS_OF)
-    assert durable_eval.evaluate(compiled, [])["release:r"] == frozenset()
+    assert durable_eval.decide(compiled, [])["release:r"] == frozenset()
 
 
 # -- sharp edges of durable-rules 2.0.28 (docs/compiler.md), each reproduced ---
@@ -65,7 +65,7 @@ def test_unmatched_message_raises_in_durable_and_never_here() -> None:
         host.post("t_no_catch_all", {"id": 1, "a": 1})
     # Ours: a catch-all "miss" rule answers every fact.
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
-    verdicts = durable_eval.evaluate(compiled, [fact(1, level=1), fact(2)])
+    verdicts = durable_eval.decide(compiled, [fact(1, level=1), fact(2)])
     assert verdicts["release:r"] == frozenset()
     assert verdicts.keys_evaluated == {1, 2}
 
@@ -99,24 +99,24 @@ def test_or_branches_fire_hit_several_times_but_count_once() -> None:
     # the action twice. The verdict is a set; the count still closes.
     condition = model.AnyOf((model.Compare("level", ">", 1), model.Compare("level", ">", 2)))
     compiled = compile_ruleset(one_rule(condition), AS_OF)
-    verdicts = durable_eval.evaluate(compiled, [fact(1, level=5), fact(2, level=0)])
+    verdicts = durable_eval.decide(compiled, [fact(1, level=5), fact(2, level=0)])
     assert verdicts["release:r"] == {1}
 
 
 def test_equal_facts_with_unique_keys_all_come_back() -> None:
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
     facts = [fact(k, level=7, customer_id="same") for k in range(3000)]
-    verdicts = durable_eval.evaluate(compiled, facts)
+    verdicts = durable_eval.decide(compiled, facts)
     assert len(verdicts["release:r"]) == 3000
 
 
 def test_duplicate_or_missing_keys_are_refused() -> None:
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
     with pytest.raises(EngineError) as caught:
-        durable_eval.evaluate(compiled, [fact(1), fact(1)])
+        durable_eval.decide(compiled, [fact(1), fact(1)])
     assert caught.value.first.code == "HS541"
     with pytest.raises(EngineError):
-        durable_eval.evaluate(compiled, [{"level": 3}])
+        durable_eval.decide(compiled, [{"level": 3}])
 
 
 def test_an_exception_inside_an_action_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,12 +126,12 @@ def test_an_exception_inside_an_action_fails_loudly(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(durable_eval._Collector, "hit", broken)
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
     with pytest.raises(EngineError) as caught:
-        durable_eval.evaluate(compiled, [fact(1, level=9)])
+        durable_eval.decide(compiled, [fact(1, level=9)])
     assert caught.value.first.code == "HS543"
     assert "collector broke" in caught.value.first.message
     monkeypatch.undo()
     # The state that held the exception was deleted: the next run is clean.
-    assert durable_eval.evaluate(compiled, [fact(1, level=9)])["release:r"] == {1}
+    assert durable_eval.decide(compiled, [fact(1, level=9)])["release:r"] == {1}
 
 
 def test_a_lost_verdict_is_detected(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +143,7 @@ def test_a_lost_verdict_is_detected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(durable_eval._Collector, "miss", lossy)
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
     with pytest.raises(EngineError) as caught:
-        durable_eval.evaluate(compiled, [fact(1, level=1), fact(2, level=2)])
+        durable_eval.decide(compiled, [fact(1, level=1), fact(2, level=2)])
     assert caught.value.first.code == "HS540"
     assert "no verdict" in caught.value.first.message
 
@@ -153,19 +153,19 @@ def test_fields_called_id_and_sid_are_renamed_and_do_not_hang() -> None:
     condition = model.AllOf((model.Compare("id", ">=", 2), model.Compare("sid", "=", "x")))
     compiled = compile_ruleset(one_rule(condition, custom_fields=fields), AS_OF)
     facts = [fact(1, cf_id=5, cf_sid="x"), fact(2, cf_id=1, cf_sid="x"), fact(3, cf_id=9)]
-    assert durable_eval.evaluate(compiled, facts)["release:r"] == {1}
+    assert durable_eval.decide(compiled, facts)["release:r"] == {1}
 
 
 def test_wrongly_typed_facts_are_refused_not_compared() -> None:
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
     with pytest.raises(EngineError) as caught:  # durable-rules: '10' is not > 5
-        durable_eval.evaluate(compiled, [fact(1, level="10")])
+        durable_eval.decide(compiled, [fact(1, level="10")])
     assert caught.value.first.code == "HS544"
     flag = model.CustomField("flag", "boolean")
     compiled = compile_ruleset(
         one_rule(model.Compare("flag", "=", True), custom_fields=(flag,)), AS_OF)
     with pytest.raises(EngineError):  # durable-rules: true == 1
-        durable_eval.evaluate(compiled, [fact(1, cf_flag=1)])
+        durable_eval.decide(compiled, [fact(1, cf_flag=1)])
 
 
 def test_dates_and_decimals_become_numbers() -> None:
@@ -178,18 +178,18 @@ def test_dates_and_decimals_become_numbers() -> None:
     facts = [fact(1, cf_signed=date(2023, 5, 1), cf_amount=Decimal("10.50")),
              fact(2, cf_signed=date(2024, 5, 1), cf_amount=Decimal("99")),
              fact(3, cf_signed=None, cf_amount=float("nan"))]
-    assert durable_eval.evaluate(compiled, facts)["release:r"] == {1}
+    assert durable_eval.decide(compiled, facts)["release:r"] == {1}
 
 
 def test_nulls_are_left_out_so_negations_hold() -> None:
     condition = model.Not(model.Compare("level", "!=", 3))
     compiled = compile_ruleset(one_rule(condition), AS_OF)
     facts = [fact(1, level=None), fact(2, level=3), fact(3, level=4), fact(4)]
-    verdicts = durable_eval.evaluate(compiled, facts)
+    verdicts = durable_eval.decide(compiled, facts)
     assert verdicts["release:r"] == {1, 2, 4}
     tags_none = compile_ruleset(one_rule(model.TagsMatch("none", ("a",))), AS_OF)
     facts = [fact(1, tags=[]), fact(2, tags=["a"]), fact(3, tags=["b", "c"])]
-    assert durable_eval.evaluate(tags_none, facts)["release:r"] == {1, 3}
+    assert durable_eval.decide(tags_none, facts)["release:r"] == {1, 3}
 
 
 def test_durable_error_codes_come_back_as_hs510() -> None:
@@ -207,27 +207,27 @@ def test_durable_error_codes_come_back_as_hs510() -> None:
 def test_rulesets_are_reused_and_native_handles_freed(monkeypatch: pytest.MonkeyPatch) -> None:
     ruleset = one_rule(model.Compare("level", ">", 5))
     compiled = compile_ruleset(ruleset, AS_OF)
-    durable_eval.evaluate(compiled, [fact(1, level=9)])
+    durable_eval.decide(compiled, [fact(1, level=9)])
     before = durable_eval.cached_rulesets()
     again = compile_ruleset(ruleset, AS_OF)  # same definition: same durable ruleset
-    assert durable_eval.evaluate(again, [fact(1, level=9)])["release:r"] == {1}
+    assert durable_eval.decide(again, [fact(1, level=9)])["release:r"] == {1}
     assert durable_eval.cached_rulesets() == before
     monkeypatch.setattr(durable_eval, "MAX_CACHED_RULESETS", 2)
     idle = one_rule(model.IdleFor(d("10d")))
     for day in range(1, 6):
-        durable_eval.evaluate(compile_ruleset(idle, date(2026, 1, day)), [fact(1)])
+        durable_eval.decide(compile_ruleset(idle, date(2026, 1, day)), [fact(1)])
     assert len(durable_eval.cached_rulesets()) == 2
     freed = durable_eval.clear_cache()
     assert freed == 2 and durable_eval.cached_rulesets() == ()
     # A freed name can be registered again (durable-rules alone would refuse).
-    assert durable_eval.evaluate(compiled, [fact(1, level=9)])["release:r"] == {1}
+    assert durable_eval.decide(compiled, [fact(1, level=9)])["release:r"] == {1}
 
 
 def test_the_host_starts_no_threads() -> None:
     before = threading.active_count()
     durable_eval.host()
     compiled = compile_ruleset(one_rule(model.Compare("level", ">", 5)), AS_OF)
-    durable_eval.evaluate(compiled, [fact(1, level=9)])
+    durable_eval.decide(compiled, [fact(1, level=9)])
     assert threading.active_count() == before
     assert durable_eval.host() is durable_eval.host()
 
@@ -236,7 +236,7 @@ def test_long_value_lists_evaluate_fast() -> None:
     values = tuple(range(200))
     compiled = compile_ruleset(one_rule(model.Compare("level", "in", values)), AS_OF)
     facts = [fact(k, level=k % 400) for k in range(2000)]
-    verdicts = durable_eval.evaluate(compiled, facts)
+    verdicts = durable_eval.decide(compiled, facts)
     assert verdicts["release:r"] == {k for k in range(2000) if k % 400 < 200}
 
 
@@ -257,7 +257,7 @@ def test_many_facts_are_all_answered_synchronously() -> None:
     condition = model.AllOf((model.IdleFor(d("30d")), model.Not(model.HasOpenOrder(True))))
     compiled = compile_ruleset(one_rule(condition), AS_OF)
     facts = [fact(k, last_touch_day=TODAY - k % 60, open_orders=k % 3) for k in range(20000)]
-    verdicts = durable_eval.evaluate(compiled, facts)
+    verdicts = durable_eval.decide(compiled, facts)
     expected = {k for k in range(20000) if k % 60 >= 30 and k % 3 == 0}
     assert verdicts["release:r"] == expected
 
@@ -324,9 +324,9 @@ def test_strings_beyond_16_bit_lengths_are_refused() -> None:
     assert caught.value.first.code == "HS502"
     compiled = compile_ruleset(one_rule(model.Compare("name", "=", "y")), AS_OF)
     with pytest.raises(EngineError) as caught:
-        durable_eval.evaluate(compiled, [fact(1, name="y" * 65537)])
+        durable_eval.decide(compiled, [fact(1, name="y" * 65537)])
     assert caught.value.first.code == "HS544"
-    assert durable_eval.evaluate(compiled, [fact(1, name="é" * 5000)])["release:r"] == set()
+    assert durable_eval.decide(compiled, [fact(1, name="é" * 5000)])["release:r"] == set()
 
 
 def test_what_durable_runs_is_what_compile_prints() -> None:
@@ -336,7 +336,7 @@ def test_what_durable_runs_is_what_compile_prints() -> None:
         one_rule(model.AllOf((model.IdleFor(d("3mo")), model.Compare("country", "in", ("DE",))))),
         AS_OF,
     )
-    verdicts = durable_eval.evaluate(compiled, [fact(1, country="DE", last_touch_day=1)])
+    verdicts = durable_eval.decide(compiled, [fact(1, country="DE", last_touch_day=1)])
     assert len(verdicts) == 1 and verdicts["release:r"] == {1}
     printed = json.loads(compiled.durable_json())
     assert printed["decision_points"] == {"release:r": compiled.points[0].durable_name}
@@ -354,7 +354,7 @@ def test_concurrent_evaluations_do_not_mix() -> None:
     results: dict[str, frozenset[int]] = {}
 
     def run(label: str, compiled: object) -> None:
-        results[label] = durable_eval.evaluate(compiled, facts)["release:r"]  # type: ignore[arg-type]
+        results[label] = durable_eval.decide(compiled, facts)["release:r"]  # type: ignore[arg-type]
 
     threads = [threading.Thread(target=run, args=(f"{name}{i}", compiled))
                for i in range(3) for name, compiled in (("a", compiled_a), ("b", compiled_b))]
@@ -399,7 +399,7 @@ def test_sixteen_groups_fail_with_113_and_are_split_instead() -> None:
     facts = [fact(k, **{f"cf_n{i}": (1 if (k >> i) & 1 else (None if i % 2 else 0))
                         for i in range(16)}) for k in range(0, 70000, 997)]
     facts.append(fact(99999))
-    verdicts = durable_eval.evaluate(compiled, facts)
+    verdicts = durable_eval.decide(compiled, facts)
     assert verdicts["release:r"] == {f["k"] for f in facts if compiled.matches("release:r", f)}
     assert 99999 in verdicts["release:r"]
 
@@ -415,6 +415,6 @@ def test_nested_groups_found_by_hypothesis_compile_and_agree() -> None:
     compiled = compile_ruleset(one_rule(idle, unless=unless), AS_OF)
     facts = [fact(1), fact(2, last_touch_day=TODAY - 5, level=0, tags=["vip"]),
              fact(3, last_touch_day=TODAY - 5, level=3), fact(4, last_touch_day=TODAY)]
-    verdicts = durable_eval.evaluate(compiled, facts)
+    verdicts = durable_eval.decide(compiled, facts)
     for name in compiled.names:
         assert verdicts[name] == {f["k"] for f in facts if compiled.matches(name, f)}

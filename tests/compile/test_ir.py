@@ -28,7 +28,7 @@ def lower(condition: model.Condition, as_of: date = AS_OF) -> ir.Node:
 
 def holds(condition: model.Condition, **columns: object) -> bool:
     node = lower(condition)
-    return ir.evaluate(node, ir.normalize_fact(fact(1, **columns), COLUMNS))
+    return ir.holds(node, ir.normalize_fact(fact(1, **columns), COLUMNS))
 
 
 # -- lowering ---------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_sql_agrees_with_python_on_nulls() -> None:
             text, params = ir.to_sql(node, COLUMNS)
             got = {k for (k,) in con.execute(f"SELECT k FROM f WHERE {text}", params).fetchall()}
             expected = {
-                r["k"] for r in rows if ir.evaluate(node, ir.normalize_fact(r, COLUMNS))
+                r["k"] for r in rows if ir.holds(node, ir.normalize_fact(r, COLUMNS))
             }
             assert got == expected, condition
     finally:

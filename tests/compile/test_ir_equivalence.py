@@ -122,7 +122,7 @@ def test_durable_python_and_sql_agree(
     facts = [dict(row, k=k) for k, row in enumerate(rows)]
     ruleset = one_rule(condition, custom_fields=FIELDS)
     compiled = compile_ruleset(ruleset, AS_OF)
-    durable = durable_eval.evaluate(compiled, facts)["release:r"]
+    durable = durable_eval.decide(compiled, facts)["release:r"]
     python = frozenset(f["k"] for f in facts if compiled.matches("release:r", f))
     con.execute("DELETE FROM facts")
     con.executemany(
@@ -146,7 +146,7 @@ def test_durable_python_and_sql_agree(
         node_leaves = list(ir.leaves(compiled.point("release:r").condition))
         for node, leaf in zip(node_leaves, explanation.leaves(), strict=True):
             assert isinstance(node, ir.Leaf)
-            assert leaf.passed == ir.evaluate(node, normalized)
+            assert leaf.passed == ir.holds(node, normalized)
     assert durable == python, ir.to_durable(compiled.point("release:r").condition,
                                             compiled.properties)
     assert sql == python, text
@@ -176,7 +176,7 @@ def test_every_decision_point_agrees(
     )
     facts = [dict(row, k=k) for k, row in enumerate(rows)]
     compiled = compile_ruleset(ruleset, AS_OF)
-    verdicts = durable_eval.evaluate(compiled, facts)
+    verdicts = durable_eval.decide(compiled, facts)
     assert set(verdicts) == set(compiled.names)
     for name in compiled.names:
         assert verdicts[name] == {f["k"] for f in facts if compiled.matches(name, f)}, name

@@ -37,7 +37,7 @@ def test_evaluate_under_an_error_filter() -> None:
     compiled = compile_ruleset(one_rule(model.IdleFor(d("30d"))), AS_OF)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        verdicts = durable_eval.evaluate(
+        verdicts = durable_eval.decide(
             compiled, [fact(1, last_touch_day=TODAY - 40), fact(2, last_touch_day=TODAY - 3)]
         )
     assert verdicts["release:r"] == {1}

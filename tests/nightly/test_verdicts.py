@@ -73,7 +73,7 @@ def test_durable_rules_sees_each_class_of_customers_at_its_edges(db: Path) -> No
 
     def leaf_class(row: dict[str, object]) -> tuple[bool, ...]:
         fact = ir.normalize_fact(row, types)
-        return tuple(ir.evaluate(leaf, fact) for leaf in leaves) + tuple(
+        return tuple(ir.holds(leaf, fact) for leaf in leaves) + tuple(
             row[c] is None for c in columns)
 
     with open_db(db, read_only=True) as con:

@@ -122,7 +122,7 @@ def _customer_ids(con: Any, table: str, where: str, params: list[Any]) -> set[st
 def check_candidate_filter(con: Any, ruleset: Ruleset, as_of: Any) -> None:
     """The SQL candidate filter changes no verdict: durable-rules on every
     customer matches exactly the customers the filter selects, per point."""
-    from highseas.compile.durable import evaluate
+    from highseas.compile.durable import decide
     from highseas.nightly import facts as derive
     from highseas.nightly.verdicts import evaluate_ruleset
 
@@ -131,7 +131,7 @@ def check_candidate_filter(con: Any, ruleset: Ruleset, as_of: Any) -> None:
     rows = derive.fetch_fact_rows(con, table)
     if not rows:
         return
-    everyone = evaluate(filtered.compiled, rows)  # durable-rules on every customer
+    everyone = decide(filtered.compiled, rows)  # durable-rules on every customer
     for name in filtered.compiled.names:
         assert filtered.matched(name) == everyone[name], name
 
