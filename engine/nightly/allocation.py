@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError
 from highseas.nightly.allocation_types import (
     REGION_SEP,
@@ -75,14 +76,14 @@ def _check_inputs(
 ) -> None:
     if allocation.strategy not in _STRATEGIES:
         raise _fail(
-            "HS560",
+            codes.UNKNOWN_STRATEGY,
             f"allocation {allocation.id!r}: unknown strategy {allocation.strategy!r}",
             allocation,
             "use one of " + ", ".join(_STRATEGIES),
         )
     if allocation.region_fallback not in _FALLBACKS:
         raise _fail(
-            "HS560",
+            codes.UNKNOWN_STRATEGY,
             f"allocation {allocation.id!r}: unknown region fallback "
             f"{allocation.region_fallback!r}",
             allocation,
@@ -92,18 +93,19 @@ def _check_inputs(
         allocation.capacity is None or allocation.capacity < 0
     ):
         raise _fail(
-            "HS561",
+            codes.CAPACITY_MISSING,
             f"allocation {allocation.id!r} uses strategy capacity without a capacity >= 0",
             allocation,
             "set capacity: customers a salesperson may receive per 30 days",
         )
     if allocation.max_per_rep_per_run is not None and allocation.max_per_rep_per_run < 0:
-        raise _fail("HS562", f"allocation {allocation.id!r}: negative per-run limit", allocation)
+        raise _fail(codes.NEGATIVE_WEIGHT_OR_LIMIT,
+                    f"allocation {allocation.id!r}: negative per-run limit", allocation)
     for what, pairs in (("tier", allocation.tier_weights), ("rep", allocation.rep_weights)):
         for name, weight in pairs:
             if weight < 0:
                 raise _fail(
-                    "HS562",
+                    codes.NEGATIVE_WEIGHT_OR_LIMIT,
                     f"allocation {allocation.id!r}: negative weight {weight} for {what} {name!r}",
                     allocation,
                 )
@@ -111,14 +113,14 @@ def _check_inputs(
     for rep in reps:
         if rep.rep_id in seen:
             raise _fail(
-                "HS563",
+                codes.REP_LISTED_TWICE,
                 f"allocation {allocation.id!r}: salesperson {rep.rep_id!r} appears twice",
                 allocation,
             )
         seen.add(rep.rep_id)
         if rep.weight is not None and rep.weight < 0:
             raise _fail(
-                "HS562",
+                codes.NEGATIVE_WEIGHT_OR_LIMIT,
                 f"allocation {allocation.id!r}: salesperson {rep.rep_id!r} has a negative "
                 f"weight {rep.weight}",
                 allocation,
@@ -127,7 +129,7 @@ def _check_inputs(
     for request in requests:
         if request.customer_id in seen:
             raise _fail(
-                "HS564",
+                codes.CUSTOMER_REQUESTED_TWICE,
                 f"allocation {allocation.id!r}: customer {request.customer_id!r} "
                 "is requested twice",
                 allocation,

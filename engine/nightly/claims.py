@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.nightly import facts as derive
 from highseas.nightly.events import NO_OBSERVER, ClaimRefused, RunObserver
@@ -84,13 +85,14 @@ class ClaimChecks:
         if rep is None:
             raise InvalidInputError(
                 f"no salesperson {rep_id!r} in company {ruleset.company.id}",
-                code="HS520",
+                code=codes.UNKNOWN_SALESPERSON,
                 hint=did_you_mean(rep_id, list(self.reps)) or "check the rep id",
             )
         customer = self.customers.get(customer_id)
         if customer is None:
             raise InvalidInputError(
-                f"no customer {customer_id!r} in company {ruleset.company.id}", code="HS521"
+                f"no customer {customer_id!r} in company {ruleset.company.id}",
+                code=codes.UNKNOWN_CUSTOMER,
             )
         refusals: list[ClaimRefusal] = []
         if customer.owner is not None:
@@ -183,10 +185,10 @@ def record_claims(
         return
     for verdict, _ in claims:
         if not verdict.allowed:
-            raise InvalidInputError("cannot record a refused claim", code="HS522")
+            raise InvalidInputError("cannot record a refused claim", code=codes.REFUSED_CLAIM)
     customers = [verdict.customer_id for verdict, _ in claims]
     if len(set(customers)) != len(customers):
-        raise InvalidInputError("one claim per customer", code="HS522")
+        raise InvalidInputError("one claim per customer", code=codes.REFUSED_CLAIM)
     company = ruleset.company.id
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     reps = [verdict.rep_id for verdict, _ in claims]
@@ -202,7 +204,8 @@ def record_claims(
         ).fetchall()}
         taken = [c for c in customers if c not in updated]
         if taken:
-            raise InvalidInputError(f"{taken[0]} was taken in the meantime", code="HS523")
+            raise InvalidInputError(f"{taken[0]} was taken in the meantime",
+                                    code=codes.CLAIMED_MEANWHILE)
         con.execute(
             """
             INSERT INTO ownership_events (company_id, event_id, run_id, customer_id,

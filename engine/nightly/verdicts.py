@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from highseas import codes
 from highseas.compile import durable, ir
 from highseas.compile.decision_points import (
     CompiledRuleset,
@@ -284,7 +285,7 @@ def _confirm_with_durable(
             raise EngineError(
                 f"decision point {point.name}: durable-rules and the SQL candidate filter "
                 f"disagree on the facts {missing}",
-                code="HS525",
+                code=codes.CANDIDATE_FILTER_DISAGREES,
                 hint="this is a bug in highseas; no decision was taken",
             )
 

@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from highseas import codes
 from highseas.errors import Diagnostic, HighseasError, errors_only
 from highseas.nightly import planner
 from highseas.nightly.apply import apply_plan
@@ -197,7 +198,7 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[Path], list[Diagnostic]]
         if path.is_dir():
             matches = files_under(path, lambda p: is_test_file(p.name))
             if not matches:
-                problems.append(Diagnostic(code="HS620", message="no test files "
+                problems.append(Diagnostic(code=codes.NO_TEST_FILES, message="no test files "
                                            "(*.tests.yaml) in this directory", file=str(path),
                                            hint="write <ruleset>.tests.yaml beside a ruleset, "
                                            "or scaffold one with 'highseas init'"))
@@ -207,7 +208,8 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[Path], list[Diagnostic]]
         elif path.is_file():
             sibling = _tests_of(path)
             if sibling is None:
-                problems.append(Diagnostic(code="HS620", message="no test file for this "
+                problems.append(Diagnostic(code=codes.NO_TEST_FILES,
+                                           message="no test file for this "
                                            f"ruleset ({path.stem}.tests.yaml)", file=str(path),
                                            hint="write one beside it (docs/testing.md)"))
             else:
@@ -367,10 +369,11 @@ def run_case(ruleset: Ruleset, case: Case) -> CaseResult:
             con.close()
     except HighseasError as error:
         status = INVALID if error.exit_code == 2 else ERROR
+        refused = f"{codes.CASE_DATA_REFUSED} the engine refused the case's data:"
         return CaseResult(case, status, tuple(mismatches), frozenset(exercised), days_run,
                           time.perf_counter() - started,
-                          "HS621 the engine refused the case's data:" if status == INVALID
-                          else "engine error", tuple(error.diagnostics))
+                          refused if status == INVALID else "engine error",
+                          tuple(error.diagnostics))
     except Exception as error:  # an engine bug: report it as this case's error
         return CaseResult(case, ERROR, tuple(mismatches), frozenset(exercised), days_run,
                           time.perf_counter() - started,
@@ -441,7 +444,8 @@ def run_paths(
     if patterns and found and not any(file.cases for file in files) and not any(
             file.invalid for file in files):
         problems.append(Diagnostic(
-            code="HS623", message="no case matches -k " + " / ".join(repr(p) for p in patterns),
+            code=codes.NO_CASE_MATCHES,
+            message="no case matches -k " + " / ".join(repr(p) for p in patterns),
             hint="-k matches case names (or file::name), case-insensitive"))
     coverage = coverage_of(files)
     if found:
