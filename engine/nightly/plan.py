@@ -226,13 +226,35 @@ class Plan:
         actions = self.decision_records().table.column("action")
         for entry in pc.value_counts(actions).to_pylist():
             counts[entry["values"]] += entry["counts"]
-        counts["unassigned"] = len(self.unassigned) + self.unassigned_omitted
+        counts["unassigned"] = self.unassigned_customers()
         counts["customers_evaluated"] = self.evaluated_customers
         return counts
 
+    def left_unassigned(self) -> Records[Unassigned]:
+        """The rows of the customers that stay in their pool: one per
+        allocation that tried the customer (so a customer can have several),
+        without the customers a later allocation of the run assigned."""
+        import pyarrow.compute as pc
+
+        table = self.unassigned_records().table
+        assigned = self.by_action("assign").table.column("customer_id")
+        if len(assigned):
+            table = table.filter(pc.invert(pc.is_in(
+                table.column("customer_id"), value_set=assigned.combine_chunks())))
+        return Records(table, Unassigned)
+
+    def unassigned_customers(self) -> int:
+        """How many customers stay in their pool: customers, not customer x
+        allocation (plus those a counting plan did not list)."""
+        import pyarrow.compute as pc
+
+        ids = self.left_unassigned().table.column("customer_id")
+        return len(pc.unique(ids)) + self.unassigned_omitted
+
     def skipped_for(self, customer_id: str) -> tuple[Skip, ...]:
         """The salespeople considered for ``customer_id`` and why each was skipped."""
-        return tuple(Skip(rep, why) for rep, why in self.skipped.get(customer_id, ()))
+        return tuple(Skip(rep, render_skip(why))
+                     for rep, why in self.skipped.get(customer_id, ()))
 
     def to_json(self) -> str:
         """The plan file: deterministic JSON, byte for byte for the same plan."""

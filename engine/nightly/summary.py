@@ -42,9 +42,34 @@ def format_summary(plan: Plan, *, limit: int = 10) -> str:
     for title, action, columns, name in SECTIONS:
         counts = _group_counts(_of_action(decisions, action), columns, name)
         lines.extend(_section(title, counts, limit))
-    unassigned = _group_counts(plan.unassigned_records().table, ("reason",), lambda g: g["reason"])
-    lines.extend(_section("unassigned", unassigned, limit))
+    lines.extend(_unassigned_section(plan, limit))
     return "\n".join(lines)
+
+
+def _unassigned_section(plan: Plan, limit: int) -> list[str]:
+    """Customers left in their pool, each counted once, and per reason the
+    customers that got it. A customer several allocations tried may have a
+    reason from each: a closing note says how many are counted more than once."""
+    table = plan.left_unassigned().table
+    customers = plan.unassigned_customers()
+    pairs = table.select(["reason", "customer_id"]).group_by(
+        ["reason", "customer_id"], use_threads=False).aggregate([])
+    per_reason = _group_counts(pairs, ("reason",), lambda g: g["reason"])
+    lines = _section("unassigned", per_reason, limit)
+    lines[0] = f"  unassigned: {customers}"
+    several = _more_than_once(pairs, "customer_id")
+    if several:
+        lines.append(f"    ({several} of these customers are counted under more than one "
+                     "reason: allocations tried them in turn)")
+    return lines
+
+
+def _more_than_once(table: pa.Table, column: str) -> int:
+    """How many values of ``column`` occur in more than one row."""
+    import pyarrow.compute as pc
+
+    counts = table.group_by([column], use_threads=False).aggregate([([], "count_all")])
+    return int(pc.sum(pc.greater(counts.column("count_all"), 1)).as_py() or 0)
 
 
 def _of_action(table: pa.Table, action: str) -> pa.Table:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from highseas.nightly.plan import Plan
+from highseas.nightly.plan import Decision, Plan, Unassigned
 from highseas.nightly.planner import plan
 from highseas.nightly.summary import format_summary
 from tests.support.nightly import Facts, ruleset_with
@@ -45,3 +45,36 @@ def test_a_rule_without_reminders_that_releases_first_silences_the_others() -> N
     con = twice_due_facts().con
     # no-follow-up-90d would say "7 days" although the customer goes in 6.
     assert plan(con, rules, date(2026, 6, 25)).by_action("remind") == ()
+
+
+def plan_with_unassigned() -> Plan:
+    """Two allocations tried c1 and c2; the second assigned c2; c3 was tried once."""
+    return Plan(
+        company_id="acme", ruleset_id="acme", ruleset_hash="", as_of=date(2026, 6, 30),
+        decisions=(Decision("c2", "assign", "second", "c2 assigned", from_pool_id="p",
+                            to_rep_id="r1"),),
+        unassigned=(
+            Unassigned("c1", "p", "nobody has room", "first"),
+            Unassigned("c1", "p", "no eligible salesperson", "second"),
+            Unassigned("c2", "p", "nobody has room", "first"),
+            Unassigned("c3", "p", "nobody has room", "first"),
+        ),
+        evaluated_customers=3,
+    )
+
+
+def test_counts_count_customers_not_customer_x_allocation() -> None:
+    the_plan = plan_with_unassigned()
+    assert the_plan.counts()["unassigned"] == 2  # c1 and c3; c2 was assigned
+    assert the_plan.counts()["unassigned"] <= the_plan.evaluated_customers
+
+
+def test_the_summary_counts_customers_and_says_which_are_counted_twice() -> None:
+    summary = format_summary(plan_with_unassigned()).splitlines()
+    at = summary.index("  unassigned: 2")
+    assert summary[at + 1:] == [
+        "    nobody has room: 2",
+        "    no eligible salesperson: 1",
+        "    (1 of these customers are counted under more than one reason: "
+        "allocations tried them in turn)",
+    ]
