@@ -36,6 +36,7 @@ ALLOCATION_DOC: Final = "docs/allocation.md"
 TESTING_DOC: Final = "docs/testing.md"
 SIMULATION_DOC: Final = "docs/simulation.md"
 CLI_DOC: Final = "docs/cli.md"
+SCALE_OUT_DOC: Final = "docs/scale-out.md"
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,10 @@ OTHER_COMPANY = _code("HS434", "company_id differs from the company being loaded
 ROW_NUMBER_OUT_OF_RANGE = _code("HS435", "number out of range", _F, _D)
 DATE_BEFORE_1900 = _code("HS436", "date before 1900", _F, _D)
 NUL_IN_TEXT = _code("HS437", "text contains a NUL character", _F, _D)
+CLOSED_BEFORE_PLACED = _code("HS438", "order closed before it was placed", _F, _D)
+STAGE_BEFORE_CUSTOMER = _code("HS439", "stage change before the customer existed", _F, _D)
 ROWS_REJECTED = _code("HS440", "rows rejected; nothing was loaded", _F, _D)
+CLOSED_ORDER_OPEN = _code("HS441", "order with a closing time but status open", _F, _D)
 
 # --- HS45x-HS46x: importers and the fixture generator ----------------------
 IMPORT_SOURCE_MISSING = _code("HS450", "import folder or file missing", _U, _D)
@@ -223,6 +227,16 @@ DURABLE_FAILED = _code("HS515", "durable-rules failed otherwise", _I, _C)
 
 # --- HS51x-HS55x: the nightly run, claims and explain ----------------------
 APPLY_BEFORE_LAST_RUN = _code("HS510", "apply for a date before the last applied run", _U, _N)
+# guards of --apply (docs/reliability.md) and highseas revert
+FACTS_TOO_OLD = _code("HS516", "facts older than the ruleset's max_facts_age", _U, _N)
+AS_OF_AFTER_TODAY = _code("HS517", "as-of date after today in the company's time zone", _U, _N)
+TOO_MANY_CHANGES = _code(
+    "HS518", "run releases or changes more customers than the ruleset's guards allow", _F, _N
+)
+UNKNOWN_RUN = _code("HS519", "no such run", _U, _N)
+REVERT_REFUSED = _code(
+    "HS527", "run cannot be reverted: not the latest applied run, or changed since", _U, _N
+)
 UNKNOWN_SALESPERSON = _code("HS520", "no such salesperson", _U, _N)
 UNKNOWN_CUSTOMER = _code("HS521", "no such customer", _U, _N)
 REFUSED_CLAIM = _code("HS522", "a refused claim cannot be recorded", _U, _N)
@@ -231,7 +245,9 @@ CANDIDATE_FILTER_DISAGREES = _code(
     "HS525", "durable-rules and the SQL candidate filter disagree", _I, _N
 )
 CUSTOMER_NOT_YET = _code("HS526", "customer did not exist yet on the as-of date", _U, _N)
-UNKNOWN_OUTPUT_SUFFIX = _code("HS530", "output suffix other than .json, .csv or .parquet", _U, _N)
+OUTBOX_CURSOR_INVALID = _code("HS528", "outbox cursor that is not a change number", _U, _N)
+OUTBOX_CURSOR_AHEAD = _code("HS529", "outbox cursor after the last change", _U, _N)
+UNKNOWN_OUTPUT_SUFFIX = _code("HS530", "output suffix other than .json, .jsonl, .csv or .parquet", _U, _N)
 INCOMPLETE_VERDICTS = _code("HS540", "incomplete verdicts", _I, _C)
 FACT_WITHOUT_KEY = _code("HS541", "fact without a unique integer key", _I, _C)
 FACT_NOT_HANDLED = _code("HS542", "durable-rules did not handle or saw twice a fact", _I, _C)
@@ -297,6 +313,21 @@ ADVISE_COMPANY = _code("HS710", "advise: several companies or none", _U, _S)
 ADVISE_SETTINGS = _code("HS711", "advise: --max-share outside 0..1 or no order status", _U, _S)
 OWNERSHIP_CHANGES_UNDONE = _code(
     "HS720", "database records ownership changes on or after --from (warning)", EXIT_OK, _S
+)
+
+# --- HS8xx: the fleet (highseas run-all) -----------------------------------
+UNKNOWN_FLEET_COMPANY = _code(
+    "HS801", "--only or --exclude names no company of --rulesets", _U, SCALE_OUT_DOC
+)
+SHARED_FACTS_APPLY = _code(
+    "HS802", "--apply with one facts database for several companies", _U, SCALE_OUT_DOC
+)
+SCHEDULER_UNREACHABLE = _code("HS803", "the Dask scheduler cannot be reached", _U, SCALE_OUT_DOC)
+WORKER_LOST = _code(
+    "HS804", "a company's task lost every worker it ran on", _F, SCALE_OUT_DOC
+)
+SUMMARY_SUFFIX = _code(
+    "HS805", "--summary file suffix other than .parquet or .jsonl", _U, SCALE_OUT_DOC
 )
 
 # --- HS9xx: the command line's last resort ---------------------------------

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.nightly.plan import Plan
 
@@ -59,7 +60,7 @@ def check_plan_path(output: Path) -> str:
     if suffix not in PLAN_FORMATS:
         raise InvalidInputError(
             f"cannot write a plan as {suffix or 'a file without suffix'}",
-            code="HS530",
+            code=codes.UNKNOWN_OUTPUT_SUFFIX,
             file=str(output),
             hint="use a .json, .jsonl, .csv or .parquet file name",
         )
