@@ -5,9 +5,8 @@ all hand customers to salespeople through :func:`allocate_requests` (a list
 built in Python) or :func:`allocate_table` (customers selected in SQL,
 fetched a chunk at a time). Both run :func:`highseas.nightly.allocation.allocate`
 with the salespeople's counters of the ledger, keep the new rotation state
-and the skipped salespeople (in words: this is where skip reasons become
-sentences) in the ledger, tell the ledger's observer who was skipped and
-why, and stop once nobody has room.
+and the skipped salespeople in the ledger, tell the ledger's observer who
+was skipped and why, and stop once nobody has room.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from highseas.nightly.allocation import (
 from highseas.nightly.allocation_types import Skip
 from highseas.nightly.events import SalespersonSkipped
 from highseas.nightly.ledger import RunLedger
-from highseas.nightly.reasons import SkipReason, render_skip, skip_label
+from highseas.nightly.reasons import SkipReason, skip_label
 from highseas.ruleset.model import Allocation
 
 #: How many skipped salespeople an unassigned customer's reason summarises.
@@ -140,20 +139,22 @@ def _allocate_chunks(
     )
     for key, rep in result.positions.items():
         ledger.rotation[(allocation.id, key)] = rep
-    noted: set[tuple[SkipReason, str | None]] = set()
+    # Each reason is told once per tier. Reasons are few objects shared by
+    # many skips (one per salesperson's death, constants for the rest), so
+    # they are told apart by identity: equal reasons told twice do no harm.
+    noted: set[tuple[int, str | None]] = set()
     rep_by_id = ledger.loads.rep_by_id
     observer = ledger.observer
     for customer_id, skips in result.skipped.items():
         if ledger.unassigned_rows:  # (explanations: not kept in counted plans)
-            ledger.skipped.setdefault(customer_id, []).extend(
-                (rep_id, render_skip(why)) for rep_id, why in skips
-            )
+            ledger.skipped.setdefault(customer_id, []).extend(skips)
         for rep_id, why in skips:
             rep = rep_by_id.get(rep_id)
             tier = rep.tier if rep is not None else None
-            if (why, tier) in noted:
+            key = (id(why), tier)
+            if key in noted:
                 continue
-            noted.add((why, tier))
+            noted.add(key)
             observer.notice(SalespersonSkipped(allocation.id, rep_id, tier, why))
     return result, processed, no_room
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from highseas.compile import ir
 from highseas.nightly import facts as derive
 from highseas.nightly.allocation import RepSnapshot
+from highseas.nightly.allocation_types import Skip
 from highseas.nightly.events import NO_OBSERVER, RunObserver
 from highseas.nightly.plan import (
     DECISION_COLUMNS,
@@ -199,7 +200,7 @@ class RunLedger:
         self.unassigned_omitted = 0
         self.pending: list[Decision] = []
         self.unassigned: list[Unassigned] = []
-        self.skipped: dict[str, list[tuple[str, str]]] = {}
+        self.skipped: dict[str, list[Skip]] = {}
         #: Told what the steps go through (highseas.nightly.events).
         self.observer = observer
         self.in_relay: set[str] = set()

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from highseas.nightly.reasons import SkipReason, render_skip
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -184,8 +186,9 @@ class Plan:
     decisions: Sequence[Decision]
     unassigned: Sequence[Unassigned] = ()
     #: customer_id -> the (rep_id, reason) pairs of salespeople passed over, as
-    #: a mapping kept raw: a night can skip millions (see :meth:`skipped_for`).
-    skipped: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    #: a mapping kept raw, reasons typed: a night can skip millions, put into
+    #: words only for the customers asked about (see :meth:`skipped_for`).
+    skipped: Mapping[str, tuple[tuple[str, SkipReason], ...]] = field(default_factory=dict)
     #: (allocation_id, pool_id) -> last rep served, after this run.
     rotation: tuple[tuple[str, str, str | None], ...] = ()
     #: Relay rows after this run (upserted), and customers whose relay ended.

@@ -14,7 +14,13 @@ from highseas.nightly.claims import check_claim, record_claim
 from highseas.nightly.events import ClaimRefused, Event, SalespersonSkipped
 from highseas.nightly.plan import Plan
 from highseas.nightly.planner import plan
-from highseas.nightly.reasons import IN_COOLDOWN, ClaimRefusal, RefusalKind
+from highseas.nightly.reasons import (
+    IN_COOLDOWN,
+    ClaimRefusal,
+    RefusalKind,
+    SkipKind,
+    SkipReason,
+)
 from highseas.testing.coverage import CoverageRecorder, exercised_exemptions
 from tests.support.nightly import Facts, ruleset_with
 
@@ -212,8 +218,10 @@ def test_round_robin_respects_regions_per_run_limit_and_fallback() -> None:
     assert assigned["us1"] == "dan"
     assert sorted(assigned) == sorted(c["customer_id"] for c in customers)
     assert "allocation.daily-new-rotation.fallback" in recorder.points
-    skipped_reasons = {why for skips in the_plan.skipped.values() for _, why in skips}
-    assert any("per-run limit" in reason for reason in skipped_reasons)
+    skipped = {why for skips in the_plan.skipped.values() for _, why in skips}
+    assert SkipReason(SkipKind.PER_RUN_LIMIT, limit=5) in skipped
+    said = {skip.reason for cid in the_plan.skipped for skip in the_plan.skipped_for(cid)}
+    assert "per-run limit reached (5)" in said
 
 
 def test_absent_and_inactive_salespeople_are_skipped_with_reasons() -> None:
