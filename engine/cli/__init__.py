@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "import": "highseas.cli.facts_cmd:import_",
     "compile": "highseas.cli.run_cmd:compile_",
     "run": "highseas.cli.run_cmd:run",
+    "run-all": "highseas.cli.fleet_cmd:run_all",
     "explain": "highseas.cli.run_cmd:explain",
     "claim": "highseas.cli.run_cmd:claim",
     "demo": "highseas.cli.run_cmd:demo",
