@@ -11,12 +11,18 @@ Precedence (docs/nightly-run.md), one ownership change per customer per run:
    Exemptions beat everything for their rule; customers in a relay are not
    released by release rules.
 4. Private caps: salespeople above their tier's cap lose the excess.
-5. Reminders, for customers not changed in this run: the first rule (in
-   order) that would release the customer within one of its reminder
-   offsets reminds the owner once per offset and release date.
+5. Reminders, for customers not changed in this run: the rule that would
+   release the customer first reminds the owner when that day lies within
+   one of its reminder offsets, once per offset and release date.
 6. Allocation: customers that were in the high seas when the run started are
    assigned by each allocation scheduled for the as-of weekday, in order.
    Customers released in this run wait for the next run.
+
+This module only runs the steps, in this order (:data:`STEPS`): each is a
+module of :mod:`highseas.nightly.steps` numbered as above, and all of them
+read and write one :class:`highseas.nightly.ledger.RunLedger` (temp tables,
+pending rows, customers moved, salespeople's loads). What the run goes
+through is told to an injected observer (:mod:`highseas.nightly.events`).
 """
 
 from __future__ import annotations
