@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from highseas import testing
+from highseas.nightly import events, reasons
 from highseas.ruleset.loader import load_ruleset
 from highseas.testing import coverage
 
@@ -270,3 +271,32 @@ def test_exemption_alternatives_are_named_after_their_field_or_position(
         "release_rules.idle.unless.credit_score",
         "release_rules.one.unless",
     ]
+
+
+def test_the_recorder_reads_events_not_words() -> None:
+    """Each event names its point from typed fields; reasons that exercise
+    nothing (an absence, another salesperson's refusal) name none."""
+    recorder = coverage.CoverageRecorder()
+    for event in (
+        events.RelayContacted("r"), events.RelayExhausted("r"),
+        events.RelayRoundStarted("r", 1), events.RelayRoundStarted("r", 2),
+        events.RuleReleased("idle"), events.PrivateCapTrimmed("veteran"),
+        events.ReminderSent("idle", "7d"), events.CustomerAssigned("daily", fallback=True),
+        events.SalespersonSkipped("daily", "ann", "new", reasons.IN_COOLDOWN),
+        events.SalespersonSkipped("daily", "bob", "veteran", reasons.SkipReason(
+            reasons.SkipKind.CLAIM_CAP, limit=3, period="week")),
+        events.SalespersonSkipped("daily", "cy", "new", reasons.SkipReason(
+            reasons.SkipKind.AWAY)),
+        events.ClaimRefused(reasons.ClaimRefusal(
+            reasons.RefusalKind.CLAIM_CAP, "dee", "c1", tier="new", period="day", used=2,
+            limit=2)),
+        events.ClaimRefused(reasons.ClaimRefusal(reasons.RefusalKind.INACTIVE, "dee", "c1")),
+    ):
+        recorder.notice(event)
+    assert recorder.points == {
+        "activation_relay.r.contact", "activation_relay.r.after_last_round",
+        "activation_relay.r", "activation_relay.r.next_round", "release_rules.idle",
+        "caps.private.veteran", "release_rules.idle.remind_before.7d", "allocation.daily",
+        "allocation.daily.fallback", "caps.cooldown", "caps.claims.veteran",
+        "caps.claims.new",
+    }
