@@ -80,7 +80,14 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-MODULES: dict[str, Path] = {_module_name(p): p for p in sorted(ENGINE.rglob("*.py"))}
+def _is_data(name: str) -> bool:
+    """Whether module ``name`` lies in a data folder installed as a package."""
+    parts = name.split(".")
+    return len(parts) > 1 and parts[1] in DATA_PACKAGES
+
+
+MODULES: dict[str, Path] = {name: path for path in sorted(ENGINE.rglob("*.py"))
+                            if not _is_data(name := _module_name(path))}
 PACKAGES = frozenset(name for name, path in MODULES.items() if path.name == "__init__.py")
 
 
