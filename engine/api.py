@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -25,19 +25,13 @@ from zoneinfo import ZoneInfo
 from highseas import codes, testing
 from highseas.compile.decision_points import compile_ruleset
 from highseas.errors import InvalidInputError
-from highseas.nightly import guards
-from highseas.nightly.apply import ApplyResult, applied_run_id, apply_plan, check_can_apply
+from highseas.nightly.apply import ApplyResult, apply_plan, check_can_apply
 from highseas.nightly.claims import ClaimVerdict, check_claim, record_claim
 from highseas.nightly.explain import Explanation, explain_customer
 from highseas.nightly.facts import check_company
-from highseas.nightly.outbox import OutboxBatch, fetch, outbox_company, parse_cursor
-from highseas.nightly.guards import TooManyChangesError
 from highseas.nightly.plan import Plan
 from highseas.nightly.plan_files import PLAN_FORMATS, check_plan_path, write_plan
 from highseas.nightly.planner import plan as _plan
-from highseas.nightly.revert import RevertResult, revert_runs
-from highseas.nightly.runs import RunDetails, RunRecord, list_runs
-from highseas.nightly.runs import run_details as run_details_of
 from highseas.nightly.summary import format_summary
 from highseas.ruleset.loader import load_ruleset as _load
 from highseas.ruleset.model import Ruleset
@@ -49,7 +43,6 @@ from highseas.store.db import companies, connect, init_db, open_db, schema_versi
 from highseas.store.ddl import SCHEMA_VERSION
 from highseas.store.demo import DEMO_ARCHETYPE, ensure_demo_db
 from highseas.store.fixtures import DEFAULT_AS_OF, generate
-from highseas.store.freshness import date_ranges
 from highseas.store.imports import (
     ImportReport,
     import_crm_sales_opportunities,
@@ -61,20 +54,13 @@ __all__ = [
     "MAX_AS_OF",
     "MIN_AS_OF",
     "PLAN_FORMATS",
-    "AppliedRun",
     "DatabaseInfo",
     "ImportReport",
     "LoadReport",
-    "OutboxBatch",
-    "RevertResult",
-    "RunDetails",
-    "RunRecord",
     "RunResult",
     "SimulationResult",
-    "TooManyChangesError",
     "ValidationReport",
     "advise",
-    "applied_run",
     "check_plan_path",
     "claim",
     "compile_definition",
@@ -89,14 +75,10 @@ __all__ = [
     "init_database",
     "load_facts",
     "load_ruleset",
-    "outbox",
     "plan",
-    "revert",
     "ruleset_schema_text",
     "run",
     "run_demo",
-    "run_details",
-    "runs",
     "simulate",
     "today_in",
     "validate",
@@ -189,65 +171,17 @@ def run(
     apply: bool = False,
     force: bool = False,
 ) -> RunResult:
-    """Plan, and with ``apply`` write the plan in one transaction.
-
-    Applying is guarded (highseas.nightly.guards): facts older than the
-    ruleset's ``guards.max_facts_age`` or an as-of date after today refuse it
-    (exit 2); a plan over a blast-radius limit raises
-    :class:`TooManyChangesError` (exit 1; its ``plan`` is the refused plan),
-    except on the company's first applied run. ``force`` overrides the guards
-    (and applies a date before the last applied one); the run row records it.
-    """
+    """Plan, and with ``apply`` write the plan in one transaction."""
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
     if not apply:
         return RunResult(plan(rules, db, day), None)
     with connect(db) as con:
         check_company(con, rules, db)
-        skip = check_can_apply(con, rules.company.id, day, force)
-        stale = [] if skip else guards.check_facts(con, rules, day, today_in(rules),
-                                                   force=force, source=str(db))
+        check_can_apply(con, rules.company.id, day, force)
         the_plan = _plan(con, rules, day)
-        radius, by = ([], "") if skip else guards.check_plan(con, rules, the_plan, force=force)
-        overrides = "; ".join(text for text in (
-            guards.overrides_text(guards.BY_FORCE, stale), guards.overrides_text(by, radius),
-        ) if text)
-        result = apply_plan(con, the_plan, force=force, overrides=overrides)
+        result = apply_plan(con, the_plan, force=force)
     return RunResult(the_plan, result)
-
-
-@dataclass(frozen=True)
-class AppliedRun:
-    """The applied run of one as-of date."""
-
-    run_id: str
-    as_of: date
-
-
-def applied_run(
-    ruleset: Ruleset | PathLike, db: PathLike, as_of: date | None = None
-) -> AppliedRun | None:
-    """The run applied for ``as_of`` (default: today in the company's zone), or
-    None. Asked before planning (an applied date is not planned again) and
-    after an interrupt (to say whether the run was written)."""
-    rules = _ruleset(ruleset)
-    day = _day(rules, as_of)
-    with connect(db, read_only=True) as con:
-        run_id = applied_run_id(con, rules.company.id, day)
-    return AppliedRun(run_id, day) if run_id is not None else None
-
-
-def outbox(
-    db: PathLike, since: int | str = 0, company: str | None = None, *, limit: int | None = None
-) -> OutboxBatch:
-    """The changes the CRM has not fetched: those after ``since`` (0, or the
-    ``seq`` of the last change it processed), at most ``limit``, with the
-    cursor to pass next (docs/nightly-run.md, "The outbox"). ``company``
-    defaults to the only company of ``db``. Numbers the changes committed
-    since the last fetch, so it opens ``db`` for writing."""
-    cursor = parse_cursor(since)
-    with connect(db) as con:
-        return fetch(con, outbox_company(con, company), cursor, limit)
 
 
 def explain(
@@ -282,31 +216,6 @@ def claim(
         return verdict
 
 
-def runs(db: PathLike, company: str | None = None, limit: int | None = None
-         ) -> tuple[RunRecord, ...]:
-    """The runs ``db`` records (of ``company``, default all), newest first."""
-    with open_db(db, read_only=True) as con:
-        return list_runs(con, company, limit)
-
-
-def run_details(db: PathLike, run_id: str, company: str | None = None) -> RunDetails:
-    """One run: its row, the events and reminders it wrote, and whether
-    :func:`revert` would undo it (and if not, why)."""
-    with open_db(db, read_only=True) as con:
-        return run_details_of(con, run_id, company)
-
-
-def revert(db: PathLike, run_ids: Sequence[str], company: str | None = None
-           ) -> tuple[RevertResult, ...]:
-    """Undo the latest applied runs ``run_ids`` in one transaction, newest
-    first (highseas.nightly.revert): ownership, pools, ``owned_since``, claim
-    counters, cooldowns, relay and rotation state as before them; their
-    pending reminders cancelled; each revert recorded as a run of mode
-    ``revert``. Refused (nothing written) for any other run."""
-    with open_db(db) as con:
-        return revert_runs(con, list(run_ids), company)
-
-
 # --------------------------------------------------------------------------
 # the facts database
 # --------------------------------------------------------------------------
@@ -315,17 +224,13 @@ def revert(db: PathLike, run_ids: Sequence[str], company: str | None = None
 @dataclass(frozen=True)
 class DatabaseInfo:
     """What a facts database holds: its schema version and, per company, the
-    row count of each table, and the dates of each fact table: its oldest and
-    newest timestamp, and when a load or import last wrote it."""
+    row count of each table."""
 
     schema_version: int | None
     companies: dict[str, dict[str, int]]
-    #: company -> table -> {"oldest", "newest", "last_load_at"} (ISO text or None)
-    date_ranges: dict[str, dict[str, dict[str, str | None]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": self.schema_version, "companies": self.companies,
-                "date_ranges": self.date_ranges}
+        return {"schema_version": self.schema_version, "companies": self.companies}
 
 
 def init_database(db: PathLike) -> int:
@@ -337,12 +242,8 @@ def init_database(db: PathLike) -> int:
 def db_info(db: PathLike) -> DatabaseInfo:
     """The schema version and row counts per company of ``db`` (opened read-only)."""
     with open_db(db, read_only=True) as con:
-        found = companies(con)
-        ranges = {company: {table: dates.to_dict()
-                            for table, dates in date_ranges(con, company).items()}
-                  for company in found}
         return DatabaseInfo(schema_version(con),
-                            {company: table_counts(con, company) for company in found}, ranges)
+                            {company: table_counts(con, company) for company in companies(con)})
 
 
 def _only_company(db: PathLike) -> str:
