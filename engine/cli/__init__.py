@@ -18,6 +18,7 @@ durable-rules, pyarrow or matplotlib. Modules:
 * ``run_cmd`` - ``compile``, ``run``, ``explain``, ``claim``, ``demo``
 * ``test_cmd`` - ``test``, ``init``
 * ``simulate_cmd`` - ``simulate``, ``advise``
+* ``fleet_cmd`` - ``run-all``
 
 May import only the facades ``highseas.api``, ``highseas.testing``,
 ``highseas.simulate`` and ``highseas.fleet``, plus ``highseas.errors``,
