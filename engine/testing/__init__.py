@@ -23,7 +23,11 @@ duckdb nor durable-rules; running cases does.
 This module is the package's public facade; the command line and the API use
 nothing else of it. Modules:
 
-* ``format`` - the test file format: loading, checking, the HS6xx diagnostics
+* ``format`` - the test file format: discovering, loading, checking (HS6xx)
+* ``cases`` - the typed form of cases: rows, days, expectations, claims
+* ``schema`` - the test file JSON Schema, reported at YAML lines
+* ``fact_rows`` - facts rows of a case, inline or from CSV, typed and located
+* ``references`` - checks of a case against itself and its ruleset
 * ``run`` - discovering and running cases, each on its own in-memory database
 * ``compare`` - expected against actual outcomes, as readable mismatches
 * ``coverage`` - which rules and decision points the cases exercised
@@ -44,14 +48,9 @@ from typing import Any
 from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
 from highseas.ruleset.model import Ruleset
+from highseas.testing.cases import Case, ClaimCheck, Day, Entry, Expectation, TestFile
 from highseas.testing.compare import Mismatch
 from highseas.testing.format import (
-    Case,
-    ClaimCheck,
-    Day,
-    Entry,
-    Expectation,
-    TestFile,
     check_case_mapping,
     load_test_file,
     load_test_file_with_diagnostics,

@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from highseas.nightly.plan import Decision, Plan, Unassigned
-from highseas.testing.format import (
+from highseas.testing.cases import (
     ACTION_CATEGORIES,
     CATEGORY_ACTIONS,
     ENTRY_FIELDS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from highseas.nightly.plan import Decision, Plan, Unassigned
+from highseas.testing.cases import ClaimCheck, Entry, Expectation
 from highseas.testing.compare import compare_claim, compare_plan
-from highseas.testing.format import ClaimCheck, Entry, Expectation
 
 DAY = date(2025, 5, 30)
 
@@ -137,8 +137,9 @@ def _decisions() -> object:
 
 
 def test_a_plan_matches_its_own_exact_description_and_each_omission_is_reported() -> None:
-    from highseas.testing.format import ENTRY_FIELDS
     from hypothesis import given, settings
+
+    from highseas.testing.cases import ENTRY_FIELDS
 
     @settings(max_examples=60, deadline=None)
     @given(_decisions())
