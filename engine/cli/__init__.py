@@ -6,9 +6,16 @@ Exit codes (documented in docs/cli.md):
 * 1 - rule or test failures: invalid rulesets, failing cases, rejected rows
 * 2 - invalid input or usage: missing files, bad options, unreadable data
 * 3 - internal error (a bug in highseas; please report it)
-* 130 - interrupted (Ctrl-C); nothing was written
+* 130 - interrupted (Ctrl-C); the message says what was written
+* 141 - standard output was closed early (``highseas run ... | head``): the
+  output stops quietly, as when a process is ended by SIGPIPE
 
-Errors become messages in one place: :class:`HighseasGroup.invoke`.
+Errors become messages in one place: :class:`HighseasGroup.invoke`. A message
+names its file (``FILE:LINE:COL: error HS...``) when it has one, and starts
+with ``error HS...`` when it has none. A command that writes leaves a
+report (:mod:`highseas.cli.interrupts`) that says, after a Ctrl-C, what the
+database holds (it looks rather than assumes: the interrupt may come just
+after the commit).
 Subcommands live in sibling modules and are imported only when used
 (:data:`COMMANDS`), so ``highseas validate`` never imports duckdb,
 durable-rules, pyarrow or matplotlib. Modules:
@@ -18,7 +25,7 @@ durable-rules, pyarrow or matplotlib. Modules:
 * ``run_cmd`` - ``compile``, ``run``, ``explain``, ``claim``, ``demo``
 * ``test_cmd`` - ``test``, ``init``
 * ``simulate_cmd`` - ``simulate``, ``advise``
-* ``fleet_cmd`` - ``run-all``
+* ``interrupts`` - what an interrupted command says it wrote
 
 May import only the facades ``highseas.api``, ``highseas.testing``,
 ``highseas.simulate`` and ``highseas.fleet``, plus ``highseas.errors``,
@@ -27,6 +34,8 @@ May import only the facades ``highseas.api``, ``highseas.testing``,
 
 from __future__ import annotations
 
+import errno
+import gc
 import importlib
 import os
 import sys
@@ -35,7 +44,8 @@ from typing import Any
 import click
 
 from highseas import codes
-from highseas.errors import HighseasError, is_duckdb_interrupt
+from highseas.cli.interrupts import interrupted_message
+from highseas.errors import Diagnostic, HighseasError, is_duckdb_interrupt, one_line
 from highseas.suggestions import did_you_mean
 
 #: command name -> "module:attribute" of the click command.
@@ -63,12 +73,39 @@ EXIT_FAILURES = codes.EXIT_FAILURE
 EXIT_USAGE = codes.EXIT_USAGE
 EXIT_INTERNAL = codes.EXIT_INTERNAL
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+EXIT_CLOSED_OUTPUT = 141  # stdout closed by its reader (128 + SIGPIPE), as shells report it
+
+#: Stand-ins for a file some diagnostics carry when they have none.
+_NO_FILE = ("", "<input>", "<command line>")
+
+
+def message_of(diagnostic: Diagnostic) -> str:
+    """``FILE:LINE:COL: error HS123 message (hint)``, or without a location
+    (``error HS123 ...``) when the diagnostic names no file."""
+    text = diagnostic.format_text()
+    if diagnostic.file in _NO_FILE and not diagnostic.line and not diagnostic.row:
+        prefix = f"{diagnostic.location()}: "
+        if text.startswith(prefix):
+            return one_line(text[len(prefix):])
+    return text
 
 
 def report_error(error: HighseasError) -> None:
     """Print every diagnostic of ``error`` to stderr, one per line."""
     for diagnostic in error.diagnostics:
-        click.echo(diagnostic.format_text(), err=True)
+        click.echo(message_of(diagnostic), err=True)
+
+
+def _quiet_closed_output() -> None:
+    """The reader of stdout went away: send what is left to /dev/null, so
+    that flushing at exit raises nothing either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout has no file descriptor (a test runner's buffer)
+    finally:
+        os.close(devnull)
 
 
 def _is_corrupt_database(error: BaseException) -> bool:
@@ -118,11 +155,13 @@ class HighseasGroup(click.Group):
             report_error(error)
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted: nothing was written", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+            pass  # reported below
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except OSError as error:
+            if error.errno == errno.EPIPE:  # `highseas ... | head`: end quietly
+                _quiet_closed_output()
+                ctx.exit(EXIT_CLOSED_OUTPUT)
             where = f" {error.filename}" if getattr(error, "filename", None) else ""
             click.echo(
                 f"error {codes.PATH_UNREADABLE} cannot access{where}: {error.strerror or error}",
@@ -130,25 +169,34 @@ class HighseasGroup(click.Group):
             )
             ctx.exit(codes.exit_code(codes.PATH_UNREADABLE))
         except Exception as error:  # a bug: say so briefly, full trace only on request
-            if is_duckdb_interrupt(error):  # Ctrl-C inside a DuckDB query
-                click.echo("interrupted: nothing was written", err=True)
-                ctx.exit(EXIT_INTERRUPTED)
-            if os.environ.get("HIGHSEAS_DEBUG"):
-                raise
-            if _is_corrupt_database(error):
-                click.echo(
-                    f"error {codes.DATABASE_DAMAGED} the database file is damaged: "
-                    f"{str(error).splitlines()[0]} "
-                    "(restore it from a backup; nothing was written)",
-                    err=True,
-                )
-                ctx.exit(codes.exit_code(codes.DATABASE_DAMAGED))
-            click.echo(
-                f"internal error {codes.INTERNAL_ERROR} {type(error).__name__}: {error} "
-                "(this is a bug in highseas; rerun with HIGHSEAS_DEBUG=1 for the traceback)",
-                err=True,
-            )
-            ctx.exit(codes.exit_code(codes.INTERNAL_ERROR))
+            if not is_duckdb_interrupt(error):  # (Ctrl-C inside a DuckDB query: below)
+                _report_bug(ctx, error)
+        # Interrupted. Reported outside the handlers, once the command's frames
+        # (and the connections they hold) are gone: the report may open the
+        # database to see what was written.
+        gc.collect()
+        click.echo(interrupted_message(ctx), err=True)
+        ctx.exit(EXIT_INTERRUPTED)
+
+
+def _report_bug(ctx: click.Context, error: Exception) -> None:
+    """An exception nobody raised on purpose: a damaged database, or a bug."""
+    if os.environ.get("HIGHSEAS_DEBUG"):
+        raise error
+    if _is_corrupt_database(error):
+        click.echo(
+            f"error {codes.DATABASE_DAMAGED} the database file is damaged: "
+            f"{str(error).splitlines()[0]} "
+            "(restore it from a backup; nothing was written)",
+            err=True,
+        )
+        ctx.exit(codes.exit_code(codes.DATABASE_DAMAGED))
+    click.echo(
+        f"internal error {codes.INTERNAL_ERROR} {type(error).__name__}: {error} "
+        "(this is a bug in highseas; rerun with HIGHSEAS_DEBUG=1 for the traceback)",
+        err=True,
+    )
+    ctx.exit(codes.exit_code(codes.INTERNAL_ERROR))
 
 
 @click.group(cls=HighseasGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from highseas import api
+from highseas.cli.interrupts import on_interrupt
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -79,7 +80,19 @@ def run(ruleset_path: Path, db_path: Path, as_of: date | None, do_apply: bool, f
     """Plan the nightly run (and with --apply, apply it) and print a summary."""
     if output is not None:
         api.check_plan_path(output)
+    if do_apply:
+        # An applied date is not planned again: a fresh plan (and plan file)
+        # would look like changes that will never be made.
+        done = api.applied_run(ruleset_path, db_path, as_of)
+        if done is not None:
+            click.echo(_already_applied(done))
+            return
+        on_interrupt(click.get_current_context(),
+                     lambda: _apply_interrupted(ruleset_path, db_path, as_of))
     result = api.run(ruleset_path, db_path, as_of, apply=do_apply, force=force)
+    if result.applied is not None and not result.applied.applied:
+        click.echo(result.applied.message)  # applied meanwhile by another process
+        return
     click.echo(api.format_summary(result.plan))
     if output is not None:
         api.write_plan(result.plan, output, include_unassigned=include_unassigned)
@@ -90,6 +103,20 @@ def run(ruleset_path: Path, db_path: Path, as_of: date | None, do_apply: bool, f
                    f"ownership changes, {result.applied.notifications} reminders")
     elif not do_apply:
         click.echo("plan only: nothing was written (use --apply to apply it)")
+
+
+def _already_applied(done: api.AppliedRun) -> str:
+    return (f"a run for {done.as_of.isoformat()} was already applied (run {done.run_id}); "
+            "nothing to do")
+
+
+def _apply_interrupted(ruleset_path: Path, db_path: Path, as_of: date | None) -> str:
+    """What an interrupted ``run --apply`` wrote, as the database says."""
+    done = api.applied_run(ruleset_path, db_path, as_of)
+    if done is None:
+        return "interrupted: nothing was written (the run was not applied)"
+    return (f"interrupted after the run was applied (run {done.run_id}): the database holds "
+            f"the whole run for {done.as_of.isoformat()}")
 
 
 @click.command("explain")

@@ -48,6 +48,17 @@ def last_applied(con: duckdb.DuckDBPyConnection, company_id: str) -> date | None
     return row[0][0] if row else None
 
 
+def applied_run_id(con: duckdb.DuckDBPyConnection, company_id: str, as_of: date) -> str | None:
+    """The id of the applied run for ``as_of`` (None: none is recorded): what an
+    interrupted ``run --apply`` looks up to say whether it was written."""
+    rows = con.execute(
+        "SELECT run_id FROM runs WHERE company_id = ? AND as_of = ? AND mode = 'apply' "
+        "AND status = 'ok' ORDER BY finished_at DESC, run_id LIMIT 1",
+        [company_id, as_of],
+    ).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
 def check_can_apply(con: duckdb.DuckDBPyConnection, company_id: str, as_of: date,
                     force: bool) -> str | None:
     """None when a run for ``as_of`` may be applied; else why it is a no-op.

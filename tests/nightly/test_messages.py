@@ -1,10 +1,25 @@
 """What the nightly run tells people is true: reminders name the release that
-happens first, and the counts add up to customers."""
+happens first, counts add up to customers, an interrupt says what was
+written, an applied date is not planned again, a closed output ends quietly,
+and errors share one style."""
 
 from __future__ import annotations
 
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
+from pathlib import Path
 
+import pytest
+
+from highseas import api
+from highseas.cli import message_of
+from highseas.errors import Diagnostic
 from highseas.nightly.plan import Decision, Plan, Unassigned
 from highseas.nightly.planner import plan
 from highseas.nightly.summary import format_summary
@@ -78,3 +93,135 @@ def test_the_summary_counts_customers_and_says_which_are_counted_twice() -> None
         "    (1 of these customers are counted under more than one reason: "
         "allocations tried them in turn)",
     ]
+
+
+# --- the command line ------------------------------------------------------
+
+RULESET = Path(__file__).resolve().parents[2] / "rulesets" / "quick-order.yaml"
+AS_OF = "2026-06-30"
+
+
+def highseas_command() -> list[str]:
+    return [str(Path(sys.executable).with_name("highseas"))]
+
+
+def highseas(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*highseas_command(), *args], capture_output=True, text=True,
+                          check=False, env={**os.environ, "PYTHONWARNINGS": "error"})
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("messages") / "quick-order.duckdb"
+    api.generate_fixtures(db, "quick-order", 300, 10, seed=5)
+    return db
+
+
+def fresh_copy(generated: Path, folder: Path, name: str = "facts.duckdb") -> Path:
+    db = folder / name
+    shutil.copyfile(generated, db)
+    return db
+
+
+def applied_runs(db: Path) -> list[str]:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return [r[0] for r in con.execute(
+            "SELECT run_id FROM runs WHERE mode = 'apply' AND status = 'ok'").fetchall()]
+
+
+def events(db: Path) -> int:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return int(con.execute("SELECT count(*) FROM ownership_events").fetchall()[0][0])
+
+
+def run_apply(db: Path, *extra: str) -> list[str]:
+    return [*highseas_command(), "run", "-r", str(RULESET), "--db", str(db), "--as-of", AS_OF,
+            "--apply", *extra]
+
+
+def test_an_interrupt_says_what_the_database_holds(generated: Path, tmp_path: Path) -> None:
+    """SIGINT at random moments of `run --apply`: the message matches the database."""
+    timed = fresh_copy(generated, tmp_path, "timed.duckdb")
+    started = time.monotonic()
+    subprocess.run(run_apply(timed), capture_output=True, check=True)
+    duration = time.monotonic() - started
+    rng = random.Random(11)
+    seen: set[str] = set()
+    for trial in range(6):
+        db = fresh_copy(generated, tmp_path, f"trial-{trial}.duckdb")
+        process = subprocess.Popen(run_apply(db), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        # half of the interrupts near the end, where the commit is
+        share = rng.uniform(0.8, 1.0) if trial % 2 else rng.uniform(0.3, 0.9)
+        time.sleep(duration * share)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+        runs = applied_runs(db)
+        if process.returncode == 0:
+            assert runs and f"applied run {runs[0]}" in out
+            seen.add("finished")
+        elif process.returncode == 130:
+            last = err.strip().splitlines()[-1]
+            if runs:
+                assert last.startswith(f"interrupted after the run was applied (run {runs[0]})")
+                seen.add("after the commit")
+            else:
+                # (before the command got to the apply, it has nothing to look up)
+                assert last in ("interrupted: nothing was written (the run was not applied)",
+                                "interrupted: nothing was written")
+                assert events(db) == 0
+                seen.add("before the commit")
+        else:  # the interrupt came while Python started or exited, outside highseas
+            assert process.returncode == -signal.SIGINT, (process.returncode, err)
+            if runs:  # at exit: the command had finished and said so
+                assert f"applied run {runs[0]}" in out
+            else:
+                assert events(db) == 0
+    assert seen, "no trial ended in a way the test knows"
+
+
+def test_an_applied_date_is_not_planned_again(generated: Path, tmp_path: Path) -> None:
+    db = fresh_copy(generated, tmp_path)
+    first = subprocess.run(run_apply(db), capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    [run_id] = applied_runs(db)
+    plan_file = tmp_path / "plan.json"
+    again = subprocess.run(run_apply(db, "-o", str(plan_file)), capture_output=True, text=True,
+                           check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == (
+        f"a run for {AS_OF} was already applied (run {run_id}); nothing to do\n")
+    assert not plan_file.exists()
+
+
+def test_a_closed_standard_output_ends_quietly(generated: Path, tmp_path: Path) -> None:
+    db = fresh_copy(generated, tmp_path)
+    process = subprocess.Popen(
+        [*highseas_command(), "run", "-r", str(RULESET), "--db", str(db), "--as-of", AS_OF],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before anything is printed (`| head -0`)
+    with process.stderr:
+        err = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert err == b""
+
+
+def test_errors_without_a_file_have_no_pseudo_file_prefix(generated: Path,
+                                                          tmp_path: Path) -> None:
+    db = fresh_copy(generated, tmp_path)
+    assert subprocess.run(run_apply(db), capture_output=True, check=False).returncode == 0
+    earlier = subprocess.run(
+        [*highseas_command(), "run", "-r", str(RULESET), "--db", str(db), "--as-of",
+         "2026-06-01", "--apply"], capture_output=True, text=True, check=False)
+    assert earlier.returncode == 2
+    assert earlier.stderr.startswith("error HS510 the last applied run is for 2026-06-30")
+    for pseudo in ("", "<input>", "<command line>"):
+        assert message_of(Diagnostic("HS510", "late", file=pseudo, hint="h")) == (
+            "error HS510 late (h)")
+    assert message_of(Diagnostic("HS201", "bad", file="a.yaml", line=3, column=2)) == (
+        "a.yaml:3:2: error HS201 bad")
