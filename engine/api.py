@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from highseas import codes, testing
 from highseas.compile.decision_points import compile_ruleset
 from highseas.errors import InvalidInputError
-from highseas.nightly.apply import ApplyResult, apply_plan, check_can_apply
+from highseas.nightly.apply import ApplyResult, applied_run_id, apply_plan, check_can_apply
 from highseas.nightly.claims import ClaimVerdict, check_claim, record_claim
 from highseas.nightly.explain import Explanation, explain_customer
 from highseas.nightly.facts import check_company
@@ -54,6 +54,7 @@ __all__ = [
     "MAX_AS_OF",
     "MIN_AS_OF",
     "PLAN_FORMATS",
+    "AppliedRun",
     "DatabaseInfo",
     "ImportReport",
     "LoadReport",
@@ -61,6 +62,7 @@ __all__ = [
     "SimulationResult",
     "ValidationReport",
     "advise",
+    "applied_run",
     "check_plan_path",
     "claim",
     "compile_definition",
@@ -182,6 +184,27 @@ def run(
         the_plan = _plan(con, rules, day)
         result = apply_plan(con, the_plan, force=force)
     return RunResult(the_plan, result)
+
+
+@dataclass(frozen=True)
+class AppliedRun:
+    """The applied run of one as-of date."""
+
+    run_id: str
+    as_of: date
+
+
+def applied_run(
+    ruleset: Ruleset | PathLike, db: PathLike, as_of: date | None = None
+) -> AppliedRun | None:
+    """The run applied for ``as_of`` (default: today in the company's zone), or
+    None. Asked before planning (an applied date is not planned again) and
+    after an interrupt (to say whether the run was written)."""
+    rules = _ruleset(ruleset)
+    day = _day(rules, as_of)
+    with connect(db, read_only=True) as con:
+        run_id = applied_run_id(con, rules.company.id, day)
+    return AppliedRun(run_id, day) if run_id is not None else None
 
 
 def explain(
