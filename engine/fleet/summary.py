@@ -40,8 +40,9 @@ class FleetResult:
     def totals_line(self) -> str:
         """``50 companies in 12.3 s on 2 workers: 48 applied, 2 failed``."""
         parts = ", ".join(f"{n} {status.value}" for status, n in self.by_status().items())
-        return (f"{len(self.outcomes)} companies in {self.wall_s:.1f} s on {self.workers} "
-                f"workers: {parts or 'nothing to do'}")
+        workers = f"{self.workers} worker{'s' if self.workers != 1 else ''}"
+        return (f"{len(self.outcomes)} companies in {self.wall_s:.1f} s on {workers}: "
+                f"{parts or 'nothing to do'}")
 
     def actions(self) -> tuple[str, ...]:
         """The count columns of the summary: every action any plan counted, in
