@@ -1,7 +1,8 @@
 """What a worker runs for one company: the nightly run through the API.
 
 :func:`run_company` plans (and applies) exactly as ``highseas run`` does,
-through :func:`highseas.api.run`, and returns an :class:`Outcome`. A
+through :func:`highseas.api.run` (with ``--apply``, a date already applied
+is not planned again), and returns an :class:`Outcome`. A
 company's own fault (a bad ruleset, a missing or busy database, a guard
 rail's refusal: any :class:`~highseas.errors.HighseasError`) becomes a
 ``failed`` or ``skipped by guard`` outcome, never an exception, so that the
@@ -76,7 +77,14 @@ def run_company(company: CompanyRef, options: RunOptions,
     if before_run is not None:
         before_run(company)
     try:
-        result = api.run(company.ruleset, company.facts, options.as_of, apply=options.apply)
+        rules = api.load_ruleset(company.ruleset)
+        # As highseas run --apply: an applied date is not planned again.
+        done = api.applied_run(rules, company.facts, options.as_of) if options.apply else None
+        if done is not None:
+            return Outcome(company.id, Status.ALREADY_APPLIED, as_of=done.as_of.isoformat(),
+                           duration_s=time.perf_counter() - started, worker=worker,
+                           run_id=done.run_id)
+        result = api.run(rules, company.facts, options.as_of, apply=options.apply)
         digest = plan_sha256(result)
     except HighseasError as error:
         return failure(company.id, error,
