@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from highseas import fleet
 from highseas.cli.run_cmd import as_of_option
 
 
@@ -44,8 +45,6 @@ def run_all(rulesets_dir: Path, facts_path: Path, as_of: date | None, do_apply: 
     failed or was skipped by a guard; 2 for bad input or an unreachable
     scheduler.
     """
-    from highseas import fleet
-
     if summary_path is not None:
         fleet.check_summary_path(summary_path)
     companies = fleet.discover(rulesets_dir, facts_path, apply=do_apply, only=only,
