@@ -67,8 +67,8 @@ def load(
 ) -> None:
     """Check every row of FILE (CSV, Parquet or JSON) and append it to TABLE.
 
-    TABLE is reps, customers, activities or orders. Any bad row fails the
-    whole load (exit 1, nothing written) unless --skip-bad-rows.
+    TABLE is reps, customers, activities, orders or stage_changes. Any bad row
+    fails the whole load (exit 1, nothing written) unless --skip-bad-rows.
     """
     report = api.load_facts(db_path, table, file, company, rejects=rejects,
                             skip_bad_rows=skip_bad_rows)

@@ -52,6 +52,8 @@ CONDITION_FIELDS: dict[str, ColumnType] = {
     "created_day": "date",
     "contacted": "boolean",
     "open_orders": "integer",
+    "last_won_day": "date",
+    "stage_since_day": "date",
     "country": "string",
     "region": "string",
     "source": "string",
@@ -267,19 +269,25 @@ _TIME_KINDS: dict[type, tuple[str, str, str]] = {
     model.NoOrderFor: ("no_order_for", "last_order_touch_day", "no order for"),
     model.OwnedFor: ("owned_for", "owned_since_day", "owned for"),
     model.CreatedBefore: ("created_before", "created_day", "created"),
+    model.LastWonBefore: ("last_won_before", "last_won_day", "last order won"),
+    model.InStageFor: ("in_stage_for", "stage_since_day", "in its stage for"),
 }
+
+
+#: Time kinds whose label reads "... ago" (a moment, not a span).
+_AGO_KINDS = frozenset({"created_before", "last_won_before"})
 
 
 def lower(condition: model.Condition, as_of: date, ruleset: model.Ruleset) -> Node:
     """Lower a model condition to the IR, thresholds resolved as of ``as_of``."""
     if isinstance(condition, model.IdleFor | model.NoOrderFor | model.OwnedFor
-                  | model.CreatedBefore):
+                  | model.CreatedBefore | model.LastWonBefore | model.InStageFor):
         kind, column, words = _TIME_KINDS[type(condition)]
         threshold = condition.duration.latest_start(as_of).toordinal()
         described = condition.duration.describe()
         label = (
-            f"created at least {described} ago"
-            if kind == "created_before"
+            f"{words} at least {described} ago"
+            if kind in _AGO_KINDS
             else f"{words} at least {described}"
         )
         return Leaf(
@@ -289,6 +297,19 @@ def lower(condition: model.Condition, as_of: date, ruleset: model.Ruleset) -> No
             ctype="date",
             kind=kind,
             label=label,
+            json_path=condition.json_path,
+            as_of_day=as_of.toordinal(),
+            duration=described,
+        )
+    if isinstance(condition, model.WonWithin):
+        described = condition.duration.describe()
+        return Leaf(
+            column="last_won_day",
+            op=">",
+            value=condition.duration.latest_start(as_of).toordinal(),
+            ctype="date",
+            kind="won_within",
+            label=f"an order won within {described}",
             json_path=condition.json_path,
             as_of_day=as_of.toordinal(),
             duration=described,
@@ -881,6 +902,15 @@ def reason_nodes(node: Node) -> Iterator[Leaf | IsNull | Const]:
         yield node
 
 
+#: Why a time leaf's day is unknown (NULL), by kind.
+_UNKNOWN_REASONS = {
+    "created_before": "no creation date",
+    "last_won_before": "no order won",
+    "won_within": "no order won",
+    "in_stage_for": "no stage",
+}
+
+
 def _explain_leaf(leaf: Leaf, fact: Mapping[str, object]) -> ConditionTrace:
     value = fact.get(leaf.column)
     passed = _leaf_holds(leaf, value)
@@ -896,18 +926,25 @@ def _explain_leaf(leaf: Leaf, fact: Mapping[str, object]) -> ConditionTrace:
             "no_order_for": "no order for",
             "owned_for": "owned for",
             "created_before": "created",
+            "last_won_before": "last order won",
+            "won_within": "last order won",
+            "in_stage_for": "in its stage for",
         }.get(leaf.kind, leaf.column)
+        # won_within holds while fewer days have passed; the others from
+        # the threshold on.
+        relation = "<" if leaf.op == ">" else ">="
         if value is None or not isinstance(value, int):
-            reason = "no owner" if leaf.kind != "created_before" else "no creation date"
-            text = f"{words} ? (unknown: {reason}) >= {threshold_text}: {mark}"
+            reason = _UNKNOWN_REASONS.get(leaf.kind, "no owner")
+            text = f"{words} ? (unknown: {reason}) {relation} {threshold_text}: {mark}"
             actual: object = None
         else:
             actual = leaf.as_of_day - value
             since = (as_of - timedelta(days=actual)).isoformat()
-            suffix = " ago" if leaf.kind == "created_before" else ""
+            won = leaf.kind in ("last_won_before", "won_within")
+            suffix = " ago" if won or leaf.kind == "created_before" else ""
             text = (
-                f"{words} {actual} days{suffix} >= {threshold_text} "
-                f"(since {since}): {mark}"
+                f"{words} {actual} days{suffix} {relation} {threshold_text} "
+                f"({'on' if won else 'since'} {since}): {mark}"
             )
         return ConditionTrace(leaf.kind, passed, leaf.label, actual=actual,
                            threshold=needed, text=text, json_path=leaf.json_path)

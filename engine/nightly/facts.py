@@ -3,8 +3,13 @@
 One row per customer of the company (the fact shape the compiled conditions
 read; see docs/compiler.md) and one snapshot per salesperson. Only facts
 recorded up to the end of the as-of day count: an activity at 23:59 on the
-as-of date counts, one the next morning does not. This is what lets the
-simulator replay history day by day with the same code.
+as-of date counts, one the next morning does not. Whatever changed after the
+day is read as it stood on it: an order closed later is open, the stage is
+the latest change by then, a salesperson who left later is active, an
+ownership change dated later has not happened (docs/data-model.md, "What a
+run on D sees"). This is what lets the simulator replay history day by day
+with the same code, and a run for a past day see no hindsight. The dated
+filters are part of these queries: no per-customer work.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ FACT_COLUMNS = (
     "created_day",
     "contacted",
     "open_orders",
+    "last_won_day",
+    "stage_since_day",
     "country",
     "region",
     "source",
@@ -167,6 +174,61 @@ def check_company(
     check_custom_attributes(con, ruleset, company)
 
 
+#: When an order closed: ``closed_at``, or for a won or lost order without
+#: one, the moment it was placed (files of the first data model, and rows
+#: written without the column, record only the final status).
+CLOSED_AT = "coalesce(closed_at, CASE WHEN status <> 'open' THEN placed_at END)"
+
+
+def as_of_customers_sql(only_sql: str = "") -> str:
+    """The CTEs ``later``, ``gained`` and ``cust``: the company's customers
+    created by the end of the as-of day, with their owner, pool and
+    ``owned_since`` as they stood on it. An ownership change dated after the
+    day (an event with a later ``as_of``) did not happen yet: a customer with
+    one is held as before the first of them (its ``from_rep_id`` /
+    ``from_pool_id``), since the last earlier change that gave it to that
+    salesperson (else since its stored ``owned_since`` when that is older,
+    else since its creation), as the replay's rewind restores it.
+    Parameters: :func:`as_of_customers_params`, then those of ``only_sql``
+    (a filter on ``c.customer_id``)."""
+    return f"""later AS (
+    SELECT customer_id, from_rep_id, from_pool_id FROM (
+        SELECT customer_id, from_rep_id, from_pool_id,
+               row_number() OVER (PARTITION BY customer_id ORDER BY as_of, "at", event_id) AS n
+        FROM ownership_events WHERE company_id = ? AND as_of > ?)
+    WHERE n = 1
+),
+gained AS (
+    SELECT e.customer_id, e.to_rep_id, max(e.as_of) AS gained_on
+    FROM ownership_events e JOIN later l
+      ON l.customer_id = e.customer_id AND l.from_rep_id = e.to_rep_id
+    WHERE e.company_id = ? AND e.as_of <= ?
+    GROUP BY 1, 2
+),
+cust AS (
+    SELECT c.* REPLACE (
+        CASE WHEN l.customer_id IS NULL THEN c.owner_rep_id ELSE l.from_rep_id END
+            AS owner_rep_id,
+        CASE WHEN l.customer_id IS NULL THEN c.pool_id
+             WHEN l.from_rep_id IS NULL THEN l.from_pool_id END AS pool_id,
+        CASE WHEN l.customer_id IS NULL THEN c.owned_since
+             WHEN l.from_rep_id IS NULL THEN NULL
+             WHEN g.gained_on IS NOT NULL THEN CAST(g.gained_on AS TIMESTAMP)
+             WHEN c.owner_rep_id = l.from_rep_id AND c.owned_since < ? THEN c.owned_since
+             ELSE c.created_at END AS owned_since)
+    FROM customers c
+    LEFT JOIN later l ON l.customer_id = c.customer_id
+    LEFT JOIN gained g ON g.customer_id = c.customer_id
+    WHERE c.company_id = ? AND c.created_at < ?{only_sql}
+)"""
+
+
+def as_of_customers_params(company_id: str, as_of: date) -> list[Any]:
+    """The parameters of :func:`as_of_customers_sql` (before ``only_sql``'s)."""
+    end = as_of + timedelta(days=1)
+    return [company_id, as_of, company_id, as_of, end, company_id, end]
+
+
 def customer_facts_sql(
     ruleset: Ruleset,
     as_of: date,
@@ -180,7 +242,7 @@ def customer_facts_sql(
     selecting the customer ids to derive (and its parameters), for callers
     that need a few customers' facts; ``k`` then numbers those rows only."""
     only_sql, only_params = ("", []) if only is None else (
-        f" AND customer_id IN ({only[0]})", list(only[1]))
+        f" AND c.customer_id IN ({only[0]})", list(only[1]))
     end = as_of + timedelta(days=1)  # exclusive end of the as-of day
     region_sql, region_params = _region_values(ruleset)
     pool_sql, pool_params = _pool_values(ruleset)
@@ -198,9 +260,7 @@ def customer_facts_sql(
 WITH
 region_map AS ({region_sql}),
 pool_map AS ({pool_sql}),
-cust AS (
-    SELECT * FROM customers WHERE company_id = ? AND created_at < ?{only_sql}
-),
+{as_of_customers_sql(only_sql)},
 touch AS (
     -- one pass over the activities: anyone's touch, and the owner's last one
     SELECT a.customer_id,
@@ -211,10 +271,34 @@ touch AS (
     GROUP BY a.customer_id
 ),
 order_facts AS (
+    -- an order is open on the day when placed by its end and not closed by it
     SELECT customer_id, max(placed_at) AS last_at,
-           count(*) FILTER (WHERE status = 'open') AS open_orders
-    FROM orders WHERE company_id = ? AND placed_at < ?
-      AND customer_id IN (SELECT customer_id FROM cust)
+           count(*) FILTER (WHERE closed IS NULL OR closed >= ?) AS open_orders,
+           max(closed) FILTER (WHERE status = 'won' AND closed < ?) AS last_won_at
+    FROM (SELECT customer_id, placed_at, status, {CLOSED_AT} AS closed FROM orders
+          WHERE company_id = ? AND placed_at < ?
+            AND customer_id IN (SELECT customer_id FROM cust))
+    GROUP BY customer_id
+),
+stage_facts AS (
+    -- the stage on the day: the latest change by its end, else the stage the
+    -- customer came in with; since: the first of the latest run of changes
+    -- to that stage (a change to the stage it has already does not restart it)
+    SELECT customer_id, arg_max(stage, n) AS stage,
+           max("at") FILTER (WHERE stage IS DISTINCT FROM previous) AS since
+    FROM (SELECT customer_id, stage, "at", n,
+                 lag(stage) OVER (PARTITION BY customer_id ORDER BY n) AS previous
+          FROM (SELECT customer_id, stage, "at",
+                       row_number() OVER (PARTITION BY customer_id
+                                          ORDER BY "at", initial DESC, stage) AS n
+                FROM (SELECT customer_id, stage, "at", FALSE AS initial FROM stage_changes
+                      WHERE company_id = ? AND "at" < ?
+                        AND customer_id IN (SELECT customer_id FROM cust)
+                      UNION ALL
+                      SELECT customer_id, stage, created_at, TRUE FROM cust
+                      WHERE stage IS NOT NULL
+                        AND customer_id IN (SELECT customer_id FROM stage_changes
+                                            WHERE company_id = ? AND "at" < ?))))
     GROUP BY customer_id
 )
 SELECT
@@ -238,11 +322,16 @@ SELECT
     date_diff('day', DATE '0001-01-01', c.created_at::DATE) + 1 AS created_day,
     (t.customer_id IS NOT NULL) AS contacted,
     coalesce(o.open_orders, 0)::BIGINT AS open_orders,
+    date_diff('day', DATE '0001-01-01', o.last_won_at::DATE) + 1 AS last_won_day,
+    date_diff('day', DATE '0001-01-01',
+              (CASE WHEN s.customer_id IS NULL THEN
+                   CASE WHEN c.stage IS NOT NULL THEN c.created_at END
+               ELSE s.since END)::DATE) + 1 AS stage_since_day,
     c.country,
     {_REGION_OF} AS region,
     coalesce(pm.pool_id, ?) AS region_pool,
     c.source,
-    c.stage,
+    CASE WHEN s.customer_id IS NULL THEN c.stage ELSE s.stage END AS stage,
     c.name,
     c.level::BIGINT AS level,
     coalesce(c.tags, []::VARCHAR[]) AS tags
@@ -250,6 +339,7 @@ SELECT
 FROM cust c
 LEFT JOIN touch t ON t.customer_id = c.customer_id
 LEFT JOIN order_facts o ON o.customer_id = c.customer_id
+LEFT JOIN stage_facts s ON s.customer_id = c.customer_id
 {_REGION_JOINS}
 LEFT JOIN pool_map pm ON pm.region_id = {_REGION_OF}
 ORDER BY c.customer_id
@@ -257,9 +347,14 @@ ORDER BY c.customer_id
     params: list[Any] = [
         *region_params,
         *pool_params,
+        *as_of_customers_params(company_id, as_of),
+        *only_params,
         company_id,
         end,
-        *only_params,
+        end,
+        end,
+        company_id,
+        end,
         company_id,
         end,
         company_id,
@@ -343,8 +438,6 @@ def resolve_tier(ruleset: Ruleset, explicit: str | None, hired_on: date, as_of: 
     for tier in ruleset.tiers:
         if tier.attribute is not None:
             continue
-        if tier.tenure_at_least is None and tier.tenure_less_than is None:
-            continue
         if _tenure_ok(tier.tenure_at_least, tier.tenure_less_than, hired_on, as_of):
             return tier.id
     return None
@@ -369,8 +462,10 @@ def rep_facts(
     company_id: str,
     only: Sequence[str] | None = None,
 ) -> list[RepFacts]:
-    """Every salesperson of the company (of ``only``, when given) with tier,
-    load and claim counters."""
+    """Every salesperson of the company (of ``only``, when given) hired by
+    ``as_of``, as they were on it: active unless they left on or before it
+    (``left_on``; without one, the undated ``active`` flag), tier, load (the
+    customers they owned that day) and claim counters."""
     week_start = as_of - timedelta(days=as_of.weekday())
     month_start = as_of.replace(day=1)
     region_ids = {r.id for r in ruleset.regions}
@@ -383,9 +478,10 @@ def rep_facts(
     only_sql = "" if only is None else " AND {} IN (SELECT unnest(?::VARCHAR[]))"
     rows = con.execute(
         f"""
-        WITH owned AS (
-            SELECT owner_rep_id AS rep_id, count(*) AS n FROM customers
-            WHERE company_id = ? AND owner_rep_id IS NOT NULL{only_sql.format("owner_rep_id")}
+        WITH {as_of_customers_sql()},
+        owned AS (
+            SELECT owner_rep_id AS rep_id, count(*) AS n FROM cust
+            WHERE owner_rep_id IS NOT NULL{only_sql.format("owner_rep_id")}
             GROUP BY 1
         ),
         received AS (
@@ -399,7 +495,9 @@ def rep_facts(
               AND as_of >= ? AND as_of <= ?{only_sql.format("to_rep_id")}
             GROUP BY 1
         )
-        SELECT r.rep_id, r.name, r.hired_on, r.tier, r.regions, r.active,
+        SELECT r.rep_id, r.name, r.hired_on, r.tier, r.regions,
+               -- the day they left decides; without one, the active flag (undated)
+               CASE WHEN r.left_on IS NULL THEN r.active ELSE r.left_on > ? END AS active,
                (r.away_from IS NOT NULL AND r.away_from <= ?
                 AND (r.away_until IS NULL OR r.away_until >= ?)) AS away,
                r.away_until, r.weight,
@@ -412,7 +510,7 @@ def rep_facts(
         ORDER BY r.rep_id
         """,
         [
-            company_id,
+            *as_of_customers_params(company_id, as_of),
             *only_params,
             as_of,
             week_start,
@@ -426,6 +524,7 @@ def rep_facts(
             min(week_start, month_start, as_of - timedelta(days=29)),
             as_of,
             *only_params,
+            as_of,
             as_of,
             as_of,
             company_id,

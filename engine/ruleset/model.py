@@ -79,9 +79,38 @@ class NeverContacted:
 
 @dataclass(frozen=True)
 class HasOpenOrder:
-    """``value`` true: the customer has an order with status ``open``."""
+    """``value`` true: the customer has an order open on the as-of day
+    (placed on or before it, not closed on or before it)."""
 
     value: bool = True
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class LastWonBefore:
+    """The last order won (on or before the as-of day) was won at least
+    ``duration`` ago; false for a customer that never won an order."""
+
+    duration: Duration
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class InStageFor:
+    """The customer has been in its current stage for at least ``duration``;
+    false for a customer without a stage."""
+
+    duration: Duration
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
+class WonWithin:
+    """An order was won within ``duration`` before the as-of day: on one of
+    its last N days, the as-of day included (``won_within: 30d`` is the
+    as-of day and the 29 before it)."""
+
+    duration: Duration
     json_path: str = ""
 
 
@@ -134,26 +163,36 @@ Condition: TypeAlias = (
     | CreatedBefore
     | NeverContacted
     | HasOpenOrder
+    | LastWonBefore
+    | InStageFor
+    | WonWithin
     | Compare
     | TagsMatch
     | AllOf
     | AnyOf
     | Not
 )
-TimeCondition: TypeAlias = IdleFor | NoOrderFor | OwnedFor | CreatedBefore
-#: The YAML key of each duration condition, and its class.
+TimeCondition: TypeAlias = (
+    IdleFor | NoOrderFor | OwnedFor | CreatedBefore | LastWonBefore | InStageFor
+)
+#: The YAML key of each duration condition that only becomes truer as days
+#: pass without new facts ("at least this long"), and its class.
 TIME_CONDITIONS: dict[str, type[TimeCondition]] = {
     "idle_for": IdleFor,
     "no_order_for": NoOrderFor,
     "owned_for": OwnedFor,
     "created_before": CreatedBefore,
+    "last_won_before": LastWonBefore,
+    "in_stage_for": InStageFor,
 }
 #: The YAML key of each of the other one-key conditions (``Compare`` is
-#: written under its field's name).
-FLAG_CONDITIONS: dict[str, type[NeverContacted | HasOpenOrder | TagsMatch]] = {
+#: written under its field's name). ``won_within`` takes a duration too, but
+#: becomes false as days pass: it is no time condition for reminders.
+FLAG_CONDITIONS: dict[str, type[NeverContacted | HasOpenOrder | TagsMatch | WonWithin]] = {
     "never_contacted": NeverContacted,
     "has_open_order": HasOpenOrder,
     "tags": TagsMatch,
+    "won_within": WonWithin,
 }
 
 # --------------------------------------------------------------------------
@@ -297,6 +336,9 @@ class Caps:
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Strategy = Literal["round_robin", "weighted", "least_loaded", "capacity"]
 RegionFallback = Literal["fallbacks", "any_region", "stay"]
+#: A relay's region matching adds ``wait``: nobody of the region, the customer
+#: stays out of the relay until someone of its region can take it.
+RelayRegionFallback = Literal["fallbacks", "any_region", "stay", "wait"]
 
 
 @dataclass(frozen=True)
@@ -321,6 +363,11 @@ class Allocation:
     capacity: int | None = None
     region_fallback: RegionFallback = "fallbacks"
     max_per_rep_per_run: int | None = None
+    #: Version 1.1: only customers matching ``when`` are rotated.
+    when: Condition | None = None
+    #: Version 1.1: rep id -> customers they may receive per 30 days from
+    #: this allocation, whatever the strategy (0: nothing).
+    rep_capacity: tuple[tuple[str, int], ...] = ()
     json_path: str = ""
 
 
@@ -338,12 +385,20 @@ class ActivationRelay:
     tiers: tuple[str, ...]
     after_last_round: PoolTarget = field(default_factory=PoolTarget)
     description: str = ""
+    #: Version 1.1: region matching of each round (``wait``: as ``stay``).
+    region_fallback: RelayRegionFallback = "any_region"
+    #: Version 1.1: at most this many customers per salesperson per run.
+    max_per_rep_per_run: int | None = None
+    #: Version 1.1: the holder of a lapsed round may not get the customer back
+    #: (assignment or claim) within this duration.
+    lapsed_cooldown: Duration | None = None
     json_path: str = ""
 
 
 @dataclass(frozen=True)
 class Ruleset:
-    version: int
+    #: The language version: 1, or "1.1" (highseas.ruleset.versions).
+    version: int | str
     company: Company
     tiers: tuple[Tier, ...]
     regions: tuple[Region, ...] = ()

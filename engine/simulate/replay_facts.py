@@ -9,15 +9,17 @@ so a customer's row changes only when
 - its ownership changes (a run's decision or a claim back: both write an
   ownership event, which is also how the copy's ``customers`` table is
   updated),
-- an activity or an order of it falls on the new day (the behaviour
-  model's contacts are written on the day they happen),
+- an activity of it, an order placed or closed, or a stage change falls on
+  the new day (the behaviour model's contacts are written on the day they
+  happen),
 - it is created on the new day.
 
 :class:`IncrementalFacts` keeps the facts of the previous day in the temp
 table ``hs_replay_facts``, which the planner reads instead of ``hs_facts``,
 and re-derives only those customers, with the same SQL restricted to them.
-Any other change to the copy's tables between two days (an order's status, a
-customer's stage) is not seen: the replay makes none.
+Every fact a condition reads is dated (docs/data-model.md), so a day sees
+what the nightly run of that day would; the replay itself changes only
+ownership and activities.
 
 The key ``k`` orders the customers as a full derivation's does (by customer
 id), but numbers them among all the company's customers, those created
@@ -98,13 +100,17 @@ class IncrementalFacts:
              WHERE company_id = ? AND "at" >= ? AND "at" < ?
             UNION
             SELECT customer_id FROM orders
-             WHERE company_id = ? AND placed_at >= ? AND placed_at < ?
+             WHERE company_id = ? AND ((placed_at >= ? AND placed_at < ?)
+                OR (closed_at >= ? AND closed_at < ?))
+            UNION
+            SELECT customer_id FROM stage_changes
+             WHERE company_id = ? AND "at" >= ? AND "at" < ?
             UNION
             SELECT customer_id FROM customers
              WHERE company_id = ? AND created_at >= ? AND created_at < ?
             """,
-            [company_id, previous, company_id, day, end, company_id, day, end,
-             company_id, day, end],
+            [company_id, previous, company_id, day, end, company_id, day, end, day, end,
+             company_id, day, end, company_id, day, end],
         )
         if not con.execute("SELECT count(*) FROM hs_replay_dirty").fetchall()[0][0]:
             return

@@ -140,9 +140,28 @@ CREATE TABLE IF NOT EXISTS relay_state (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1,)
+#: Version 2: dated facts, so that a run as of a day sees only what was true
+#: on it (docs/data-model.md, "What a run on D sees"): an order's closing
+#: day, the day a salesperson left, and the history of each customer's stage.
+#: Existing rows are kept as they are and read as the first model meant them:
+#: a won or lost order without ``closed_at`` was closed when it was placed, and
+#: ``customers.stage`` is the stage the customer came in with (the first entry
+#: of its history; later ones are ``stage_changes``).
+MIGRATION_2 = """
+ALTER TABLE orders ADD COLUMN closed_at TIMESTAMP;   -- won / lost from then on
+ALTER TABLE reps ADD COLUMN left_on DATE;            -- inactive from this day on
+
+CREATE TABLE IF NOT EXISTS stage_changes (
+    company_id   VARCHAR NOT NULL,
+    customer_id  VARCHAR NOT NULL,
+    stage        VARCHAR NOT NULL,
+    "at"         TIMESTAMP NOT NULL     -- the customer is in this stage from then on
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2)
 #: The schema version this code reads and writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Tables a run reads and writes, scoped by company_id.
-FACT_TABLES = ("reps", "customers", "activities", "orders")
+FACT_TABLES = ("reps", "customers", "activities", "orders", "stage_changes")

@@ -58,7 +58,7 @@ OLIST_SELLERS = "olist_sellers_dataset.csv"
 _KNOWN_MISSPELLINGS = {"technolgy": "technology", "philipines": "philippines"}
 
 _TABLES = (
-    "activities", "orders", "customers", "reps", "ownership_events", "runs",
+    "activities", "orders", "stage_changes", "customers", "reps", "ownership_events", "runs",
     "notifications", "rotation_state", "relay_state",
 )  # fmt: skip
 
@@ -182,9 +182,12 @@ def import_crm_sales_opportunities(
 
     Agents become reps (region = regional office, lowercased; team = manager),
     opportunities become customers in their agent's private sea, engage and
-    close dates become activities, deals become orders (Won: won with
-    close_value; Lost: lost, 0; Engaging: open, no amount). Prospecting
-    opportunities get no activity (never contacted).
+    close dates become activities, deals become orders placed at the engage
+    date (Won: won with close_value, closed at the close date; Lost: lost, 0,
+    closed at the close date; Engaging: open, no amount). The stage history:
+    ``engaging`` from the engage date, ``won`` / ``lost`` from the close date.
+    Prospecting opportunities are in stage ``prospecting`` and get no
+    activity (never contacted).
     """
     check_company_id(company_id)
     started = time.perf_counter()
@@ -346,7 +349,8 @@ FROM _reps_all ORDER BY rep_id;
 INSERT INTO customers (company_id, customer_id, name, country, region, source, stage, tags,
                        level, attributes, created_at, owner_rep_id, pool_id, owned_since)
 SELECT {c}, opportunity_id, coalesce(account, '(no account) ' || opportunity_id), country, NULL,
-       NULL, lower(deal_stage), CAST([] AS VARCHAR[]), NULL,
+       NULL, CASE WHEN engage_date IS NULL THEN 'prospecting' ELSE 'engaging' END,
+       CAST([] AS VARCHAR[]), NULL,
        json_object('account', account, 'product', product, 'series', series,
                    'list_price', list_price, 'sector', sector,
                    'office_location', office_location, 'subsidiary_of', subsidiary_of,
@@ -364,16 +368,23 @@ SELECT {c}, opportunity_id || '-close', opportunity_id, rep_id, 'close',
 FROM _opps WHERE close_date IS NOT NULL
 ORDER BY 3, 6, 2;
 
-INSERT INTO orders (company_id, order_id, customer_id, rep_id, placed_at, amount, status)
+INSERT INTO orders (company_id, order_id, customer_id, rep_id, placed_at, amount, status,
+                    closed_at)
 SELECT {c}, opportunity_id, opportunity_id, rep_id,
-       CAST(CASE WHEN deal_stage = 'Engaging' THEN engage_date ELSE close_date END AS TIMESTAMP),
+       CAST(coalesce(engage_date, close_date) AS TIMESTAMP),
        CASE WHEN deal_stage = 'Engaging' THEN NULL
             ELSE CAST(close_value AS DECIMAL(18, 2)) END,
-       CASE deal_stage WHEN 'Won' THEN 'won' WHEN 'Lost' THEN 'lost' ELSE 'open' END
+       CASE deal_stage WHEN 'Won' THEN 'won' WHEN 'Lost' THEN 'lost' ELSE 'open' END,
+       CASE WHEN deal_stage IN ('Won', 'Lost') THEN CAST(close_date AS TIMESTAMP) END
 FROM _opps WHERE deal_stage IN ('Won', 'Lost', 'Engaging')
 ORDER BY opportunity_id;
 """
 
+
+INSERT INTO stage_changes (company_id, customer_id, stage, "at")
+SELECT {c}, opportunity_id, lower(deal_stage), CAST(close_date AS TIMESTAMP)
+FROM _opps WHERE deal_stage IN ('Won', 'Lost') AND close_date IS NOT NULL
+ORDER BY opportunity_id;
 
 def import_olist_marketing_funnel(
     db_path: PathLike,
@@ -387,8 +398,10 @@ def import_olist_marketing_funnel(
 
     Every MQL becomes a customer (country BR, created at its first contact,
     source = origin). Won leads are owned by their sales rep (sr_id) from the
-    won date and get a won order (no amount: the data set has no deal value);
-    the others sit in the high seas in pool ``pool_id``. SDRs and SRs become
+    won date and get a won order (no amount: the data set has no deal value)
+    placed and closed on that date; the stage is ``lead`` from the first
+    contact and ``won`` from the won date. The others sit in the high seas in
+    pool ``pool_id``. SDRs and SRs become
     reps; first contact and win become activities.
     """
     check_company_id(company_id)
@@ -452,7 +465,7 @@ def _olist_checks(con: duckdb.DuckDBPyConnection, has_sellers: bool) -> list[str
     if early:
         quirks.append(
             f"{early} deals were won before their first contact date: kept as they are "
-            "(owned_since before created_at)"
+            "(owned_since before created_at); their stage becomes won at the first contact"
         )
     both = q(
         "SELECT count(*) FROM (SELECT DISTINCT sdr_id FROM _won WHERE sdr_id IS NOT NULL "
@@ -518,7 +531,7 @@ FROM _olist_reps ORDER BY rep_id;
 INSERT INTO customers (company_id, customer_id, name, country, region, source, stage, tags,
                        level, attributes, created_at, owner_rep_id, pool_id, owned_since)
 SELECT {c}, mql_id, 'Lead ' || left(mql_id, 8), 'BR', state, origin,
-       CASE WHEN won_at IS NOT NULL THEN 'won' ELSE 'lead' END, CAST([] AS VARCHAR[]), NULL,
+       'lead', CAST([] AS VARCHAR[]), NULL,
        json_object('landing_page_id', landing_page_id, 'seller_id', seller_id,
                    'sdr_id', sdr_id, 'business_segment', business_segment,
                    'lead_type', lead_type, 'business_type', business_type,
@@ -534,7 +547,13 @@ UNION ALL
 SELECT {c}, mql_id || '-won', mql_id, sr_id, 'won', won_at FROM _leads WHERE won_at IS NOT NULL
 ORDER BY 3, 6, 2;
 
-INSERT INTO orders (company_id, order_id, customer_id, rep_id, placed_at, amount, status)
-SELECT {c}, mql_id, mql_id, sr_id, won_at, NULL, 'won'
+INSERT INTO orders (company_id, order_id, customer_id, rep_id, placed_at, amount, status,
+                    closed_at)
+SELECT {c}, mql_id, mql_id, sr_id, won_at, NULL, 'won', won_at
+FROM _leads WHERE won_at IS NOT NULL ORDER BY mql_id;
+
+-- a deal won before its first contact changes the stage when the lead came in
+INSERT INTO stage_changes (company_id, customer_id, stage, "at")
+SELECT {c}, mql_id, 'won', greatest(won_at, first_contact)
 FROM _leads WHERE won_at IS NOT NULL ORDER BY mql_id;
 """

@@ -126,6 +126,7 @@ TABLES: dict[str, TableSpec] = {
             Col("away_until", "date"),
             Col("weight", "int", minimum=0, min_exclusive=True),
         ),
+            Col("left_on", "date"),
     ),
     "customers": TableSpec(
         "customers",
@@ -165,6 +166,15 @@ TABLES: dict[str, TableSpec] = {
             Col("amount", "decimal", minimum=0),
             Col("status", "status", required=True),
         ),
+            Col("closed_at", "timestamp", past=True),
+        ),
+    ),
+    "stage_changes": TableSpec(
+        "stage_changes",
+        (
+            Col("customer_id", required=True, ref="customers"),
+            Col("stage", required=True),
+            Col("at", "timestamp", required=True, past=True),
     ),
 }
 
@@ -728,6 +738,14 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
     if spec.name == "customers":
         queries.append(
             _reject(
+                "left_on",
+                codes.INCONSISTENT_ROW,
+                "'left_on is before hired_on'",
+                "try_cast(left_on AS DATE) < try_cast(hired_on AS DATE)",
+            )
+        )
+        queries.append(
+            _reject(
                 "owned_since",
                 codes.INCONSISTENT_ROW,
                 "'owned_since given but owner_rep_id is blank'",
@@ -735,6 +753,31 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             )
         )
     return queries
+    if spec.name == "orders":
+        queries.append(
+            _reject(
+                "closed_at",
+                codes.CLOSED_BEFORE_PLACED,
+                "'closed_at is before placed_at'",
+                "try_cast(closed_at AS TIMESTAMP) < try_cast(placed_at AS TIMESTAMP)",
+            )
+        )
+        queries.append(
+            _reject(
+                "status",
+                codes.CLOSED_ORDER_OPEN,
+                "'closed_at is given: a closed order is won or lost, not open'",
+                "closed_at IS NOT NULL AND lower(status) = 'open'",
+            )
+        )
+    if spec.name == "stage_changes":
+        queries.append(
+            f"SELECT r._row, 'at', r.\"at\", {_lit(codes.STAGE_BEFORE_CUSTOMER)}, "
+            "'before the customer was created (' || CAST(c.created_at AS VARCHAR) || ')' "
+            f"FROM _raw r JOIN customers c ON c.company_id = {company_sql} "
+            "AND c.customer_id = r.customer_id "
+            "WHERE try_cast(r.\"at\" AS TIMESTAMP) < c.created_at"
+        )
 
 
 def _attribute_value(column: str) -> str:

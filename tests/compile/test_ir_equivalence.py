@@ -52,6 +52,10 @@ LEAVES: st.SearchStrategy[model.Condition] = st.one_of(
     st.builds(model.CreatedBefore, DURATIONS.map(d)),
     st.builds(model.NeverContacted, st.booleans()),
     st.builds(model.HasOpenOrder, st.booleans()),
+    st.builds(model.WonWithin, DURATIONS.map(d)),
+    st.builds(model.LastWonBefore, DURATIONS.map(d)),
+    st.builds(model.InStageFor, DURATIONS.map(d)),
+    _compare("stage", STRINGS),
     _compare("level", INTS),
     _compare("country", STRINGS),
     _compare("score", FLOATS),
@@ -87,7 +91,10 @@ ROW = st.fixed_dictionaries({
     "created_day": _maybe(DAYS),
     "contacted": st.booleans(),
     "open_orders": st.integers(min_value=0, max_value=3),
+    "last_won_day": _maybe(DAYS),
+    "stage_since_day": _maybe(DAYS),
     "country": _maybe(STRINGS),
+    "stage": _maybe(STRINGS),
     "level": _maybe(INTS),
     "tags": st.lists(TAGS, max_size=3),
     "cf_score": _maybe(FLOATS | st.just(float("nan"))),
@@ -98,11 +105,12 @@ ROW = st.fixed_dictionaries({
 
 DDL = """CREATE TABLE facts (k BIGINT, last_touch_day INTEGER, last_order_touch_day INTEGER,
 owned_since_day INTEGER, created_day INTEGER, contacted BOOLEAN, open_orders INTEGER,
-country VARCHAR, level INTEGER, tags VARCHAR[], cf_score DOUBLE, cf_flag BOOLEAN,
-cf_signed INTEGER, cf_note VARCHAR)"""
+last_won_day INTEGER, stage_since_day INTEGER, country VARCHAR, stage VARCHAR,
+level INTEGER, tags VARCHAR[], cf_score DOUBLE, cf_flag BOOLEAN, cf_signed INTEGER,
+cf_note VARCHAR)"""
 ORDER = ("k", "last_touch_day", "last_order_touch_day", "owned_since_day", "created_day",
-         "contacted", "open_orders", "country", "level", "tags", "cf_score", "cf_flag",
-         "cf_signed", "cf_note")
+         "contacted", "open_orders", "last_won_day", "stage_since_day", "country", "stage",
+         "level", "tags", "cf_score", "cf_flag", "cf_signed", "cf_note")
 
 
 @pytest.fixture(scope="module")

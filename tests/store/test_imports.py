@@ -69,6 +69,26 @@ def _check_crm(db: Path, folder: Path) -> None:
     assert stored == lost_values
     assert _q(db, "SELECT count(*) FROM orders WHERE status = 'open' AND amount IS NOT NULL"
               ) == [(0,)]
+    # dated: placed when engaged, closed (won / lost) on the close date; the
+    # stage is engaging from the engage date, then won / lost from the close date
+    by_id = {r["opportunity_id"]: r for r in pipeline}
+    for order_id, placed, closed, status in _q(
+        db, "SELECT order_id, CAST(placed_at AS DATE)::VARCHAR, "
+            "CAST(closed_at AS DATE)::VARCHAR, status FROM orders"
+    ):
+        source = by_id[order_id]
+        assert placed == source["engage_date"]
+        assert closed == (source["close_date"] or None)
+        assert (closed is None) == (status == "open")
+    changes = _q(db, "SELECT customer_id, stage, CAST(\"at\" AS DATE)::VARCHAR "
+                     "FROM stage_changes")
+    assert sorted(changes) == sorted(
+        (r["opportunity_id"], r["deal_stage"].lower(), r["close_date"])
+        for r in pipeline if r["deal_stage"] in ("Won", "Lost")
+    )
+    first = dict(_q(db, "SELECT customer_id, stage FROM customers"))
+    assert all(first[r["opportunity_id"]] == ("engaging" if r["engage_date"] else "prospecting")
+               for r in pipeline)
 
 
 def test_crm_sample(tmp_path: Path) -> None:
@@ -103,7 +123,8 @@ def test_crm_real_data_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert report.counts["customers"] == 8800
     assert report.counts["reps"] == 35
     assert report.counts["regions"] == 3
-    stages = dict(_q(db, "SELECT stage, count(*) FROM customers GROUP BY 1"))
+    stages = dict(_q(db, "SELECT coalesce(s.stage, c.stage), count(*) FROM customers c "
+                         "LEFT JOIN stage_changes s USING (customer_id) GROUP BY 1"))
     assert stages == {"won": 4238, "lost": 2473, "engaging": 1589, "prospecting": 500}
     _check_crm(db, folder)
     text = "\n".join(report.lines())
@@ -159,7 +180,13 @@ def test_olist_synthetic(tmp_path: Path) -> None:
             "CAST(owned_since AS VARCHAR) FROM customers",
         )
     }
-    assert rows["m1"] == ("srX", None, "SP", "organic_search", "won", "2018-01-30 10:15:00")
+    assert rows["m1"] == ("srX", None, "SP", "organic_search", "lead", "2018-01-30 10:15:00")
+    # the stage history: won from the won date (m3, won before its first
+    # contact, from its first contact); the won orders closed when placed
+    assert _q(db, "SELECT customer_id, stage, CAST(\"at\" AS VARCHAR) FROM stage_changes "
+                  "ORDER BY 1") == [("m1", "won", "2018-01-30 10:15:00"),
+                                    ("m3", "won", "2018-02-01 00:00:00")]
+    assert _q(db, "SELECT count(*) FROM orders WHERE closed_at = placed_at") == [(2,)]
     assert rows["m2"] == (None, "default", None, None, "lead", None)
     assert rows["m3"][0] == "srY"
     attributes = dict(_q(db, "SELECT customer_id, attributes->>'business_segment' "
