@@ -438,6 +438,8 @@ def resolve_tier(ruleset: Ruleset, explicit: str | None, hired_on: date, as_of: 
     for tier in ruleset.tiers:
         if tier.attribute is not None:
             continue
+        if tier.tenure_at_least is None and tier.tenure_less_than is None:
+            continue
         if _tenure_ok(tier.tenure_at_least, tier.tenure_less_than, hired_on, as_of):
             return tier.id
     return None

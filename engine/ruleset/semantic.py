@@ -133,14 +133,7 @@ class _Checker:
 
     def check_tiers(self) -> None:
         groups: dict[str | None, list[tuple[m.Tier, int, float]]] = {}
-        for position, tier in enumerate(self.rs.tiers):
-            if is_catch_all(tier):
-                if position != len(self.rs.tiers) - 1:
-                    self.report(codes.CATCH_ALL_TIER_NOT_LAST,
-                                f"tier {tier.id!r} covers every tenure (`tenure: {{}}`), so "
-                                "the tiers after it can never match", tier.json_path + ".tenure",
-                                "move the catch-all tier to the end of the list")
-                continue
+        for tier in self.rs.tiers:
             low = tier.tenure_at_least.approx_days() if tier.tenure_at_least else 0
             high = (tier.tenure_less_than.approx_days() if tier.tenure_less_than
                     else float("inf"))
@@ -151,8 +144,7 @@ class _Checker:
                             ".tenure", "at_least must be shorter than less_than")
                 continue
             groups.setdefault(tier.attribute, []).append((tier, low, high))
-        catch_all = any(is_catch_all(t) for t in self.rs.tiers)
-        if groups and None not in groups and not catch_all:
+        if groups and None not in groups:
             self.report(codes.TIERS_GAP,
                         "every tier selects an attribute, so a salesperson without "
                         "one (or whose attribute names no tier) is in no tier", "$.tiers",
@@ -171,8 +163,8 @@ class _Checker:
                                     f"{why}tenure ranges intersect", tier.json_path,
                                     "a salesperson must be in exactly one tier; make the "
                                     "tenure ranges meet without overlapping")
-            if attribute is not None or catch_all:
-                continue  # a catch-all tier takes everyone the others leave
+            if attribute is not None:
+                continue
             reach = 0.0
             for tier, low, high in members:
                 if low > reach:
@@ -400,13 +392,6 @@ class _Checker:
     def check_allocations(self) -> None:
         for allocation in self.rs.allocations:
             path = allocation.json_path
-            if allocation.when is not None:
-                self.conditions(allocation.when)
-                reason = never_fires(allocation.when, None)
-                if reason:
-                    self.report(codes.RULE_NEVER_FIRES,
-                                f"allocation {allocation.id!r} can never rotate anyone: {reason}",
-                                path + ".when", "check the conditions", warning=True)
             for i, tier in enumerate(allocation.tiers):
                 self.tier_ref(tier, f"{path}.tiers[{i}]")
             for i, pool in enumerate(allocation.pools):
@@ -454,12 +439,6 @@ class _Checker:
                             relay.json_path + ".when", "check the conditions", warning=True)
 
 
-def is_catch_all(tier: m.Tier) -> bool:
-    """A tier for every salesperson not in an earlier tier (``tenure: {}``)."""
-    return tier.attribute is None and tier.tenure_at_least is None \
-        and tier.tenure_less_than is None
-
-
 def _days(days: float) -> str:
     return "no limit" if days == float("inf") else f"{int(days)} days"
 
@@ -505,8 +484,6 @@ def key(condition: m.Condition) -> tuple[Any, ...]:
         return (type(condition).__name__, condition.duration.approx_days())
     if isinstance(condition, m.NeverContacted | m.HasOpenOrder):
         return (type(condition).__name__, condition.value)
-    if isinstance(condition, m.WonWithin):
-        return ("WonWithin", condition.duration.approx_days())
     if isinstance(condition, m.TagsMatch):
         return ("Tags", condition.mode, tuple(sorted(condition.tags)))
     assert isinstance(condition, m.Compare)
@@ -528,6 +505,8 @@ def release_period(condition: m.Condition) -> int | None:
     ``all``: the longest of its parts; ``any``: the shortest; conditions
     without a time leaf (and ``not``) have no period (None).
     """
+    if isinstance(condition, m.WonWithin):
+        return ("WonWithin", condition.duration.approx_days())
     if isinstance(condition, _TIME_LEAVES):
         return condition.duration.approx_days()
     if isinstance(condition, m.AllOf | m.AnyOf):
@@ -545,8 +524,6 @@ def _implies(strong: m.Condition, weak: m.Condition) -> bool:
     if isinstance(strong, _TIME_LEAVES) and type(strong) is type(weak):
         assert isinstance(weak, _TIME_LEAVES)
         return strong.duration.approx_days() >= weak.duration.approx_days()
-    if isinstance(strong, m.WonWithin) and isinstance(weak, m.WonWithin):
-        return strong.duration.approx_days() <= weak.duration.approx_days()
     if isinstance(strong, m.Compare) and isinstance(weak, m.Compare) \
             and strong.field == weak.field and weak.op == "in":
         assert isinstance(weak.value, tuple)
@@ -568,6 +545,8 @@ def shadows(earlier: m.ReleaseRule, later: m.ReleaseRule) -> bool:
     return all(any(_implies(s, w) for s in strong) for w in conjuncts(earlier.when))
 
 
+    if isinstance(strong, m.WonWithin) and isinstance(weak, m.WonWithin):
+        return strong.duration.approx_days() <= weak.duration.approx_days()
 def never_fires(when: m.Condition, unless: m.Condition | None) -> str:
     """A reason why ``when`` (minus ``unless``) can never hold, or ''."""
     parts = conjuncts(when)
@@ -592,10 +571,6 @@ def _contradiction(parts: list[m.Condition]) -> str:
             if (type(part).__name__, not part.value) in keys:
                 name = "never_contacted" if isinstance(part, m.NeverContacted) else "has_open_order"
                 return f"it requires {name} to be both true and false"
-    within = [p.duration.approx_days() for p in parts if isinstance(p, m.WonWithin)]
-    won_before = [p.duration.approx_days() for p in parts if isinstance(p, m.LastWonBefore)]
-    if within and won_before and max(won_before) >= min(within):
-        return "it requires the last order won both within and before the same time"
     compares: dict[str, list[m.Compare]] = {}
     for part in parts:
         if isinstance(part, m.Compare):
@@ -617,6 +592,10 @@ def _contradiction(parts: list[m.Condition]) -> str:
                 if item.op in (">", ">=") and (number > low or (number == low and strict)):
                     low, low_open = number, strict
                 if item.op in ("<", "<=") and (number < high or (number == high and strict)):
+    within = [p.duration.approx_days() for p in parts if isinstance(p, m.WonWithin)]
+    won_before = [p.duration.approx_days() for p in parts if isinstance(p, m.LastWonBefore)]
+    if within and won_before and max(won_before) >= min(within):
+        return "it requires the last order won both within and before the same time"
                     high, high_open = number, strict
         if allowed is not None:
             allowed -= banned
