@@ -68,9 +68,9 @@ class _Builder:
             return m.NeverContacted(bool(value), json_path=path)
         if key == "has_open_order":
             return m.HasOpenOrder(bool(value), json_path=path)
-        if key == "tags":
         if key == "won_within":
             return m.WonWithin(self.duration(value, join_key(path, key)), json_path=path)
+        if key == "tags":
             ((mode, tags),) = value.items()
             return m.TagsMatch(mode, tuple(tags), json_path=path)
         if key in _SHORTHAND_FIELDS:

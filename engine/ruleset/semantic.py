@@ -484,6 +484,8 @@ def key(condition: m.Condition) -> tuple[Any, ...]:
         return (type(condition).__name__, condition.duration.approx_days())
     if isinstance(condition, m.NeverContacted | m.HasOpenOrder):
         return (type(condition).__name__, condition.value)
+    if isinstance(condition, m.WonWithin):
+        return ("WonWithin", condition.duration.approx_days())
     if isinstance(condition, m.TagsMatch):
         return ("Tags", condition.mode, tuple(sorted(condition.tags)))
     assert isinstance(condition, m.Compare)
@@ -505,8 +507,6 @@ def release_period(condition: m.Condition) -> int | None:
     ``all``: the longest of its parts; ``any``: the shortest; conditions
     without a time leaf (and ``not``) have no period (None).
     """
-    if isinstance(condition, m.WonWithin):
-        return ("WonWithin", condition.duration.approx_days())
     if isinstance(condition, _TIME_LEAVES):
         return condition.duration.approx_days()
     if isinstance(condition, m.AllOf | m.AnyOf):
@@ -524,6 +524,8 @@ def _implies(strong: m.Condition, weak: m.Condition) -> bool:
     if isinstance(strong, _TIME_LEAVES) and type(strong) is type(weak):
         assert isinstance(weak, _TIME_LEAVES)
         return strong.duration.approx_days() >= weak.duration.approx_days()
+    if isinstance(strong, m.WonWithin) and isinstance(weak, m.WonWithin):
+        return strong.duration.approx_days() <= weak.duration.approx_days()
     if isinstance(strong, m.Compare) and isinstance(weak, m.Compare) \
             and strong.field == weak.field and weak.op == "in":
         assert isinstance(weak.value, tuple)
@@ -545,8 +547,6 @@ def shadows(earlier: m.ReleaseRule, later: m.ReleaseRule) -> bool:
     return all(any(_implies(s, w) for s in strong) for w in conjuncts(earlier.when))
 
 
-    if isinstance(strong, m.WonWithin) and isinstance(weak, m.WonWithin):
-        return strong.duration.approx_days() <= weak.duration.approx_days()
 def never_fires(when: m.Condition, unless: m.Condition | None) -> str:
     """A reason why ``when`` (minus ``unless``) can never hold, or ''."""
     parts = conjuncts(when)
@@ -571,6 +571,10 @@ def _contradiction(parts: list[m.Condition]) -> str:
             if (type(part).__name__, not part.value) in keys:
                 name = "never_contacted" if isinstance(part, m.NeverContacted) else "has_open_order"
                 return f"it requires {name} to be both true and false"
+    within = [p.duration.approx_days() for p in parts if isinstance(p, m.WonWithin)]
+    won_before = [p.duration.approx_days() for p in parts if isinstance(p, m.LastWonBefore)]
+    if within and won_before and max(won_before) >= min(within):
+        return "it requires the last order won both within and before the same time"
     compares: dict[str, list[m.Compare]] = {}
     for part in parts:
         if isinstance(part, m.Compare):
@@ -592,10 +596,6 @@ def _contradiction(parts: list[m.Condition]) -> str:
                 if item.op in (">", ">=") and (number > low or (number == low and strict)):
                     low, low_open = number, strict
                 if item.op in ("<", "<=") and (number < high or (number == high and strict)):
-    within = [p.duration.approx_days() for p in parts if isinstance(p, m.WonWithin)]
-    won_before = [p.duration.approx_days() for p in parts if isinstance(p, m.LastWonBefore)]
-    if within and won_before and max(won_before) >= min(within):
-        return "it requires the last order won both within and before the same time"
                     high, high_open = number, strict
         if allowed is not None:
             allowed -= banned

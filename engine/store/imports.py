@@ -378,13 +378,13 @@ SELECT {c}, opportunity_id, opportunity_id, rep_id,
        CASE WHEN deal_stage IN ('Won', 'Lost') THEN CAST(close_date AS TIMESTAMP) END
 FROM _opps WHERE deal_stage IN ('Won', 'Lost', 'Engaging')
 ORDER BY opportunity_id;
-"""
-
 
 INSERT INTO stage_changes (company_id, customer_id, stage, "at")
 SELECT {c}, opportunity_id, lower(deal_stage), CAST(close_date AS TIMESTAMP)
 FROM _opps WHERE deal_stage IN ('Won', 'Lost') AND close_date IS NOT NULL
 ORDER BY opportunity_id;
+"""
+
 
 def import_olist_marketing_funnel(
     db_path: PathLike,

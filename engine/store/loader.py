@@ -125,8 +125,8 @@ TABLES: dict[str, TableSpec] = {
             Col("away_from", "date"),
             Col("away_until", "date"),
             Col("weight", "int", minimum=0, min_exclusive=True),
-        ),
             Col("left_on", "date"),
+        ),
     ),
     "customers": TableSpec(
         "customers",
@@ -165,7 +165,6 @@ TABLES: dict[str, TableSpec] = {
             Col("placed_at", "timestamp", required=True, past=True),
             Col("amount", "decimal", minimum=0),
             Col("status", "status", required=True),
-        ),
             Col("closed_at", "timestamp", past=True),
         ),
     ),
@@ -175,6 +174,7 @@ TABLES: dict[str, TableSpec] = {
             Col("customer_id", required=True, ref="customers"),
             Col("stage", required=True),
             Col("at", "timestamp", required=True, past=True),
+        ),
     ),
 }
 
@@ -735,7 +735,6 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
                 "try_cast(away_until AS DATE) < try_cast(away_from AS DATE)",
             )
         )
-    if spec.name == "customers":
         queries.append(
             _reject(
                 "left_on",
@@ -744,6 +743,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
                 "try_cast(left_on AS DATE) < try_cast(hired_on AS DATE)",
             )
         )
+    if spec.name == "customers":
         queries.append(
             _reject(
                 "owned_since",
@@ -752,7 +752,6 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
                 "owned_since IS NOT NULL AND owner_rep_id IS NULL",
             )
         )
-    return queries
     if spec.name == "orders":
         queries.append(
             _reject(
@@ -778,6 +777,7 @@ def _checks(spec: TableSpec, company_sql: str, limit_sql: str, has_company: bool
             "AND c.customer_id = r.customer_id "
             "WHERE try_cast(r.\"at\" AS TIMESTAMP) < c.created_at"
         )
+    return queries
 
 
 def _attribute_value(column: str) -> str:
