@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from highseas import codes
 from highseas.errors import Diagnostic, EngineError, InvalidInputError
-from highseas.nightly.lapsed import lapsed_relay_cooldowns, merge_cooldowns
 from highseas.ruleset.model import Ruleset
 from highseas.store.db import companies
 from highseas.suggestions import did_you_mean
@@ -574,11 +573,10 @@ def cooldowns(
 ) -> dict[str, dict[str, date]]:
     """customer_id -> {rep_id: cooldown end date (exclusive)} for reps who lost
     the customer within the ruleset's cooldown (only of ``customers`` when
-    given), and holders whose relay round lapsed (highseas.nightly.lapsed)."""
-    lapsed = lapsed_relay_cooldowns(con, ruleset, as_of, company_id, customers)
+    given)."""
     cooldown = ruleset.caps.cooldown
     if cooldown is None:
-        return lapsed
+        return {}
     # a generous lower bound; the exact end (lost_on + cooldown) is computed below
     since = cooldown.subtract_from(as_of) - timedelta(days=4)
     only = ""
@@ -603,7 +601,7 @@ def cooldowns(
             until = ends[lost_on] = cooldown.add_to(lost_on)
         if until > as_of:
             result.setdefault(customer_id, {})[rep_id] = until
-    return merge_cooldowns(result, lapsed)
+    return result
 
 
 def customer_regions(
