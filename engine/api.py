@@ -30,10 +30,12 @@ from highseas.nightly.claims import ClaimVerdict, check_claim, record_claim
 from highseas.nightly.explain import Explanation, explain_customer
 from highseas.nightly.facts import check_company
 from highseas.nightly.plan import Plan
+from highseas.nightly.plan_diff import DIFF_FORMATS, PlanDiff, diff_plans, format_diff
 from highseas.nightly.plan_files import PLAN_FORMATS, check_plan_path, write_plan
 from highseas.nightly.planner import plan as _plan
 from highseas.nightly.summary import format_summary
 from highseas.ruleset.loader import load_ruleset as _load
+from highseas.ruleset.diff import RulesetDiff, diff_rulesets, load_ruleset_spec
 from highseas.ruleset.model import Ruleset
 from highseas.ruleset.reporters import render
 from highseas.ruleset.schema import schema_text
@@ -56,6 +58,8 @@ __all__ = [
     "PLAN_FORMATS",
     "AppliedRun",
     "DatabaseInfo",
+    "DIFF_FORMATS",
+    "Difference",
     "ImportReport",
     "LoadReport",
     "RunResult",
@@ -68,6 +72,7 @@ __all__ = [
     "compile_definition",
     "db_info",
     "demo_ruleset_path",
+    "diff",
     "explain",
     "format_summary",
     "format_validation",
@@ -156,6 +161,40 @@ def plan(ruleset: Ruleset | PathLike, db: PathLike, as_of: date | None = None) -
         check_company(con, rules, db)
         return _plan(con, rules, day)
 
+
+@dataclass(frozen=True)
+class Difference:
+    """What changes from one ruleset to another: the rules, and with facts
+    the plan of the night per customer."""
+
+    rules: RulesetDiff
+    plan: PlanDiff | None = None
+
+    @property
+    def identical(self) -> bool:
+        return self.rules.identical and (self.plan is None or self.plan.identical)
+
+    def format(self, fmt: str = "text", limit: int | None = 200) -> str:
+        """The report as ``highseas diff`` prints it: text, json or markdown."""
+        return format_diff(self.rules, self.plan, fmt, limit)
+
+
+def diff(
+    old: Ruleset | str,
+    new: Ruleset | str,
+    db: PathLike | None = None,
+    as_of: date | None = None,
+) -> Difference:
+    """The structural difference of ``old`` and ``new`` (rulesets, file paths
+    or git ``REVISION:PATH``), and with ``db`` the per-customer difference
+    of the plans of ``as_of`` (default: today in NEW's company zone)."""
+    before = old if isinstance(old, Ruleset) else load_ruleset_spec(str(old))
+    after = new if isinstance(new, Ruleset) else load_ruleset_spec(str(new))
+    rules = diff_rulesets(before, after)
+    if db is None:
+        return Difference(rules)
+    day = _day(after, as_of)
+    return Difference(rules, diff_plans(plan(before, db, day), plan(after, db, day)))
 
 @dataclass(frozen=True)
 class RunResult:

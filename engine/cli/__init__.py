@@ -23,6 +23,7 @@ durable-rules, pyarrow or matplotlib. Modules:
 * ``validate_cmd`` - ``validate``, ``schema``
 * ``facts_cmd`` - ``db``, ``load``, ``fixtures``, ``import``
 * ``run_cmd`` - ``compile``, ``run``, ``explain``, ``claim``, ``demo``
+* ``diff_cmd`` - ``diff``
 * ``test_cmd`` - ``test``, ``init``
 * ``simulate_cmd`` - ``simulate``, ``advise``
 * ``interrupts`` - what an interrupted command says it wrote
@@ -57,6 +58,7 @@ COMMANDS: dict[str, str] = {
     "fixtures": "highseas.cli.facts_cmd:fixtures",
     "import": "highseas.cli.facts_cmd:import_",
     "compile": "highseas.cli.run_cmd:compile_",
+    "diff": "highseas.cli.diff_cmd:diff",
     "run": "highseas.cli.run_cmd:run",
     "run-all": "highseas.cli.fleet_cmd:run_all",
     "explain": "highseas.cli.run_cmd:explain",

@@ -10,6 +10,7 @@ Modules:
 * ``loader`` - file -> schema -> semantic checks -> model
 * ``validation`` - many files at once, every diagnostic of every file
 * ``reporters`` - validation reports as text, JSON, GitHub annotations, SARIF
+* ``diff`` - the structural difference of two rulesets (a file or a git revision)
 
 May import only ``highseas.errors``, ``highseas.codes`` and
 ``highseas.suggestions``. Test files are checked by a validator its caller
