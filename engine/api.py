@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from highseas import codes, testing
+from highseas import codes
+from highseas import validate as checks
 from highseas.compile.decision_points import compile_ruleset
 from highseas.errors import InvalidInputError
 from highseas.nightly.apply import ApplyResult, applied_run_id, apply_plan, check_can_apply
@@ -34,12 +35,10 @@ from highseas.nightly.plan_diff import DIFF_FORMATS, PlanDiff, diff_plans, forma
 from highseas.nightly.plan_files import PLAN_FORMATS, check_plan_path, write_plan
 from highseas.nightly.planner import plan as _plan
 from highseas.nightly.summary import format_summary
-from highseas.ruleset.loader import load_ruleset as _load
 from highseas.ruleset.diff import RulesetDiff, diff_rulesets, load_ruleset_spec
+from highseas.ruleset.loader import load_ruleset as _load
 from highseas.ruleset.model import Ruleset
-from highseas.ruleset.reporters import render
-from highseas.ruleset.schema import schema_text
-from highseas.ruleset.validation import ValidationReport, validate_paths
+from highseas.ruleset.validation import ValidationReport
 from highseas.simulate import SimulationResult, advise, simulate
 from highseas.store.db import companies, connect, init_db, open_db, schema_version, table_counts
 from highseas.store.ddl import SCHEMA_VERSION
@@ -106,20 +105,19 @@ def load_ruleset(path: PathLike) -> Ruleset:
 
 
 def validate(paths: Sequence[PathLike], *, strict: bool = False) -> ValidationReport:
-    """Validate rulesets and test files; all diagnostics of all files. Test
-    files (``*.tests.yaml``) are checked by :mod:`highseas.testing`."""
-    return validate_paths([str(p) for p in paths], strict=strict,
-                          validate_tests=testing.validate_test_file)
+    """Validate rulesets and test files; all diagnostics of all files (the
+    same check as ``highseas validate``, :func:`highseas.validate.validate`)."""
+    return checks.validate(paths, strict=strict)
 
 
 def format_validation(report: ValidationReport, fmt: str = "text") -> str:
     """``report`` as ``highseas validate`` prints it: text, json, github or sarif."""
-    return render(report, fmt)
+    return checks.format_validation(report, fmt)
 
 
 def ruleset_schema_text() -> str:
     """The JSON Schema of rulesets (draft 2020-12), as shipped in the package."""
-    return schema_text()
+    return checks.ruleset_schema_text()
 
 
 def today_in(ruleset: Ruleset) -> date:

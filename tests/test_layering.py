@@ -3,6 +3,7 @@
 The layers (drawn in engine/__init__.py)::
 
     cli -> fleet -> api -> testing, simulate -> nightly -> compile -> ruleset
+    cli, api -> validate -> testfile -> ruleset; testing -> testfile
     store: below nightly, testing and simulate
     every package -> errors, codes, suggestions
 
@@ -35,20 +36,23 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "codes": frozenset(),
     "suggestions": frozenset(),
     "ruleset": frozenset(),
+    "testfile": frozenset({"ruleset"}),
+    "validate": frozenset({"testfile", "ruleset"}),
     "store": frozenset(),
     "compile": frozenset({"ruleset"}),
     "nightly": frozenset({"compile", "ruleset", "store"}),
-    "testing": frozenset({"nightly", "compile", "ruleset", "store"}),
+    "testing": frozenset({"testfile", "nightly", "compile", "ruleset", "store"}),
     "simulate": frozenset({"nightly", "compile", "ruleset", "store"}),
-    "api": frozenset({"testing", "simulate", "nightly", "compile", "ruleset", "store"}),
+    "api": frozenset({"validate", "testing", "testfile", "simulate", "nightly", "compile",
+                      "ruleset", "store"}),
     "fleet": frozenset({"api"}),
-    "cli": frozenset({"api", "testing", "simulate", "fleet"}),
+    "cli": frozenset({"api", "validate", "testing", "simulate", "fleet"}),
     "__main__": frozenset({"cli"}),
 }
 
 #: Packages whose __init__ is their public face: other packages import the
 #: package itself, never its modules.
-FACADES = frozenset({"testing", "simulate", "fleet"})
+FACADES = frozenset({"testfile", "testing", "simulate", "fleet"})
 
 #: Data folders installed as packages (importlib.resources), not code.
 DATA_PACKAGES = frozenset({"rulesets", "schemas"})
@@ -178,7 +182,7 @@ def test_packages_import_only_the_layers_below() -> None:
 def test_the_cli_uses_only_the_facades() -> None:
     entered = {imp.imported for imp in IMPORTS
                if layer(imp.importer) == "cli" and layer(imp.imported) != "cli"}
-    assert entered <= {"highseas.api", "highseas.testing", "highseas.simulate",
+    assert entered <= {"highseas.api", "highseas.validate", "highseas.testing", "highseas.simulate",
                        "highseas.fleet", "highseas.errors", "highseas.codes",
                        "highseas.suggestions", "highseas.rulesets"}, sorted(entered)
 

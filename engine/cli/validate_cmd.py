@@ -1,15 +1,13 @@
-"""``highseas validate`` and ``highseas schema``: thin wrappers over the API.
-
-Nothing that :mod:`highseas.api` imports loads duckdb, durable-rules, pyarrow
-or matplotlib at import time (they are imported where used), so validating
-one file starts fast.
+"""``highseas validate`` and ``highseas schema``: thin wrappers over
+:mod:`highseas.validate`, the light facade that checks rulesets and test
+files without loading the engine, so validating one file starts fast.
 """
 
 from __future__ import annotations
 
 import click
 
-from highseas import api
+from highseas import validate as checks
 
 
 @click.command()
@@ -24,8 +22,8 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
     Exit code 0: valid; 1: invalid rulesets (or warnings with --strict);
     2: a path that does not exist or cannot be read.
     """
-    report = api.validate(paths, strict=strict)
-    output = api.format_validation(report, fmt)
+    report = checks.validate(paths, strict=strict)
+    output = checks.format_validation(report, fmt)
     if output:
         click.echo(output)
     ctx.exit(report.exit_code)
@@ -34,4 +32,4 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool)
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of rulesets (draft 2020-12)."""
-    click.echo(api.ruleset_schema_text(), nl=False)
+    click.echo(checks.ruleset_schema_text(), nl=False)

@@ -16,24 +16,20 @@ suite (or highseas's) can use it directly::
     # or a case written in Python, in the test file's own format:
     testing.assert_case(testing.case_from_dict(ruleset, {"name": ..., "as_of": ...}))
 
-The format is documented in docs/testing.md; its schema is
-``schemas/ruleset-tests.schema.json``. Importing this module imports neither
-duckdb nor durable-rules; running cases does.
+The format is documented in docs/testing.md and loaded and checked by
+:mod:`highseas.testfile` (whose typed cases this facade re-exports).
+Importing this module imports neither duckdb nor durable-rules; running
+cases does.
 
 This module is the package's public facade; the command line and the API use
 nothing else of it. Modules:
 
-* ``format`` - the test file format: discovering, loading, checking (HS6xx)
-* ``cases`` - the typed form of cases: rows, days, expectations, claims
-* ``schema`` - the test file JSON Schema, reported at YAML lines
-* ``fact_rows`` - facts rows of a case, inline or from CSV, typed and located
-* ``references`` - checks of a case against itself and its ruleset
 * ``run`` - discovering and running cases, each on its own in-memory database
 * ``compare`` - expected against actual outcomes, as readable mismatches
 * ``coverage`` - which rules and decision points the cases exercised
 * ``report`` - the text report and JUnit XML
 
-May import: ``highseas.nightly``, ``highseas.compile``, ``highseas.ruleset``,
+May import: ``highseas.testfile``, ``highseas.nightly``, ``highseas.compile``, ``highseas.ruleset``,
 ``highseas.store``, ``highseas.errors``, ``highseas.codes``,
 ``highseas.suggestions``. Never ``highseas.simulate``, ``highseas.api`` or
 ``highseas.cli``.
@@ -48,15 +44,20 @@ from typing import Any
 from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
 from highseas.ruleset.model import Ruleset
-from highseas.testing.cases import Case, ClaimCheck, Day, Entry, Expectation, TestFile
-from highseas.testing.compare import Mismatch
-from highseas.testing.format import (
+from highseas.testfile import (
+    Case,
+    ClaimCheck,
+    Day,
+    Entry,
+    Expectation,
+    TestFile,
     check_case_mapping,
     load_test_file,
     load_test_file_with_diagnostics,
     tests_schema,
     validate_test_file,
 )
+from highseas.testing.compare import Mismatch
 from highseas.testing.report import format_coverage, format_file, summary_line
 from highseas.testing.report import format_session as _format_session
 from highseas.testing.report import junit_xml as _junit_xml

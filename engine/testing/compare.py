@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from highseas.nightly.plan import Decision, Plan, Unassigned
-from highseas.testing.cases import (
+from highseas.testfile import (
     ACTION_CATEGORIES,
     CATEGORY_ACTIONS,
     ENTRY_FIELDS,

@@ -39,14 +39,17 @@ from highseas.ruleset.model import Ruleset
 from highseas.ruleset.validation import files_under, missing_path, unique_paths
 from highseas.store.db import insert_columns
 from highseas.store.scratch import memory_db
-from highseas.testing import coverage as cov
-from highseas.testing.cases import Case, ClaimCheck, Row, TestFile
-from highseas.testing.compare import Mismatch, compare_claim, compare_plan
-from highseas.testing.format import (
+from highseas.testfile import (
+    Case,
+    ClaimCheck,
+    Row,
+    TestFile,
     default_ruleset_path,
     is_test_file,
     load_test_file_with_diagnostics,
 )
+from highseas.testing import coverage as cov
+from highseas.testing.compare import Mismatch, compare_claim, compare_plan
 
 if TYPE_CHECKING:
     import duckdb

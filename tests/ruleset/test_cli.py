@@ -165,9 +165,11 @@ def test_tests_files_are_skipped_without_a_test_file_validator(tmp_path: Path) -
     assert "skipped: test files are not checked here" in report.notes[0]
 
 
-def test_tests_files_use_engine_testing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``highseas validate`` checks test files with highseas.testing's validator."""
-    from highseas import testing
+def test_tests_files_use_the_test_file_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``highseas validate`` checks test files with highseas.testfile's validator."""
+    from highseas import testfile as testing
 
     seen: list[Path] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from highseas.nightly.plan import Decision, Plan, Unassigned
-from highseas.testing.cases import ClaimCheck, Entry, Expectation
+from highseas.testfile import ClaimCheck, Entry, Expectation
 from highseas.testing.compare import compare_claim, compare_plan
 
 DAY = date(2025, 5, 30)
@@ -139,7 +139,7 @@ def _decisions() -> object:
 def test_a_plan_matches_its_own_exact_description_and_each_omission_is_reported() -> None:
     from hypothesis import given, settings
 
-    from highseas.testing.cases import ENTRY_FIELDS
+    from highseas.testfile import ENTRY_FIELDS
 
     @settings(max_examples=60, deadline=None)
     @given(_decisions())

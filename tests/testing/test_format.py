@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from highseas.errors import InvalidInputError
-from highseas.testing.format import (
+from highseas.testfile import (
     load_test_file,
     validate_test_file,
 )
-from highseas.testing.format import (
+from highseas.testfile import (
     tests_schema as the_schema,
 )
 

@@ -3,7 +3,7 @@
 :class:`CaseReferences` reports duplicate ids, facts naming unknown customers
 or salespeople, tiers, regions, pools and rules the ruleset does not have,
 contradictory expectations and days out of order. It is a mixin of the
-test file checker (:mod:`highseas.testing.format`), which provides
+test file checker (:mod:`highseas.testfile.format`), which provides
 ``error``, ``diagnostics``, ``file`` and ``ruleset``.
 """
 
@@ -18,7 +18,7 @@ from highseas.ruleset.model import Ruleset
 from highseas.ruleset.schema import matches_json_type
 from highseas.ruleset.yaml_loader import join_index, join_key
 from highseas.suggestions import did_you_mean
-from highseas.testing.cases import REP_KEYS, Case, Entry, Expectation, Row
+from highseas.testfile.cases import REP_KEYS, Case, Entry, Expectation, Row
 
 
 class CaseReferences:

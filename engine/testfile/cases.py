@@ -1,6 +1,6 @@
 """The typed form of consultants' test cases: facts rows, days, expectations.
 
-Frozen dataclasses built by :mod:`highseas.testing.format` from a checked
+Frozen dataclasses built by :mod:`highseas.testfile.format` from a checked
 test file (or a Python mapping) and consumed by the runner and the
 comparison. Imports nothing of highseas but the ruleset model and errors.
 """

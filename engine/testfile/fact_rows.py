@@ -1,9 +1,9 @@
 """Facts rows of a test case: inline YAML rows and CSV files, typed and located.
 
 :class:`FactRowReader` turns the rows of a case (inline, or ``{csv: file}``
-relative to the test file) into :class:`~highseas.testing.cases.Row` values
+relative to the test file) into :class:`~highseas.testfile.cases.Row` values
 with store column names, reporting each problem at its YAML line or CSV row.
-It is a mixin of the test file checker (:mod:`highseas.testing.format`),
+It is a mixin of the test file checker (:mod:`highseas.testfile.format`),
 which provides ``error``, ``line``, ``diagnostics``, ``file``, ``ruleset``,
 ``base_dir`` and ``csv_cache``.
 """
@@ -22,8 +22,8 @@ from highseas.errors import Diagnostic
 from highseas.ruleset.model import Ruleset
 from highseas.ruleset.yaml_loader import join_index, join_key, nearest_position, read_bytes
 from highseas.suggestions import did_you_mean
-from highseas.testing.cases import Row
-from highseas.testing.schema import schema_diagnostics, tests_schema
+from highseas.testfile.cases import Row
+from highseas.testfile.schema import schema_diagnostics, tests_schema
 
 #: table -> (YAML key, store column) for every row key.
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {

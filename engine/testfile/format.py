@@ -10,10 +10,10 @@ Loading has three stages, each reporting every problem it finds, as for
 rulesets: the safe YAML loader (HS1xx), the JSON Schema (HS2xx, with the
 ruleset schema's error mapping) and the checks here (HS6xx): references to
 customers, salespeople, rules and pools, real dates, CSV files. The typed
-form is in :mod:`highseas.testing.cases`, the schema in
-:mod:`highseas.testing.schema`; the checker reads facts rows with
-:mod:`highseas.testing.fact_rows` and checks references with
-:mod:`highseas.testing.references`.
+form is in :mod:`highseas.testfile.cases`, the schema in
+:mod:`highseas.testfile.schema`; the checker reads facts rows with
+:mod:`highseas.testfile.fact_rows` and checks references with
+:mod:`highseas.testfile.references`.
 
 This module imports neither duckdb nor durable-rules (``highseas validate``
 uses it); running cases lives in :mod:`highseas.testing.run`.
@@ -37,7 +37,7 @@ from highseas.ruleset.yaml_loader import (
     nearest_position,
     read_bytes,
 )
-from highseas.testing.cases import (
+from highseas.testfile.cases import (
     CATEGORY_ACTIONS,
     REP_KEYS,
     Case,
@@ -48,9 +48,9 @@ from highseas.testing.cases import (
     Row,
     TestFile,
 )
-from highseas.testing.fact_rows import COLUMNS, FactRowReader
-from highseas.testing.references import CaseReferences
-from highseas.testing.schema import schema_diagnostics, tests_schema
+from highseas.testfile.fact_rows import COLUMNS, FactRowReader
+from highseas.testfile.references import CaseReferences
+from highseas.testfile.schema import schema_diagnostics, tests_schema
 
 __all__ = [
     "TEST_SUFFIXES", "check_case_mapping", "default_ruleset_path", "is_test_file",

@@ -1,0 +1,40 @@
+"""Checking rulesets and test files without loading the engine.
+
+The light facade of ``highseas validate`` and ``highseas schema`` (and of
+:func:`highseas.api.validate`): it composes the ruleset checks of
+:mod:`highseas.ruleset` with the test-file checks of :mod:`highseas.testfile`
+and imports nothing that runs rules (no nightly, testing, simulate, store),
+so a CI job that validates one file starts in a blink.
+
+May import: ``highseas.ruleset``, ``highseas.testfile`` and the foundation
+(errors, codes, suggestions).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from highseas import testfile
+from highseas.ruleset.reporters import render
+from highseas.ruleset.schema import schema_text
+from highseas.ruleset.validation import ValidationReport, validate_paths
+
+PathLike = str | os.PathLike[str]
+
+
+def validate(paths: Sequence[PathLike], *, strict: bool = False) -> ValidationReport:
+    """Validate rulesets and test files; all diagnostics of all files. Test
+    files (``*.tests.yaml``) are checked by :mod:`highseas.testfile`."""
+    return validate_paths([str(p) for p in paths], strict=strict,
+                          validate_tests=testfile.validate_test_file)
+
+
+def format_validation(report: ValidationReport, fmt: str = "text") -> str:
+    """``report`` as ``highseas validate`` prints it: text, json, github or sarif."""
+    return render(report, fmt)
+
+
+def ruleset_schema_text() -> str:
+    """The JSON Schema of rulesets (draft 2020-12), as shipped in the package."""
+    return schema_text()
