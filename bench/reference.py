@@ -25,6 +25,10 @@ Deliberate simplifications (the comparison is restricted accordingly):
   refuses a database that has any (generated fixtures have none), and
   compares relay round 1 (``relay`` decisions), releases, trims and assigns.
 * Reminders are not produced (not part of the comparison).
+* Facts are read as of the day as the engine reads them (an order open on
+  the day, the stage of the latest change by then, salespeople who had not
+  left), but ownership changes dated after the day are not undone: the
+  reference refuses a database that has any (generated fixtures have none).
 * A pool's customers must all share one resolved region (or have none), and
   every salesperson covers at most one region: true for the generator's data,
   checked, and what keeps the fallback order of round robin a closed form.
@@ -141,6 +145,10 @@ class _Reference:
         rs, as_of = self.rs, self.as_of
         p = {"co": self.company, "end": as_of + timedelta(days=1), "asof": as_of,
              "dflt": self.default_pool}
+        _expect(self.q("SELECT count(*) FROM ownership_events WHERE company_id = $co "
+                       "AND as_of > $asof", p)[0][0] == 0,
+                "ownership changes after the day (held as before them by the engine) are "
+                "not modelled by the reference")
         self.x(f"""
         CREATE OR REPLACE TEMP TABLE ref_facts AS
         WITH cust AS (SELECT * FROM customers WHERE company_id = $co AND created_at < $end),
@@ -151,10 +159,16 @@ class _Reference:
         anyt AS (SELECT DISTINCT customer_id FROM activities
                  WHERE company_id = $co AND "at" < $end),
         od AS (SELECT customer_id, max(placed_at) AS last_at,
-                      count(*) FILTER (WHERE status = 'open') AS open_orders
+                      -- open on the day: not won or lost by its end (no closed_at:
+                      -- closed when placed)
+                      count(*) FILTER (WHERE status = 'open'
+                                          OR coalesce(closed_at, placed_at) >= $end)
+                        AS open_orders
                FROM orders WHERE company_id = $co AND placed_at < $end GROUP BY 1),
+        sd AS (SELECT customer_id, arg_max(stage, "at") AS stage FROM stage_changes
+               WHERE company_id = $co AND "at" < $end GROUP BY 1),
         base AS (
-            SELECT c.customer_id, c.owner_rep_id, c.source, c.stage,
+            SELECT c.customer_id, c.owner_rep_id, c.source, coalesce(sd.stage, c.stage) AS stage,
                    coalesce(c.tags, []::VARCHAR[]) AS tags, c.pool_id AS raw_pool,
                    c.created_at::DATE AS created_day, c.owned_since::DATE AS owned_day,
                    greatest(c.owned_since, coalesce(ot.last_at, c.owned_since))::DATE
@@ -170,6 +184,7 @@ class _Reference:
             LEFT JOIN ot ON ot.customer_id = c.customer_id
             LEFT JOIN anyt ON anyt.customer_id = c.customer_id
             LEFT JOIN od ON od.customer_id = c.customer_id
+            LEFT JOIN sd ON sd.customer_id = c.customer_id
             LEFT JOIN {self.region_map} rc ON rc.kind = 'code' AND rc.key = c.region
             LEFT JOIN {self.region_map} rk ON rk.kind = 'country' AND rk.key = upper(c.country))
         SELECT b.*, coalesce(pm.pool_id, $dflt) AS region_pool,
@@ -190,7 +205,8 @@ class _Reference:
         self.x(f"""
         CREATE OR REPLACE TEMP TABLE ref_reps AS
         WITH owned AS (SELECT owner_rep_id AS rep_id, count(*) AS n FROM customers
-                       WHERE company_id = $co AND owner_rep_id IS NOT NULL GROUP BY 1),
+                       WHERE company_id = $co AND owner_rep_id IS NOT NULL
+                         AND created_at < $end GROUP BY 1),
         recv AS (SELECT to_rep_id AS rep_id,
                         count(*) FILTER (WHERE as_of = $asof) AS today,
                         count(*) FILTER (WHERE as_of >= $week AND as_of <= $asof) AS week,
@@ -203,7 +219,7 @@ class _Reference:
                         WHEN r.hired_on <= $vet THEN 'veteran' ELSE 'new' END AS tier,
                    len(r.regions) AS n_regions,
                    coalesce(rc.region_id, rk.region_id) AS region,
-                   r.active AND NOT coalesce(r.away_from <= $asof AND
+                   coalesce(r.left_on > $asof, r.active) AND NOT coalesce(r.away_from <= $asof AND
                         (r.away_until IS NULL OR r.away_until >= $asof), false) AS available,
                    coalesce(o.n, 0) AS private,
                    coalesce(x.today, 0) AS today, coalesce(x.week, 0) AS week,
@@ -217,7 +233,8 @@ class _Reference:
         SELECT *, CASE WHEN tier = 'new' AND available THEN {left} ELSE 0 END AS "left",
                0 AS run
         FROM r
-        """, {"co": self.company, "asof": as_of, "week": week_start,
+        """, {"co": self.company, "asof": as_of, "end": as_of + timedelta(days=1),
+              "week": week_start,
               "month": as_of.replace(day=1), "vet": veteran_from.latest_start(as_of)})
         _expect(self.q("SELECT count(*) FROM ref_reps WHERE n_regions > 1")[0][0] == 0,
                 "a salesperson covers several regions")

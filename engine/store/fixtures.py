@@ -437,20 +437,53 @@ def _build(con: duckdb.DuckDBPyConnection, arch: Archetype, n: int, m: int, as_o
                placed_at,
                CAST(round({a_lo} * exp(rnd(idx, j, 72) * {math.log(a_hi / a_lo)}), 2)
                     AS DECIMAL(18, 2)) AS amount,
-               CASE WHEN placed_at > {end} - to_days({min(c_hi, 180)})
-                         AND rnd(idx, j, 73) < 0.35 THEN 'open'
+               CASE WHEN still_open THEN 'open'
                     WHEN rnd(idx, j, 74) < 0.15 THEN 'lost'
-                    ELSE 'won' END AS status
+                    ELSE 'won' END AS status,
+               CASE WHEN NOT still_open THEN close_at END AS closed_at
         FROM (
-            SELECT idx, customer_id, owner_rep_id, owned_since, j,
-                   first_at + to_days(CAST({c_lo} + floor(rnd(idx, 0, 75) * ({c_hi} - {c_lo}))
-                        AS INTEGER))
-                     + to_days(CAST(j * {arch.repeat_gap_days} * (0.5 + rnd(idx, j, 76))
-                        AS INTEGER)) AS placed_at
-            FROM (SELECT *, unnest(range(1 + CAST(floor(rnd(idx, 0, 77) * {arch.repeat_max})
-                                                   AS INTEGER))) AS j
-                  FROM _g_cust WHERE has_orders))
-        WHERE placed_at < {end}
+            SELECT *,
+                   -- a recent deal may never close; any other closes within
+                   -- the archetype's shortest cycle, unless that is after the end
+                   (placed_at > {end} - to_days({min(c_hi, 180)}) AND rnd(idx, j, 73) < 0.35)
+                     OR close_at >= {end} AS still_open
+            FROM (
+                SELECT *,
+                       placed_at + to_seconds(CAST(3600 + floor(rnd(idx, j, 78) * {c_lo}
+                            * 86400) AS BIGINT)) AS close_at
+                FROM (
+                    SELECT idx, customer_id, owner_rep_id, owned_since, j,
+                           first_at + to_days(CAST({c_lo} + floor(rnd(idx, 0, 75)
+                                * ({c_hi} - {c_lo})) AS INTEGER))
+                             + to_days(CAST(j * {arch.repeat_gap_days} * (0.5 + rnd(idx, j, 76))
+                                AS INTEGER)) AS placed_at
+                    FROM (SELECT *, unnest(range(1 + CAST(floor(rnd(idx, 0, 77)
+                                                                * {arch.repeat_max})
+                                                           AS INTEGER))) AS j
+                          FROM _g_cust WHERE has_orders))
+                WHERE placed_at < {end}))
+        """
+    )
+
+    # --- stages -------------------------------------------------------------------
+    # Every customer comes in as a lead; contacted ones move on to their
+    # current stage between their first and last contact (a contract by way
+    # of negotiation).
+    con.execute(
+        f"""
+        CREATE TEMP TABLE _g_stage AS
+        SELECT customer_id, idx, stage, first_at,
+               first_at + to_seconds(CAST(floor(rnd(idx, 0, 88)
+                    * epoch(least(last_at, {end} - INTERVAL 1 HOUR) - first_at)) AS BIGINT))
+                 AS reached_at
+        FROM (
+            SELECT customer_id, idx, first_at, last_at,
+                   CASE WHEN dormant THEN 'lead'
+                        WHEN has_orders THEN CASE WHEN rnd(idx, 0, 83) < 0.75 THEN 'contract'
+                                                  ELSE 'negotiation' END
+                        ELSE {_weighted_case(arch.stages, "rnd(idx, 0, 84)")} END AS stage
+            FROM _g_cust)
+        WHERE stage <> 'lead'
         """
     )
 
@@ -504,6 +537,7 @@ def generate(
                 for table in (
                     "activities",
                     "orders",
+                    "stage_changes",
                     "customers",
                     "reps",
                     "ownership_events",
@@ -534,10 +568,10 @@ def _insert(con: duckdb.DuckDBPyConnection, arch: Archetype, company: str) -> No
     con.execute(
         f"""
         INSERT INTO reps (company_id, rep_id, name, hired_on, tier, regions, team, active,
-                          away_from, away_until, weight)
+                          left_on, away_from, away_until, weight)
         SELECT {c}, rep_id, name, hired_on, {tier},
                CASE WHEN region IS NULL THEN CAST([] AS VARCHAR[]) ELSE [region] END,
-               {team}, NOT has_left,
+               {team}, NOT has_left, CASE WHEN has_left THEN CAST(works_until AS DATE) END,
                CASE WHEN on_leave AND NOT has_left THEN CAST(works_until AS DATE) END,
                CASE WHEN on_leave AND NOT has_left THEN CAST(works_until AS DATE)
                     + CAST(5 + floor(rnd(idx, 0, 14) * 40) AS INTEGER) END,
@@ -550,11 +584,7 @@ def _insert(con: duckdb.DuckDBPyConnection, arch: Archetype, company: str) -> No
         INSERT INTO customers (company_id, customer_id, name, country, region, source, stage,
                                tags, level, attributes, created_at, owner_rep_id, pool_id,
                                owned_since)
-        SELECT {c}, customer_id, name, country, region, source,
-               CASE WHEN dormant THEN 'lead'
-                    WHEN has_orders THEN CASE WHEN rnd(idx, 0, 83) < 0.75 THEN 'contract'
-                                              ELSE 'negotiation' END
-                    ELSE {_weighted_case(arch.stages, "rnd(idx, 0, 84)")} END,
+        SELECT {c}, customer_id, name, country, region, source, 'lead',
                CASE WHEN has_orders AND r.tier = 'key-account' THEN ['key-account']
                     WHEN has_orders AND rnd(idx, 0, 85) < 0.03 THEN ['key-account']
                     WHEN rnd(idx, 0, 86) < 0.02 THEN ['vip']
@@ -578,9 +608,23 @@ def _insert(con: duckdb.DuckDBPyConnection, arch: Archetype, company: str) -> No
     )
     con.execute(
         f"""INSERT INTO orders (company_id, order_id, customer_id, rep_id, placed_at, amount,
-                                status)
-        SELECT {c}, order_id, customer_id, rep_id, placed_at, amount, status FROM _g_ord
-        ORDER BY idx, placed_at, j"""
+                                status, closed_at)
+        SELECT {c}, order_id, customer_id, rep_id, placed_at, amount, status, closed_at
+        FROM _g_ord ORDER BY idx, placed_at, j"""
+    )
+    con.execute(
+        f"""INSERT INTO stage_changes (company_id, customer_id, stage, "at")
+        SELECT {c}, customer_id, stage, "at" FROM (
+            -- a contract a second after its negotiation at the latest
+            SELECT customer_id, idx, stage,
+                   reached_at + CASE WHEN stage = 'contract' THEN INTERVAL 1 SECOND
+                                     ELSE INTERVAL 0 SECOND END AS "at"
+            FROM _g_stage
+            UNION ALL
+            SELECT customer_id, idx, 'negotiation', first_at + (reached_at - first_at) / 2
+            FROM _g_stage WHERE stage = 'contract')
+        ORDER BY idx, "at"
+        """
     )
 
 
