@@ -303,6 +303,7 @@ OVERRIDE_VALUE_INVALID = _code("HS703", "value empty or not YAML", _U, _S)
 MALFORMED_SWEEP = _code("HS704", "malformed sweep", _U, _S)
 DATES_REVERSED = _code("HS705", "--to before --from", _U, _S)
 JOBS_BELOW_ONE = _code("HS706", "--jobs below 1", _U, _S)
+CONFLICTING_OVERRIDES = _code("HS709", "two overrides set the same path", _U, _S)
 INVALID_CONTACT_AFTER = _code(
     "HS707", "--contact-after not a duration, or share outside 0..1", _U, _S
 )

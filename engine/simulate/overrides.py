@@ -281,6 +281,26 @@ def build_ruleset(
     return ruleset, [d for d in diagnostics if not d.is_error]
 
 
+def _overlaps(path: str, other: str) -> bool:
+    return path == other or path.startswith(other + ".") or other.startswith(path + ".")
+
+
+def check_conflicts(overrides: Sequence[Override]) -> None:
+    """Refuse two overrides of one path (or of a path and a value inside it):
+    which one would win is nowhere said (HS709)."""
+    for index, override in enumerate(overrides):
+        for earlier in overrides[:index]:
+            if _overlaps(override.path, earlier.path):
+                first = (f"{earlier.option} {earlier.raw}" if earlier.option == "--idle-period"
+                         else f"{earlier.option} {earlier.path}=...")
+                raise _error(
+                    codes.CONFLICTING_OVERRIDES,
+                    f"{first} and {override.option} {override.path}=... both set "
+                    f"{override.path}",
+                    "give each path once: drop one, or put every value in the --sweep",
+                )
+
+
 def scenario_name(overrides: Sequence[Override]) -> str:
     return ", ".join(o.label() for o in overrides) or "baseline"
 
@@ -307,6 +327,7 @@ def build_scenarios(
         common.append(Override(IDLE_PERIOD, idle_period,
                                parse_value(idle_period, "--idle-period"), "--idle-period"))
     sweep_lists = [parse_sweep(text) for text in sweeps]
+    check_conflicts([*common, *(values[0] for values in sweep_lists)])
     baseline, warnings = build_ruleset(loaded, content_hash, [])
     scenarios = [Scenario("baseline", (), baseline, tuple(warnings))]
     combos: list[tuple[Override, ...]] = (
