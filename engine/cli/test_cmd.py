@@ -19,7 +19,11 @@ from highseas.errors import Diagnostic, InvalidInputError
 
 ARCHETYPES = ("quick-order", "large-project", "regional-trading")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_SCHEMA_URL = "https://highseas.dev/schemas/"
+#: Where init puts the JSON Schemas, relative to the scaffolded files: the
+#: ``$schema`` modeline of each file points there, so editor completion works
+#: without a network (the schemas' ``$id`` URLs are names, not addresses).
+_SCHEMA_DIR = "schemas"
+_SCHEMA_FILES = ("ruleset.schema.json", "ruleset-tests.schema.json")
 #: CSV files a template test file reads (copied beside it).
 _CSV_REF = re.compile(r"\bcsv:\s*['\"]?([A-Za-z0-9_.\-]+\.csv)")
 
@@ -57,7 +61,7 @@ def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
     for diagnostic in session.diagnostics:
         click.echo(diagnostic.format_text(), err=True)
     for coverage in session.coverage:
-        for line in testing.format_coverage(coverage, min_coverage):
+        for line in testing.format_coverage(coverage, min_coverage, session.files):
             click.echo(line)
     click.echo(testing.summary_line(session))
     if junit_path is not None:
@@ -132,8 +136,26 @@ def _name_company(text: str, archetype: str, company: str) -> str:
 
 
 def _schema_modeline(text: str) -> str:
-    """Point the editor's ``$schema`` comment at the published schema URL."""
-    return re.sub(r"(\$schema=)\S*/schemas/", r"\1" + _SCHEMA_URL, text, count=1)
+    """Point the editor's ``$schema`` comment at the schemas init writes."""
+    return re.sub(r"(\$schema=)\S*/schemas/", r"\g<1>" + _SCHEMA_DIR + "/", text, count=1)
+
+
+def _schema_text(name: str) -> str:
+    resource = files("highseas.schemas").joinpath(name)
+    if not resource.is_file():
+        raise InvalidInputError(
+            f"the schema {name} is not in this installation of highseas",
+            code=codes.TEMPLATE_MISSING, hint="reinstall highseas",
+        )
+    return resource.read_text(encoding="utf-8")
+
+
+def _refused(planned: dict[Path, str], always: tuple[Path, ...]) -> list[Path]:
+    """Files init would overwrite: the ruleset and test file when present, a
+    shared file (CSV, schema) when it holds anything else than init writes."""
+    return [path for path, text in planned.items() if path.exists() and (
+        path in always or not path.is_file()
+        or path.read_text(encoding="utf-8", errors="replace") != text)]
 
 
 @click.command("init")
@@ -143,12 +165,16 @@ def _schema_modeline(text: str) -> str:
               help="The company id (lower-case letters, digits, '-' and '_').")
 @click.option("--name", "company_name", default=None,
               help="The company's display name (default: the id).")
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.option("--force", is_flag=True,
+              help="Overwrite existing files (without it nothing is overwritten).")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def init(archetype: str, company: str, company_name: str | None, force: bool,
          directory: Path) -> None:
-    """Scaffold a company in DIRECTORY: a commented ruleset (ID.yaml) and a test
-    file with passing cases (ID.tests.yaml), ready to edit."""
+    """Scaffold a company in DIRECTORY: a commented ruleset (ID.yaml), a test
+    file with passing cases (ID.tests.yaml) and the CSV files it reads, ready
+    to edit, and the JSON Schemas in DIRECTORY/schemas for editor completion.
+    Refuses, writing nothing, when a file would be overwritten (a CSV or a
+    schema with the same content is left as is) unless --force."""
     if not _ID.match(company):
         raise InvalidInputError(
             f"{company!r} is not a valid company id", code=codes.INIT_INVALID_COMPANY,
@@ -157,13 +183,6 @@ def init(archetype: str, company: str, company_name: str | None, force: bool,
         )
     ruleset_file = directory / f"{company}.yaml"
     tests_file = directory / f"{company}.tests.yaml"
-    existing = [p for p in (ruleset_file, tests_file) if p.exists()]
-    if existing and not force:
-        raise InvalidInputError([
-            Diagnostic(code=codes.INIT_FILE_EXISTS, message="already exists; nothing was written",
-                       file=str(p), hint="choose another directory or pass --force")
-            for p in existing
-        ])
     ruleset_text = _schema_modeline(
         _set_company(_template(f"{archetype}.yaml"), company, company_name or company))
     tests_text = _schema_modeline(_template(f"{archetype}.tests.yaml"))
@@ -171,12 +190,22 @@ def init(archetype: str, company: str, company_name: str | None, force: bool,
     tests_text = tests_text.replace(f"rulesets/{archetype}.tests.yaml",
                                     str(directory / f"{company}.tests.yaml"))
     tests_text = _name_company(tests_text, archetype, company)
-    data_files = {name: _template(name) for name in _CSV_REF.findall(tests_text)}
-    directory.mkdir(parents=True, exist_ok=True)
-    ruleset_file.write_text(ruleset_text, encoding="utf-8")
-    tests_file.write_text(tests_text, encoding="utf-8")
-    for name, text in data_files.items():
-        (directory / name).write_text(text, encoding="utf-8")
+    planned = {ruleset_file: ruleset_text, tests_file: tests_text}
+    planned.update({directory / name: _template(name) for name in _CSV_REF.findall(tests_text)})
+    planned.update({directory / _SCHEMA_DIR / name: _schema_text(name) for name in _SCHEMA_FILES})
+    refused = _refused(planned, (ruleset_file, tests_file))
+    if refused and not force:
+        raise InvalidInputError([
+            Diagnostic(code=codes.INIT_FILE_EXISTS, message="already exists; nothing was written",
+                       file=str(p), hint="choose another directory or pass --force")
+            for p in refused
+        ])
+    for path, text in planned.items():
+        if path.is_file() and path not in refused:
+            continue  # a shared file already as init writes it
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
     click.echo(f"created {ruleset_file} (the {archetype} ruleset for {company})")
     click.echo(f"created {tests_file} (cases that pass; edit them with the rules)")
+    click.echo(f"the editor schemas are in {directory / _SCHEMA_DIR}")
     click.echo(f"next: highseas validate {directory} && highseas test {directory}")

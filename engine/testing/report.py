@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from highseas.errors import errors_only
 from highseas.testing.run import (
@@ -50,13 +51,25 @@ def format_file(result: FileResult, *, verbose: bool = False) -> list[str]:
     return lines
 
 
-def format_coverage(coverage: Coverage, min_coverage: float | None = None) -> list[str]:
-    """``coverage of x: 15/17 points (88.2%)`` and the unexercised points."""
+def invalid_test_files(coverage: Coverage, files: Sequence[FileResult]) -> list[str]:
+    """The invalid test files of ``coverage``'s ruleset: why it has no run cases."""
+    target = Path(coverage.ruleset_path).resolve()
+    return [file.path for file in files if file.invalid and file.ruleset_path
+            and Path(file.ruleset_path).resolve() == target]
+
+
+def format_coverage(coverage: Coverage, min_coverage: float | None = None,
+                    files: Sequence[FileResult] = ()) -> list[str]:
+    """``coverage of x: 15/17 points (88.2%)`` and the unexercised points.
+    A ruleset without run cases says why: no test file, or an invalid one
+    (``files``: the session's files, to find it)."""
     total = len(coverage.points)
     line = (f"coverage of {coverage.ruleset_id} ({coverage.ruleset_path}): "
             f"{len(coverage.covered)}/{total} points ({coverage.percent:.1f}%)")
     if coverage.untested:
-        line += ": no test file"
+        invalid = invalid_test_files(coverage, files)
+        line += (f": test file {', '.join(invalid)} invalid (its errors are above)"
+                 if invalid else ": no test file")
     if min_coverage is not None and coverage.percent + 1e-9 < min_coverage:
         line += f", below the minimum of {min_coverage:g}%"
     lines = [line]
@@ -82,7 +95,7 @@ def format_session(session: SessionResult, *, verbose: bool = False) -> str:
     for file in session.files:
         lines.extend(format_file(file, verbose=verbose))
     for coverage in session.coverage:
-        lines.extend(format_coverage(coverage, session.min_coverage))
+        lines.extend(format_coverage(coverage, session.min_coverage, session.files))
     lines.append(summary_line(session))
     return "\n".join(lines)
 
