@@ -159,6 +159,8 @@ STRATEGY_SETTINGS = _code("HS324", "allocation strategy and its settings disagre
 SHADOWS_BUILTIN_FIELD = _code("HS325", "custom field named like a built-in field", _F, _R)
 REGION_SELF_FALLBACK = _code("HS326", "region falls back to itself", _F, _R)
 EMPTY_REGION = _code("HS327", "region with no countries and no codes", _F, _R)
+NEWER_LANGUAGE_KEY = _code("HS328", "key of a newer language version than declared", _F, _R)
+CATCH_ALL_TIER_NOT_LAST = _code("HS329", "catch-all tier that is not the last tier", _F, _R)
 
 # --- HS40x: the database file ----------------------------------------------
 DATABASE_MISSING = _code("HS400", "database file does not exist", _U, _D)

@@ -26,6 +26,7 @@ durable-rules, pyarrow or matplotlib. Modules:
 * ``diff_cmd`` - ``diff``
 * ``test_cmd`` - ``test``, ``init``
 * ``simulate_cmd`` - ``simulate``, ``advise``
+* ``fleet_cmd`` - ``run-all``
 * ``interrupts`` - what an interrupted command says it wrote
 
 May import only the facades ``highseas.api``, ``highseas.testing``,

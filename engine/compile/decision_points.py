@@ -8,6 +8,8 @@ Decision points (each one durable-rules ruleset, see docs/compiler.md):
 * ``remind:<rule_id>:<offset>`` - the release condition as of ``as_of + offset``
   ("would be released within offset");
 * ``relay:<relay_id>`` - the relay's ``when``;
+* ``allocate:<allocation_id>`` - an allocation's ``when`` (version 1.1; only
+  allocations that have one);
 * ``protect:<tier>`` - ``caps.private[*].protect``.
 
 Nothing a consultant wrote reaches durable-rules: rulesets are named
@@ -33,7 +35,7 @@ from highseas.ruleset import model
 from highseas.ruleset.durations import Duration
 from highseas.suggestions import did_you_mean
 
-PointKind = Literal["release", "exempt", "remind", "relay", "protect"]
+PointKind = Literal["release", "exempt", "remind", "relay", "allocate", "protect"]
 
 # Size guards, measured on durable-rules 2.0.28 (docs/compiler.md): 511
 # tests after one node hang set_rulesets for good (a full 512-bucket table),
@@ -251,6 +253,13 @@ def compile_ruleset(ruleset: model.Ruleset, as_of: date) -> CompiledRuleset:
             f"relay:{relay.id}", "relay", relay.id,
             ir.lower(relay.when, as_of, ruleset), as_of, json_path=relay.json_path,
         ))
+    for allocation in ruleset.allocations:
+        if allocation.when is not None:
+            points.append(DecisionPoint(
+                f"allocate:{allocation.id}", "allocate", allocation.id,
+                ir.lower(allocation.when, as_of, ruleset), as_of,
+                json_path=allocation.json_path,
+            ))
     for cap in ruleset.caps.private:
         if cap.protect is not None:
             points.append(DecisionPoint(

@@ -141,15 +141,22 @@ def daily_quota(capacity: int) -> int:
 
 
 def relay_allocation(
-    relay: ActivationRelay, region_fallback: RegionFallback = "any_region"
+    relay: ActivationRelay, region_fallback: RegionFallback | None = None
 ) -> Allocation:
     """The allocation an activation relay round uses: round robin among the
-    relay's tiers (pass the reps already tried as ``exclude_reps``)."""
+    relay's tiers (pass the reps already tried as ``exclude_reps``), with the
+    relay's region matching (``wait`` allocates as ``stay``) and per-run
+    limit."""
+    fallback: RegionFallback = (
+        region_fallback if region_fallback is not None
+        else "stay" if relay.region_fallback == "wait" else relay.region_fallback
+    )
     return Allocation(
         id=relay.id,
         tiers=relay.tiers,
         strategy="round_robin",
-        region_fallback=region_fallback,
+        region_fallback=fallback,
+        max_per_rep_per_run=relay.max_per_rep_per_run,
         json_path=relay.json_path,
     )
 
@@ -184,6 +191,9 @@ def load_skip_reason(
     limit = allocation.max_per_rep_per_run
     if limit is not None and given >= limit:
         return SkipReason(SkipKind.PER_RUN_LIMIT, limit=limit)
+    for rep_id, rep_limit in allocation.rep_capacity:
+        if rep_id == rep.rep_id and last30 >= rep_limit:
+            return SkipReason(SkipKind.CAPACITY_30_DAYS, limit=rep_limit)
     if allocation.strategy == "capacity":
         capacity = allocation.capacity if allocation.capacity is not None else 0
         quota = daily_quota(capacity)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from highseas import codes
 from highseas.errors import Diagnostic, EngineError, InvalidInputError
+from highseas.nightly.lapsed import lapsed_relay_cooldowns, merge_cooldowns
 from highseas.ruleset.model import Ruleset
 from highseas.store.db import companies
 from highseas.suggestions import did_you_mean
@@ -438,8 +439,6 @@ def resolve_tier(ruleset: Ruleset, explicit: str | None, hired_on: date, as_of: 
     for tier in ruleset.tiers:
         if tier.attribute is not None:
             continue
-        if tier.tenure_at_least is None and tier.tenure_less_than is None:
-            continue
         if _tenure_ok(tier.tenure_at_least, tier.tenure_less_than, hired_on, as_of):
             return tier.id
     return None
@@ -573,10 +572,11 @@ def cooldowns(
 ) -> dict[str, dict[str, date]]:
     """customer_id -> {rep_id: cooldown end date (exclusive)} for reps who lost
     the customer within the ruleset's cooldown (only of ``customers`` when
-    given)."""
+    given), and holders whose relay round lapsed (highseas.nightly.lapsed)."""
+    lapsed = lapsed_relay_cooldowns(con, ruleset, as_of, company_id, customers)
     cooldown = ruleset.caps.cooldown
     if cooldown is None:
-        return {}
+        return lapsed
     # a generous lower bound; the exact end (lost_on + cooldown) is computed below
     since = cooldown.subtract_from(as_of) - timedelta(days=4)
     only = ""
@@ -601,7 +601,7 @@ def cooldowns(
             until = ends[lost_on] = cooldown.add_to(lost_on)
         if until > as_of:
             result.setdefault(customer_id, {})[rep_id] = until
-    return result
+    return merge_cooldowns(result, lapsed)
 
 
 def customer_regions(

@@ -20,6 +20,7 @@ from typing import Any, cast
 from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
 from highseas.ruleset import model as m
+from highseas.ruleset import versions
 from highseas.ruleset.durations import Duration, DurationError
 from highseas.ruleset.schema import schema_diagnostics
 from highseas.ruleset.semantic import check_ruleset
@@ -173,10 +174,15 @@ class _Builder:
                 contact_window=self.duration(r["contact_window"], f"{path}.contact_window"),
                 rounds=r["rounds"], tiers=tuple(r["tiers"]),
                 after_last_round=self.target(after, f"{path}.after_last_round.to_pool"),
-                description=r.get("description", ""), json_path=path,
+                description=r.get("description", ""),
+                region_fallback=r.get("region_match", {}).get("fallback", "any_region"),
+                max_per_rep_per_run=r.get("max_per_rep_per_run"),
+                lapsed_cooldown=(self.duration(r["lapsed_cooldown"], f"{path}.lapsed_cooldown")
+                                 if "lapsed_cooldown" in r else None),
+                json_path=path,
             ))
         return m.Ruleset(
-            version=data["version"],
+            version=versions.LATEST if versions.is_latest(data["version"]) else 1,
             company=m.Company(company["id"], company["name"], company["timezone"]),
             tiers=tuple(tiers), regions=regions, pools=pools, custom_fields=custom_fields,
             release_rules=tuple(rules), caps=caps, allocations=allocations,
@@ -218,7 +224,9 @@ class _Builder:
             rep_weights=tuple(weights.get("reps", {}).items()),
             capacity=a.get("capacity_per_30d"),
             region_fallback=a.get("region_match", {}).get("fallback", "fallbacks"),
-            max_per_rep_per_run=a.get("max_per_rep_per_run"), json_path=path,
+            max_per_rep_per_run=a.get("max_per_rep_per_run"),
+            when=self.condition(a["when"], f"{path}.when") if "when" in a else None,
+            rep_capacity=tuple(a.get("capacity_per_rep", {}).items()), json_path=path,
         )
 
 
@@ -234,6 +242,8 @@ def ruleset_from_document(
     warnings included, sorted by line.
     """
     diagnostics = schema_diagnostics(data, positions, source_file)
+    if not errors_only(diagnostics):
+        diagnostics.extend(versions.version_diagnostics(data, positions, source_file))
     if errors_only(diagnostics):
         return None, diagnostics
     builder = _Builder(positions, source_file)

@@ -336,6 +336,9 @@ class Caps:
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Strategy = Literal["round_robin", "weighted", "least_loaded", "capacity"]
 RegionFallback = Literal["fallbacks", "any_region", "stay"]
+#: A relay's region matching adds ``wait``: nobody of the region, the customer
+#: stays out of the relay until someone of its region can take it.
+RelayRegionFallback = Literal["fallbacks", "any_region", "stay", "wait"]
 
 
 @dataclass(frozen=True)
@@ -360,6 +363,11 @@ class Allocation:
     capacity: int | None = None
     region_fallback: RegionFallback = "fallbacks"
     max_per_rep_per_run: int | None = None
+    #: Version 1.1: only customers matching ``when`` are rotated.
+    when: Condition | None = None
+    #: Version 1.1: rep id -> customers they may receive per 30 days from
+    #: this allocation, whatever the strategy (0: nothing).
+    rep_capacity: tuple[tuple[str, int], ...] = ()
     json_path: str = ""
 
 
@@ -377,12 +385,20 @@ class ActivationRelay:
     tiers: tuple[str, ...]
     after_last_round: PoolTarget = field(default_factory=PoolTarget)
     description: str = ""
+    #: Version 1.1: region matching of each round (``wait``: as ``stay``).
+    region_fallback: RelayRegionFallback = "any_region"
+    #: Version 1.1: at most this many customers per salesperson per run.
+    max_per_rep_per_run: int | None = None
+    #: Version 1.1: the holder of a lapsed round may not get the customer back
+    #: (assignment or claim) within this duration.
+    lapsed_cooldown: Duration | None = None
     json_path: str = ""
 
 
 @dataclass(frozen=True)
 class Ruleset:
-    version: int
+    #: The language version: 1, or "1.1" (highseas.ruleset.versions).
+    version: int | str
     company: Company
     tiers: tuple[Tier, ...]
     regions: tuple[Region, ...] = ()

@@ -133,7 +133,14 @@ class _Checker:
 
     def check_tiers(self) -> None:
         groups: dict[str | None, list[tuple[m.Tier, int, float]]] = {}
-        for tier in self.rs.tiers:
+        for position, tier in enumerate(self.rs.tiers):
+            if is_catch_all(tier):
+                if position != len(self.rs.tiers) - 1:
+                    self.report(codes.CATCH_ALL_TIER_NOT_LAST,
+                                f"tier {tier.id!r} covers every tenure (`tenure: {{}}`), so "
+                                "the tiers after it can never match", tier.json_path + ".tenure",
+                                "move the catch-all tier to the end of the list")
+                continue
             low = tier.tenure_at_least.approx_days() if tier.tenure_at_least else 0
             high = (tier.tenure_less_than.approx_days() if tier.tenure_less_than
                     else float("inf"))
@@ -144,7 +151,8 @@ class _Checker:
                             ".tenure", "at_least must be shorter than less_than")
                 continue
             groups.setdefault(tier.attribute, []).append((tier, low, high))
-        if groups and None not in groups:
+        catch_all = any(is_catch_all(t) for t in self.rs.tiers)
+        if groups and None not in groups and not catch_all:
             self.report(codes.TIERS_GAP,
                         "every tier selects an attribute, so a salesperson without "
                         "one (or whose attribute names no tier) is in no tier", "$.tiers",
@@ -163,8 +171,8 @@ class _Checker:
                                     f"{why}tenure ranges intersect", tier.json_path,
                                     "a salesperson must be in exactly one tier; make the "
                                     "tenure ranges meet without overlapping")
-            if attribute is not None:
-                continue
+            if attribute is not None or catch_all:
+                continue  # a catch-all tier takes everyone the others leave
             reach = 0.0
             for tier, low, high in members:
                 if low > reach:
@@ -392,6 +400,13 @@ class _Checker:
     def check_allocations(self) -> None:
         for allocation in self.rs.allocations:
             path = allocation.json_path
+            if allocation.when is not None:
+                self.conditions(allocation.when)
+                reason = never_fires(allocation.when, None)
+                if reason:
+                    self.report(codes.RULE_NEVER_FIRES,
+                                f"allocation {allocation.id!r} can never rotate anyone: {reason}",
+                                path + ".when", "check the conditions", warning=True)
             for i, tier in enumerate(allocation.tiers):
                 self.tier_ref(tier, f"{path}.tiers[{i}]")
             for i, pool in enumerate(allocation.pools):
@@ -437,6 +452,12 @@ class _Checker:
             if reason:
                 self.report(codes.RULE_NEVER_FIRES, f"relay {relay.id!r} can never start: {reason}",
                             relay.json_path + ".when", "check the conditions", warning=True)
+
+
+def is_catch_all(tier: m.Tier) -> bool:
+    """A tier for every salesperson not in an earlier tier (``tenure: {}``)."""
+    return tier.attribute is None and tier.tenure_at_least is None \
+        and tier.tenure_less_than is None
 
 
 def _days(days: float) -> str:

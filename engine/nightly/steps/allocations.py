@@ -41,12 +41,15 @@ def allocations(ledger: RunLedger) -> None:
             )
 
         ledger.sync()
+        # Version 1.1: customers not matching the allocation's ``when`` stay.
+        expression, params = (ledger.evaluation.where(f"allocate:{allocation.id}")
+                              if allocation.when is not None else ("TRUE", []))
         result, no_room = allocate_table(
             ledger,
             f"SELECT f.customer_id, f.pool_id, f.region, f.name FROM {ledger.facts_table} f "
             "WHERE f.owner_rep_id IS NULL AND f.pool_id IN (SELECT unnest(?::VARCHAR[])) "
-            f"AND {UNCHANGED}",
-            [pools],
+            f"AND {UNCHANGED} AND ({expression})",
+            [pools, *params],
             allocation,
             to_request,
         )

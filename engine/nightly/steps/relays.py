@@ -169,6 +169,16 @@ def _relay_round_done(
         holder = item.previous_owner
         assignment = assigned.get(customer_id)
         if assignment is None:
+            if round_ > 1 and relay.region_fallback == "wait":
+                # Nobody of the customer's region can take the next round: the
+                # customer stays in its relay round and is tried again next run.
+                reason = left.get(customer_id, "no eligible salesperson")
+                ledger.unassigned.append(
+                    Unassigned(customer_id, request.pool_id,
+                               with_skips(ledger, f"relay round {round_} waits: {reason}",
+                                          result, customer_id), relay.id)
+                )
+                continue
             if round_ == 1:
                 reason = left.get(customer_id, "no eligible salesperson")
                 ledger.unassigned.append(
