@@ -172,7 +172,7 @@ class HighseasGroup(click.Group):
             )
             ctx.exit(codes.exit_code(codes.PATH_UNREADABLE))
         except Exception as error:  # a bug: say so briefly, full trace only on request
-            if not is_duckdb_interrupt(error):  # (Ctrl-C inside a DuckDB query: below)
+            if not _interrupted(error):  # (Ctrl-C inside a DuckDB query: below)
                 _report_bug(ctx, error)
         # Interrupted. Reported outside the handlers, once the command's frames
         # (and the connections they hold) are gone: the report may open the
@@ -180,6 +180,19 @@ class HighseasGroup(click.Group):
         gc.collect()
         click.echo(interrupted_message(ctx), err=True)
         ctx.exit(EXIT_INTERRUPTED)
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Ctrl-C, also when a clean-up it interrupted failed in turn and raised
+    its own error (DuckDB's "current transaction is aborted" in a ``finally``)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt) or is_duckdb_interrupt(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _report_bug(ctx: click.Context, error: Exception) -> None:

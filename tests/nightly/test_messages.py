@@ -225,3 +225,18 @@ def test_errors_without_a_file_have_no_pseudo_file_prefix(generated: Path,
             "error HS510 late (h)")
     assert message_of(Diagnostic("HS201", "bad", file="a.yaml", line=3, column=2)) == (
         "a.yaml:3:2: error HS201 bad")
+
+
+def test_an_interrupt_whose_clean_up_failed_is_still_an_interrupt() -> None:
+    from highseas.cli import _interrupted
+
+    def interrupted_clean_up() -> None:
+        try:
+            raise KeyboardInterrupt
+        finally:  # as DuckDB's "current transaction is aborted" in a finally
+            raise RuntimeError("TransactionContext Error: Current transaction is aborted")
+
+    with pytest.raises(RuntimeError) as failed:
+        interrupted_clean_up()
+    assert _interrupted(failed.value)
+    assert not _interrupted(ValueError("a bug"))
