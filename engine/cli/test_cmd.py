@@ -8,13 +8,14 @@ engine error. Reference: docs/testing.md.
 
 from __future__ import annotations
 
+import json
 import re
 from importlib.resources import files
 from pathlib import Path
 
 import click
 
-from highseas import codes, testing
+from highseas import api, codes, testing
 from highseas.errors import Diagnostic, InvalidInputError
 
 ARCHETYPES = ("quick-order", "large-project", "regional-trading")
@@ -43,21 +44,37 @@ def _default_paths() -> list[Path]:
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="PCT",
               help="Fail (exit 1) when a ruleset's rule coverage is below PCT percent.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each case's description.")
+@click.option("--format", "fmt", type=click.Choice(testing.TEST_FORMATS), default="text",
+              show_default=True,
+              help="text; github (annotations at the failing expectation's line); json.")
+@click.option("--update", is_flag=True,
+              help="Rewrite the expectations of the failing cases to what the engine "
+              "decides (comments and layout kept), print the diff, then run the tests.")
 @click.pass_context
 def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
-         junit_path: Path | None, min_coverage: float | None, verbose: bool) -> None:
+         junit_path: Path | None, min_coverage: float | None, verbose: bool,
+         fmt: str, update: bool) -> None:
     """Run the expected-outcome tests (*.tests.yaml) under PATHS (default:
     ./rulesets, or the current directory), one line per case, a diff for each
     failure, then rule coverage per ruleset.
 
     Exit 0 all passed, 1 failures or coverage below --min-coverage, 2 invalid
     test files or data, 3 engine error. Format: docs/testing.md."""
+    if update:
+        _update(list(paths) or _default_paths(), patterns)
+
     def on_file(result: testing.FileResult) -> None:
         for line in testing.format_file(result, verbose=verbose):
             click.echo(line)
 
     session = testing.run_paths(list(paths) or _default_paths(), patterns,
-                                min_coverage=min_coverage, on_file=on_file)
+                                min_coverage=min_coverage,
+                                on_file=on_file if fmt == "text" else None)
+    if fmt != "text":
+        click.echo(testing.format_report(session, fmt))
+        if junit_path is not None:
+            _write_junit(session, junit_path)
+        ctx.exit(session.exit_code)
     for diagnostic in session.diagnostics:
         click.echo(diagnostic.format_text(), err=True)
     for coverage in session.coverage:
@@ -65,8 +82,7 @@ def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
             click.echo(line)
     click.echo(testing.summary_line(session))
     if junit_path is not None:
-        junit_path.parent.mkdir(parents=True, exist_ok=True)
-        junit_path.write_text(testing.junit_xml(session), encoding="utf-8")
+        _write_junit(session, junit_path)
     if session.below_coverage and session.exit_code == 1:
         names = ", ".join(f"{c.ruleset_id} {c.percent:.1f}%" for c in session.below_coverage)
         click.echo(
@@ -74,6 +90,34 @@ def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
             err=True,
         )
     ctx.exit(session.exit_code)
+
+
+def _update(paths: list[Path], patterns: tuple[str, ...]) -> None:
+    """Rewrite every failing expectation; refuses (writing nothing) when any
+    test file is invalid."""
+    found, problems = testing.discover(paths)
+    if problems:
+        raise InvalidInputError(problems)
+    refused = [d for path in found
+               for d in testing.load_test_file_with_diagnostics(path)[1] if d.is_error]
+    if refused:
+        raise InvalidInputError(refused + [Diagnostic(
+            code=codes.UPDATE_INVALID_FILE,
+            message="--update rewrites only valid test files: nothing was written",
+            hint="fix the errors above, then run --update again")])
+    for path in found:
+        done = testing.update_file(path, patterns)
+        if done.diff:
+            click.echo(done.diff, nl=False)
+        for name in done.updated:
+            click.echo(f"updated: {done.path}: {name}")
+        for name, why in done.left:
+            click.echo(f"not updated: {done.path}: {name}: {why}")
+
+
+def _write_junit(session: testing.SessionResult, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(testing.junit_xml(session), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------
@@ -140,14 +184,12 @@ def _schema_modeline(text: str) -> str:
     return re.sub(r"(\$schema=)\S*/schemas/", r"\g<1>" + _SCHEMA_DIR + "/", text, count=1)
 
 
-def _schema_text(name: str) -> str:
-    resource = files("highseas.schemas").joinpath(name)
-    if not resource.is_file():
-        raise InvalidInputError(
-            f"the schema {name} is not in this installation of highseas",
-            code=codes.TEMPLATE_MISSING, hint="reinstall highseas",
-        )
-    return resource.read_text(encoding="utf-8")
+def _schema_texts() -> dict[str, str]:
+    """The JSON Schemas of rulesets and of test files, by file name."""
+    return {
+        _SCHEMA_FILES[0]: api.ruleset_schema_text(),
+        _SCHEMA_FILES[1]: json.dumps(testing.tests_schema(), indent=2, ensure_ascii=False) + "\n",
+    }
 
 
 def _refused(planned: dict[Path, str], always: tuple[Path, ...]) -> list[Path]:
@@ -192,7 +234,8 @@ def init(archetype: str, company: str, company_name: str | None, force: bool,
     tests_text = _name_company(tests_text, archetype, company)
     planned = {ruleset_file: ruleset_text, tests_file: tests_text}
     planned.update({directory / name: _template(name) for name in _CSV_REF.findall(tests_text)})
-    planned.update({directory / _SCHEMA_DIR / name: _schema_text(name) for name in _SCHEMA_FILES})
+    planned.update({directory / _SCHEMA_DIR / name: text
+                    for name, text in _schema_texts().items()})
     refused = _refused(planned, (ruleset_file, tests_file))
     if refused and not force:
         raise InvalidInputError([

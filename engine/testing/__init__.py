@@ -27,7 +27,8 @@ nothing else of it. Modules:
 * ``run`` - discovering and running cases, each on its own in-memory database
 * ``compare`` - expected against actual outcomes, as readable mismatches
 * ``coverage`` - which rules and decision points the cases exercised
-* ``report`` - the text report and JUnit XML
+* ``report`` - the text report, JUnit XML, GitHub annotations and JSON
+* ``update`` - ``--update``: the failing expectations rewritten to the run's outcomes
 
 May import: ``highseas.testfile``, ``highseas.nightly``, ``highseas.compile``, ``highseas.ruleset``,
 ``highseas.store``, ``highseas.errors``, ``highseas.codes``,
@@ -58,7 +59,13 @@ from highseas.testfile import (
     validate_test_file,
 )
 from highseas.testing.compare import Mismatch
-from highseas.testing.report import format_coverage, format_file, summary_line
+from highseas.testing.report import (
+    TEST_FORMATS,
+    format_coverage,
+    format_file,
+    format_report,
+    summary_line,
+)
 from highseas.testing.report import format_session as _format_session
 from highseas.testing.report import junit_xml as _junit_xml
 from highseas.testing.run import CaseResult, Coverage, FileResult, SessionResult
@@ -66,6 +73,7 @@ from highseas.testing.run import discover as _discover
 from highseas.testing.run import run_case as _run_case
 from highseas.testing.run import run_paths as _run_paths
 from highseas.testing.run import run_test_file as _run_test_file
+from highseas.testing.update import FileUpdate, update_file
 
 __all__ = [
     "Case",
@@ -76,8 +84,10 @@ __all__ = [
     "Entry",
     "Expectation",
     "FileResult",
+    "FileUpdate",
     "Mismatch",
     "SessionResult",
+    "TEST_FORMATS",
     "TestFile",
     "assert_case",
     "case_from_dict",
@@ -85,6 +95,7 @@ __all__ = [
     "discover",
     "format_coverage",
     "format_file",
+    "format_report",
     "format_session",
     "junit_xml",
     "load_test_file",
@@ -94,6 +105,7 @@ __all__ = [
     "run_test_file",
     "summary_line",
     "tests_schema",
+    "update_file",
     "validate_test_file",
 ]
 

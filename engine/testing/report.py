@@ -1,10 +1,13 @@
-"""Reports of a test session: the text ``highseas test`` prints, and JUnit XML."""
+"""Reports of a test session: the text ``highseas test`` prints, JUnit XML,
+GitHub annotations and JSON."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from highseas.errors import errors_only
 from highseas.testing.run import (
@@ -163,3 +166,98 @@ def _classname(file: FileResult) -> str:
     if file.ruleset is not None:
         return f"highseas.{file.ruleset.company.id}"
     return "highseas." + file.path.replace("/", ".").removesuffix(".yaml")
+
+
+# --------------------------------------------------------------------------
+# GitHub annotations and JSON
+# --------------------------------------------------------------------------
+
+#: The report formats of ``highseas test --format`` (JUnit XML is a file:
+#: ``--junit-xml``).
+TEST_FORMATS = ("text", "github", "json")
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _annotation(level: str, file: str, line: int, title: str, message: str) -> str:
+    where = f"file={_escape_property(file)}" + (f",line={line}" if line else "")
+    return f"::{level} {where},title={_escape_property(title)}::{_escape_data(message)}"
+
+
+def github_annotations(session: SessionResult) -> list[str]:
+    """One GitHub Actions workflow command per problem, at the line of the
+    failing expectation (or of the case, or of the diagnostic), so that the
+    pull request shows it beside the YAML."""
+    lines = [_annotation("error", d.file, d.line, d.code, d.message)
+             for d in session.diagnostics if d.is_error]
+    for file in session.files:
+        if file.invalid:
+            lines.extend(_annotation("error", d.file or file.path, d.line,
+                                     f"{d.code} invalid test file", d.message)
+                         for d in errors_only(file.diagnostics))
+            continue
+        for result in file.cases:
+            if result.status == PASSED:
+                continue
+            line = next((m.line for m in result.mismatches if m.line), result.case.line)
+            label = _LABELS[result.status]
+            lines.append(_annotation("error", result.case.file or file.path, line,
+                                     f"{label}: {result.case.name}", result.failure_text()))
+    for coverage in session.coverage:
+        if session.min_coverage is not None and \
+                coverage.percent + 1e-9 < session.min_coverage:
+            lines.append(_annotation(
+                "error", coverage.ruleset_path, 0, "rule coverage",
+                f"{coverage.percent:.1f}% of {coverage.ruleset_id}'s points exercised, below "
+                f"{session.min_coverage:g}%; not exercised: {', '.join(coverage.missing)}"))
+    lines.append(summary_line(session))
+    return lines
+
+
+def session_dict(session: SessionResult) -> dict[str, Any]:
+    """The whole session as plain data (``highseas test --format json``)."""
+    return {
+        "exit_code": session.exit_code,
+        "summary": {"passed": session.count(PASSED), "failed": session.count(FAILED),
+                    "invalid": session.count(INVALID) + len(session.invalid_files),
+                    "errors": session.count(ERROR), "seconds": round(session.seconds, 3)},
+        "diagnostics": [d.to_dict() for d in session.diagnostics],
+        "files": [{
+            "path": file.path, "ruleset_path": file.ruleset_path,
+            "ruleset": file.ruleset.company.id if file.ruleset else None,
+            "invalid": file.invalid,
+            "diagnostics": [d.to_dict() for d in file.diagnostics],
+            "cases": [{
+                "name": result.case.name, "file": result.case.file, "line": result.case.line,
+                "status": result.status, "days_run": result.days_run,
+                "seconds": round(result.seconds, 3), "message": result.message,
+                "mismatches": [{
+                    "kind": m.kind, "as_of": m.as_of.isoformat(), "customer": m.customer,
+                    "rule": m.rule, "message": m.message, "engine": m.engine_reason,
+                    "line": m.line,
+                } for m in result.mismatches],
+            } for result in file.cases],
+        } for file in session.files],
+        "coverage": [{
+            "ruleset": c.ruleset_id, "ruleset_path": c.ruleset_path,
+            "percent": round(c.percent, 1), "points": list(c.points),
+            "missing": list(c.missing), "untested": c.untested,
+            "invalid_test_files": invalid_test_files(c, session.files),
+        } for c in session.coverage],
+    }
+
+
+def format_report(session: SessionResult, fmt: str) -> str:
+    """The report of ``highseas test --format FMT`` (github or json; text is
+    printed file by file as the run goes, by the CLI)."""
+    if fmt == "github":
+        return "\n".join(github_annotations(session))
+    if fmt == "json":
+        return json.dumps(session_dict(session), indent=2, ensure_ascii=False)
+    return format_session(session)
