@@ -372,7 +372,7 @@ class _Reference:
         """, {"created_by": created_by, "co": self.company, "relay": relay.id})
         out = self.round_robin("ref_relay_req", relay.id,
                                lambda region: [None] if region is None else [region, None],
-                               None)
+                               relay.max_per_rep_per_run)
         self.x(f"""
         CREATE OR REPLACE TEMP TABLE ref_changed AS
         SELECT o.customer_id, 'relay' AS action, '{relay.id}' AS rule_id,

@@ -357,11 +357,16 @@ class _Checker:
                     break
         cooldown = self.rs.caps.cooldown
         if cooldown is not None and periods:
-            rule, shortest = min(periods, key=lambda item: item[1])
-            if cooldown.approx_days() > shortest:
+            # A cooldown beyond a short release period is common practice (30
+            # days after a 14-day release); longer than every release period
+            # and than a quarter, it keeps a salesperson from a customer they
+            # lost longer than any customer is kept: likely a mistake.
+            rule, longest = max(periods, key=lambda item: item[1])
+            if cooldown.approx_days() > max(longest, COOLDOWN_FREE_DAYS):
                 self.report(codes.COOLDOWN_TOO_LONG,
-                            f"cooldown {cooldown} is longer than the release period "
-                            f"of rule {rule.id!r} ({_days(shortest)})", "$.caps.cooldown",
+                            f"cooldown {cooldown} is longer than every release period "
+                            f"(the longest: rule {rule.id!r}, {_days(longest)}) and than "
+                            f"{COOLDOWN_FREE_DAYS} days", "$.caps.cooldown",
                             "a salesperson could not claim back a customer for longer than "
                             "customers are kept; shorten the cooldown", warning=True)
 
@@ -452,6 +457,10 @@ class _Checker:
             if reason:
                 self.report(codes.RULE_NEVER_FIRES, f"relay {relay.id!r} can never start: {reason}",
                             relay.json_path + ".when", "check the conditions", warning=True)
+
+
+#: A cooldown up to this many days never warns (HS316).
+COOLDOWN_FREE_DAYS = 90
 
 
 def is_catch_all(tier: m.Tier) -> bool:

@@ -52,9 +52,9 @@ def test_in_memory_override_is_checked_like_a_file() -> None:
 
 def test_warnings_are_not_fatal() -> None:
     data = doc()
-    data["caps"]["cooldown"] = "1y"
+    data["caps"]["cooldown"] = "2y"
     ruleset, diagnostics = ruleset_from_document(data, REGIONAL.positions, "r.yaml", "h")
-    assert ruleset is not None and ruleset.caps.cooldown == Duration(1, "y")
+    assert ruleset is not None and ruleset.caps.cooldown == Duration(2, "y")
     assert [(d.code, d.severity) for d in diagnostics] == [("HS316", Severity.WARNING)]
 
 
