@@ -104,6 +104,7 @@ PATH_NOT_FOUND = _code("HS001", "path does not exist", _U, _R)
 PATH_UNREADABLE = _code("HS002", "path cannot be read", _U, _R)
 NO_YAML_FILES = _code("HS004", "directory without YAML files", _U, _R)
 GIT_REVISION_UNREADABLE = _code("HS005", "git revision of a file cannot be read", _U, CLI_DOC)
+PROJECT_CONFIG_INVALID = _code("HS006", "project configuration invalid", _U, CLI_DOC)
 
 # --- HS1xx: YAML (the safe loader) -----------------------------------------
 YAML_SYNTAX = _code("HS101", "YAML syntax error", _F, _R)

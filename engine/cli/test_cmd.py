@@ -34,6 +34,25 @@ def _default_paths() -> list[Path]:
     return [rulesets if rulesets.is_dir() else Path(".")]
 
 
+def _configured(paths: tuple[Path, ...], min_coverage: float | None
+                ) -> tuple[list[Path], float | None]:
+    """The paths to test and the minimum coverage: as given, or from the
+    project configuration (highseas.toml or [tool.highseas]) when no path
+    is given, or ./rulesets (the current directory) without one."""
+    if paths:
+        return list(paths), min_coverage
+    config = testing.find_config()
+    if config is None:
+        return _default_paths(), min_coverage
+    files = config.test_files()
+    if not files:
+        raise InvalidInputError(
+            f"the test globs of {config.source} match no test file: "
+            f"{', '.join(config.tests)}", code=codes.NO_TEST_FILES, file=str(config.source),
+            hint="name test files *.tests.yaml, or fix the tests globs")
+    return list(files), min_coverage if min_coverage is not None else config.min_coverage
+
+
 @click.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-k", "patterns", multiple=True, metavar="PATTERN",
@@ -54,20 +73,21 @@ def _default_paths() -> list[Path]:
 def test(ctx: click.Context, paths: tuple[Path, ...], patterns: tuple[str, ...],
          junit_path: Path | None, min_coverage: float | None, verbose: bool,
          fmt: str, update: bool) -> None:
-    """Run the expected-outcome tests (*.tests.yaml) under PATHS (default:
-    ./rulesets, or the current directory), one line per case, a diff for each
-    failure, then rule coverage per ruleset.
+    """Run the expected-outcome tests (*.tests.yaml) under PATHS (default: the
+    project configuration's tests, or ./rulesets, or the current directory),
+    one line per case, a diff for each failure, then rule coverage per ruleset.
 
     Exit 0 all passed, 1 failures or coverage below --min-coverage, 2 invalid
     test files or data, 3 engine error. Format: docs/testing.md."""
+    targets, min_coverage = _configured(paths, min_coverage)
     if update:
-        _update(list(paths) or _default_paths(), patterns)
+        _update(targets, patterns)
 
     def on_file(result: testing.FileResult) -> None:
         for line in testing.format_file(result, verbose=verbose):
             click.echo(line)
 
-    session = testing.run_paths(list(paths) or _default_paths(), patterns,
+    session = testing.run_paths(targets, patterns,
                                 min_coverage=min_coverage,
                                 on_file=on_file if fmt == "text" else None)
     if fmt != "text":

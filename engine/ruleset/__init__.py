@@ -11,6 +11,7 @@ Modules:
 * ``validation`` - many files at once, every diagnostic of every file
 * ``reporters`` - validation reports as text, JSON, GitHub annotations, SARIF
 * ``diff`` - the structural difference of two rulesets (a file or a git revision)
+* ``project`` - the project configuration (``highseas.toml`` or ``[tool.highseas]``)
 
 May import only ``highseas.errors``, ``highseas.codes`` and
 ``highseas.suggestions``. Test files are checked by a validator its caller

@@ -45,6 +45,7 @@ from typing import Any
 from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
 from highseas.ruleset.model import Ruleset
+from highseas.ruleset.project import ProjectConfig, find_config
 from highseas.testfile import (
     Case,
     ClaimCheck,
@@ -86,6 +87,7 @@ __all__ = [
     "FileResult",
     "FileUpdate",
     "Mismatch",
+    "ProjectConfig",
     "SessionResult",
     "TEST_FORMATS",
     "TestFile",
@@ -93,6 +95,7 @@ __all__ = [
     "case_from_dict",
     "cases_of",
     "discover",
+    "find_config",
     "format_coverage",
     "format_file",
     "format_report",
