@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,28 @@ from highseas.suggestions import did_you_mean
 
 if TYPE_CHECKING:
     import duckdb
+
+
+#: A duration leaf's text: "idle for 14 days >= 14 days (since ...)".
+_DAYS = re.compile(r"^(?P<lead>\s*(?:idle for|no order for|owned for|in its stage for|created"
+                   r"|last order won) )(?P<days>\d+) days(?P<ago> ago)?")
+
+
+def projected_lines(lines: tuple[str, ...], as_of: date, projected_to: date) -> tuple[str, ...]:
+    """A reminder's condition is evaluated as of the day it warns about:
+    label its values as projected, beside today's ("idle for 11 days;
+    projected 14 days on 2026-07-03 >= 14 days")."""
+    shift = (projected_to - as_of).days
+
+    def label(match: re.Match[str]) -> str:
+        days = int(match["days"])
+        ago = match["ago"] or ""
+        return (f"{match['lead']}{days - shift} days{ago} today; "
+                f"projected {days} days{ago} on {projected_to.isoformat()}")
+
+    head = f"(evaluated as of the reminder's date {projected_to.isoformat()}, " \
+        f"{shift} day{'s' if shift != 1 else ''} after {as_of.isoformat()})"
+    return (head, *(_DAYS.sub(label, line, count=1) for line in lines))
 
 
 @dataclass(frozen=True)
@@ -114,7 +137,10 @@ def explain_customer(
     for point in evaluation.compiled.points:
         matched = evaluation.holds(point.name, row["k"])
         tree = evaluation.compiled.explain(point.name, row)
-        verdicts.append(RuleVerdict(point.name, matched, tuple(tree.lines())))
+        lines = tuple(tree.lines())
+        if point.as_of != as_of:
+            lines = projected_lines(lines, as_of, point.as_of)
+        verdicts.append(RuleVerdict(point.name, matched, lines))
     history = tuple(
         HistoryEvent(*event)
         for event in con.execute(

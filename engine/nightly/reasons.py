@@ -10,7 +10,7 @@ never the sentence.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from functools import lru_cache
 
@@ -80,7 +80,11 @@ def render_skip(reason: SkipReason) -> str:
     """The sentence of a skip reason (``claim cap per day reached (10)``)."""
     kind = reason.kind
     if kind is SkipKind.AWAY:
-        return f"away until {reason.until.isoformat()}" if reason.until else "away"
+        if reason.until is None:
+            return "away"
+        # away_until is the last day away (inclusive): say when they are back.
+        back = reason.until + timedelta(days=1)
+        return f"away through {reason.until.isoformat()}, back on {back.isoformat()}"
     if kind is SkipKind.OVER_PRIVATE_CAP:
         return f"over private cap {reason.used}/{reason.limit}"
     if kind is SkipKind.EXCLUDED:

@@ -235,7 +235,7 @@ def test_every_static_and_cap_reason() -> None:
     assert static_skip_reason(away, alloc()) == SkipReason(SkipKind.AWAY,
                                                            until=date(2026, 12, 1))
     assert render_skip(SkipReason(SkipKind.AWAY, until=date(2026, 12, 1))) == (
-        "away until 2026-12-01")
+        "away through 2026-12-01, back on 2026-12-02")
 
 
 def test_caps_are_counted_during_the_run() -> None:

@@ -22,7 +22,7 @@ from highseas.nightly.reasons import (
     (SkipReason(SkipKind.NOT_IN_TIERS), "not in eligible tiers", "not in eligible tiers"),
     (SkipReason(SkipKind.INACTIVE), "inactive", "inactive"),
     (SkipReason(SkipKind.AWAY), "away", "away"),
-    (SkipReason(SkipKind.AWAY, until=date(2026, 7, 1)), "away until 2026-07-01", "away"),
+    (SkipReason(SkipKind.AWAY, until=date(2026, 7, 1)), "away through 2026-07-01, back on 2026-07-02", "away"),
     (SkipReason(SkipKind.OVER_PRIVATE_CAP, limit=5, used=5), "over private cap 5/5",
      "over private cap 5/5"),
     (SkipReason(SkipKind.CLAIM_CAP, limit=10, period="day"),
