@@ -13,12 +13,21 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from highseas.codes import title
+from highseas.codes import REGISTRY, RULESETS_DOC, title
 from highseas.errors import Diagnostic, one_line
 from highseas.ruleset.validation import ValidationReport
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/highseas/highseas/blob/main/docs/rulesets.md"
+#: Help links are paths of the docs in the highseas repository, relative to
+#: its top (docs/rulesets.md, "`highseas validate` in CI"): the repository has no
+#: published address, and a code's doc is the one its registry entry names.
+INFORMATION_URI = RULESETS_DOC
+
+
+def help_uri(code: str) -> str:
+    """The doc whose code table explains ``code`` (docs/rulesets.md when unknown)."""
+    entry = REGISTRY.get(code)
+    return entry.doc if entry is not None else RULESETS_DOC
 
 
 def render_text(report: ValidationReport) -> str:
@@ -102,7 +111,7 @@ def render_sarif(report: ValidationReport) -> str:
     codes = sorted({d.code for d in diagnostics})
     rules = [
         {"id": code, "name": code, "shortDescription": {"text": title(code)},
-         "helpUri": f"{INFORMATION_URI}#error-codes"}
+         "helpUri": help_uri(code)}
         for code in codes
     ]
     log = {
