@@ -154,7 +154,8 @@ class _Reference:
         WITH cust AS (SELECT * FROM customers WHERE company_id = $co AND created_at < $end),
         ot AS (SELECT a.customer_id, max(a."at") AS last_at
                FROM activities a JOIN cust c ON c.customer_id = a.customer_id
-               WHERE a.company_id = $co AND a."at" < $end AND a.rep_id = c.owner_rep_id
+               WHERE a.company_id = $co AND a."at" < $end
+                 AND (a.rep_id = c.owner_rep_id OR a.rep_id IS NULL)
                  AND a."at" >= c.owned_since GROUP BY 1),
         anyt AS (SELECT DISTINCT customer_id FROM activities
                  WHERE company_id = $co AND "at" < $end),

@@ -265,7 +265,9 @@ pool_map AS ({pool_sql}),
 touch AS (
     -- one pass over the activities: anyone's touch, and the owner's last one
     SELECT a.customer_id,
-           max(a.at) FILTER (WHERE c.owner_rep_id IS NOT NULL AND a.rep_id = c.owner_rep_id
+           -- an activity without a salesperson is a follow-up too (docs/data-model.md)
+           max(a.at) FILTER (WHERE c.owner_rep_id IS NOT NULL
+                             AND (a.rep_id = c.owner_rep_id OR a.rep_id IS NULL)
                              AND a.at >= c.owned_since) AS last_owner_at
     FROM activities a JOIN cust c ON a.customer_id = c.customer_id
     WHERE a.company_id = ? AND a.at < ?
