@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -26,14 +26,19 @@ from highseas import codes
 from highseas import validate as checks
 from highseas.compile.decision_points import compile_ruleset
 from highseas.errors import InvalidInputError
+from highseas.nightly import guards
 from highseas.nightly.apply import ApplyResult, applied_run_id, apply_plan, check_can_apply
 from highseas.nightly.claims import ClaimVerdict, check_claim, record_claim
 from highseas.nightly.explain import Explanation, explain_customer
 from highseas.nightly.facts import check_company
+from highseas.nightly.guards import TooManyChangesError
 from highseas.nightly.plan import Plan
 from highseas.nightly.plan_diff import DIFF_FORMATS, PlanDiff, diff_plans, format_diff
 from highseas.nightly.plan_files import PLAN_FORMATS, check_plan_path, write_plan
 from highseas.nightly.planner import plan as _plan
+from highseas.nightly.revert import RevertResult, revert_runs
+from highseas.nightly.runs import RunDetails, RunRecord, list_runs
+from highseas.nightly.runs import run_details as run_details_of
 from highseas.nightly.summary import format_summary
 from highseas.ruleset.diff import RulesetDiff, diff_rulesets, load_ruleset_spec
 from highseas.ruleset.loader import load_ruleset as _load
@@ -44,6 +49,7 @@ from highseas.store.db import companies, connect, init_db, open_db, schema_versi
 from highseas.store.ddl import SCHEMA_VERSION
 from highseas.store.demo import DEMO_ARCHETYPE, ensure_demo_db
 from highseas.store.fixtures import DEFAULT_AS_OF, generate
+from highseas.store.freshness import date_ranges
 from highseas.store.imports import (
     ImportReport,
     import_crm_sales_opportunities,
@@ -61,8 +67,12 @@ __all__ = [
     "Difference",
     "ImportReport",
     "LoadReport",
+    "RevertResult",
+    "RunDetails",
+    "RunRecord",
     "RunResult",
     "SimulationResult",
+    "TooManyChangesError",
     "ValidationReport",
     "advise",
     "applied_run",
@@ -82,9 +92,12 @@ __all__ = [
     "load_facts",
     "load_ruleset",
     "plan",
+    "revert",
     "ruleset_schema_text",
     "run",
     "run_demo",
+    "run_details",
+    "runs",
     "simulate",
     "today_in",
     "validate",
@@ -210,16 +223,30 @@ def run(
     apply: bool = False,
     force: bool = False,
 ) -> RunResult:
-    """Plan, and with ``apply`` write the plan in one transaction."""
+    """Plan, and with ``apply`` write the plan in one transaction.
+
+    Applying is guarded (highseas.nightly.guards): facts older than the
+    ruleset's ``guards.max_facts_age`` or an as-of date after today refuse it
+    (exit 2); a plan over a blast-radius limit raises
+    :class:`TooManyChangesError` (exit 1; its ``plan`` is the refused plan),
+    except on the company's first applied run. ``force`` overrides the guards
+    (and applies a date before the last applied one); the run row records it.
+    """
     rules = _ruleset(ruleset)
     day = _day(rules, as_of)
     if not apply:
         return RunResult(plan(rules, db, day), None)
     with connect(db) as con:
         check_company(con, rules, db)
-        check_can_apply(con, rules.company.id, day, force)
+        skip = check_can_apply(con, rules.company.id, day, force)
+        stale = [] if skip else guards.check_facts(con, rules, day, today_in(rules),
+                                                   force=force, source=str(db))
         the_plan = _plan(con, rules, day)
-        result = apply_plan(con, the_plan, force=force)
+        radius, by = ([], "") if skip else guards.check_plan(con, rules, the_plan, force=force)
+        overrides = "; ".join(text for text in (
+            guards.overrides_text(guards.BY_FORCE, stale), guards.overrides_text(by, radius),
+        ) if text) or (guards.BY_FORCE if force else "")
+        result = apply_plan(con, the_plan, force=force, overrides=overrides)
     return RunResult(the_plan, result)
 
 
@@ -276,6 +303,31 @@ def claim(
         return verdict
 
 
+def runs(db: PathLike, company: str | None = None, limit: int | None = None
+         ) -> tuple[RunRecord, ...]:
+    """The runs ``db`` records (of ``company``, default all), newest first."""
+    with open_db(db, read_only=True) as con:
+        return list_runs(con, company, limit)
+
+
+def run_details(db: PathLike, run_id: str, company: str | None = None) -> RunDetails:
+    """One run: its row, the events and reminders it wrote, and whether
+    :func:`revert` would undo it (and if not, why)."""
+    with open_db(db, read_only=True) as con:
+        return run_details_of(con, run_id, company)
+
+
+def revert(db: PathLike, run_ids: Sequence[str], company: str | None = None
+           ) -> tuple[RevertResult, ...]:
+    """Undo the latest applied runs ``run_ids`` in one transaction, newest
+    first (highseas.nightly.revert): ownership, pools, ``owned_since``, claim
+    counters, cooldowns, relay and rotation state as before them; their
+    pending reminders cancelled; each revert recorded as a run of mode
+    ``revert``. Refused (nothing written) for any other run."""
+    with open_db(db) as con:
+        return revert_runs(con, list(run_ids), company)
+
+
 # --------------------------------------------------------------------------
 # the facts database
 # --------------------------------------------------------------------------
@@ -284,13 +336,17 @@ def claim(
 @dataclass(frozen=True)
 class DatabaseInfo:
     """What a facts database holds: its schema version and, per company, the
-    row count of each table."""
+    row count of each table, and the dates of each fact table: its oldest and
+    newest timestamp, and when a load or import last wrote it."""
 
     schema_version: int | None
     companies: dict[str, dict[str, int]]
+    #: company -> table -> {"oldest", "newest", "last_load_at"} (ISO text or None)
+    date_ranges: dict[str, dict[str, dict[str, str | None]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": self.schema_version, "companies": self.companies}
+        return {"schema_version": self.schema_version, "companies": self.companies,
+                "date_ranges": self.date_ranges}
 
 
 def init_database(db: PathLike) -> int:
@@ -302,8 +358,12 @@ def init_database(db: PathLike) -> int:
 def db_info(db: PathLike) -> DatabaseInfo:
     """The schema version and row counts per company of ``db`` (opened read-only)."""
     with open_db(db, read_only=True) as con:
+        found = companies(con)
+        ranges = {company: {table: dates.to_dict()
+                            for table, dates in date_ranges(con, company).items()}
+                  for company in found}
         return DatabaseInfo(schema_version(con),
-                            {company: table_counts(con, company) for company in companies(con)})
+                            {company: table_counts(con, company) for company in found}, ranges)
 
 
 def _only_company(db: PathLike) -> str:

@@ -23,6 +23,7 @@ durable-rules, pyarrow or matplotlib. Modules:
 * ``validate_cmd`` - ``validate``, ``schema``
 * ``facts_cmd`` - ``db``, ``load``, ``fixtures``, ``import``
 * ``run_cmd`` - ``compile``, ``run``, ``explain``, ``claim``, ``demo``
+* ``runs_cmd`` - ``runs``, ``revert``
 * ``diff_cmd`` - ``diff``
 * ``test_cmd`` - ``test``, ``init``
 * ``simulate_cmd`` - ``simulate``, ``advise``
@@ -65,6 +66,8 @@ COMMANDS: dict[str, str] = {
     "explain": "highseas.cli.run_cmd:explain",
     "claim": "highseas.cli.run_cmd:claim",
     "demo": "highseas.cli.run_cmd:demo",
+    "runs": "highseas.cli.runs_cmd:runs",
+    "revert": "highseas.cli.runs_cmd:revert",
     "test": "highseas.cli.test_cmd:test",
     "init": "highseas.cli.test_cmd:init",
     "simulate": "highseas.cli.simulate_cmd:simulate",

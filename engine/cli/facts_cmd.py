@@ -35,7 +35,10 @@ def init(db_path: Path) -> None:
 @click.argument("db_path", metavar="DB", type=_DB)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(db_path: Path, as_json: bool) -> None:
-    """Show the schema version and row counts per company."""
+    """Show the schema version, row counts and date ranges per company.
+
+    A date range is a fact table's oldest and newest timestamp, with when a
+    load or import last wrote it."""
     found = api.db_info(db_path)
     if as_json:
         click.echo(json.dumps(found.to_dict(), indent=2))
@@ -44,6 +47,12 @@ def info(db_path: Path, as_json: bool) -> None:
     for company, counts in found.companies.items():
         shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
         click.echo(f"  {company}: {shown}")
+        for table, dates in found.date_ranges.get(company, {}).items():
+            if dates["newest"] is None:
+                continue
+            loaded = (f", last loaded {dates['last_load_at']}" if dates["last_load_at"]
+                      else ", no load recorded")
+            click.echo(f"    {table}: {dates['oldest']} .. {dates['newest']}{loaded}")
 
 
 @click.command("load")

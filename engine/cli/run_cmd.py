@@ -69,7 +69,9 @@ def compile_(ruleset_path: Path, as_of: date | None) -> None:
 @as_of_option
 @click.option("--apply", "do_apply", is_flag=True,
               help="Write the plan (ownership, audit trail, notifications) in one transaction.")
-@click.option("--force", is_flag=True, help="Apply a date earlier than the last applied run.")
+@click.option("--force", is_flag=True,
+              help="Apply despite the guards (stale facts, a future date, too many changes) "
+                   "or a date earlier than the last applied run; recorded in the run.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the decisions to plan.json, plan.jsonl, plan.csv or plan.parquet.")
 @click.option("--include-unassigned", is_flag=True,
@@ -89,7 +91,13 @@ def run(ruleset_path: Path, db_path: Path, as_of: date | None, do_apply: bool, f
             return
         on_interrupt(click.get_current_context(),
                      lambda: _apply_interrupted(ruleset_path, db_path, as_of))
-    result = api.run(ruleset_path, db_path, as_of, apply=do_apply, force=force)
+    try:
+        result = api.run(ruleset_path, db_path, as_of, apply=do_apply, force=force)
+    except api.TooManyChangesError as refused:  # the plan is shown; nothing was applied
+        click.echo(api.format_summary(refused.plan))
+        click.echo("refused by the ruleset's guards: nothing was applied "
+                   "(check the plan; --force applies it anyway)")
+        raise
     if result.applied is not None and not result.applied.applied:
         click.echo(result.applied.message)  # applied meanwhile by another process
         return

@@ -11,6 +11,8 @@ Modules:
 * ``plan`` - the typed result of planning
 * ``plan_files`` - plans written as JSON, JSON Lines, CSV or Parquet
 * ``apply`` - writing a plan: one DuckDB transaction, with an audit trail
+* ``guards`` - what ``--apply`` refuses: stale facts, a future date, mass changes
+* ``runs``, ``revert`` - the recorded runs, and undoing the latest applied ones
 * ``claims`` - may a salesperson take a high-seas customer by choice?
 * ``explain`` - why a customer was (or was not) released, reminded, assigned
 * ``events``, ``reasons`` - what a run went through, and why, for observers

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.nightly.plan import Plan, Records
+from highseas.nightly.revert import record_after, record_undo
+from highseas.nightly.runs import free_run_id, stamp_applied
 from highseas.store.db import insert_columns, registered, transaction
 
 if TYPE_CHECKING:
@@ -92,9 +94,12 @@ def apply_plan(
     mode: str = "apply",
     started_at: datetime | None = None,
     timestamp: datetime | None = None,
+    overrides: str = "",
 ) -> ApplyResult:
     """Write ``plan`` in one transaction. ``timestamp`` (default: now) is the
-    ``at`` of events and notifications; the simulator passes the simulated day."""
+    ``at`` of events and notifications; the simulator passes the simulated day.
+    An applied run also records what it changes, for ``highseas revert``
+    (highseas.nightly.revert), and ``overrides``: the guards it overrode."""
     company = plan.company_id
     run_id = run_id_for(plan, mode)
     started = started_at or _now()
@@ -105,12 +110,17 @@ def apply_plan(
             if skip:
                 tx.rollback()
                 return ApplyResult(run_id, False, 0, 0, skip)
+            run_id = free_run_id(con, company, run_id)
             if force:
                 con.execute(
                     "DELETE FROM runs WHERE company_id = ? AND run_id = ?", [company, run_id]
                 )
         changes = plan.ownership_changes()
+        if mode == "apply":
+            record_undo(con, plan, run_id, changes)
         _apply_ownership(con, plan, run_id, at, changes)
+        if mode == "apply":
+            record_after(con, company, run_id)
         notifications = _insert_notifications(con, plan, run_id, at)
         _write_engine_state(con, plan)
         counts = plan.counts()
@@ -120,6 +130,8 @@ def apply_plan(
             [company, run_id, plan.ruleset_id, plan.ruleset_hash, plan.as_of, mode, started,
              _now() if mode == "apply" else at, json.dumps(counts, sort_keys=True)],
         )
+        if mode == "apply":
+            stamp_applied(con, company, run_id, overrides)
     return ApplyResult(run_id, True, len(changes), notifications,
                        f"applied {len(changes)} ownership changes")
 

@@ -186,8 +186,19 @@ class _Builder:
             company=m.Company(company["id"], company["name"], company["timezone"]),
             tiers=tuple(tiers), regions=regions, pools=pools, custom_fields=custom_fields,
             release_rules=tuple(rules), caps=caps, allocations=allocations,
-            relays=tuple(relays), source_file=source_file, content_hash=content_hash,
+            relays=tuple(relays), guards=self.guards(data.get("guards", {})),
+            source_file=source_file, content_hash=content_hash,
             positions=dict(self.positions),
+        )
+
+    def guards(self, data: dict[str, Any]) -> m.Guards:
+        defaults = m.Guards()
+        return m.Guards(
+            max_facts_age=(self.duration(data["max_facts_age"], "$.guards.max_facts_age")
+                           if "max_facts_age" in data else defaults.max_facts_age),
+            max_release_share=float(data.get("max_release_share",
+                                             defaults.max_release_share)),
+            max_ownership_changes=data.get("max_ownership_changes"),
         )
 
     def caps(self, data: dict[str, Any]) -> m.Caps:

@@ -323,6 +323,39 @@ class ClaimCap:
     json_path: str = ""
 
 
+#: The guards' defaults (docs/rulesets.md, ``guards``): a normal night stays
+#: well below them; a typo in a release rule, or facts that stopped coming,
+#: does not.
+DEFAULT_MAX_FACTS_AGE = "4d"
+DEFAULT_MAX_RELEASE_SHARE = 0.2
+#: Without ``max_ownership_changes``: this share of the company's customers...
+DEFAULT_CHANGES_SHARE = 0.15
+#: ... but never fewer than this many changes.
+MIN_DEFAULT_CHANGES = 100
+
+
+@dataclass(frozen=True)
+class Guards:
+    """Limits ``run --apply`` checks before it writes (highseas.nightly.guards).
+
+    ``max_ownership_changes`` None: :data:`DEFAULT_CHANGES_SHARE` of the
+    company's customers, at least :data:`MIN_DEFAULT_CHANGES`.
+    """
+
+    max_facts_age: Duration = field(
+        default_factory=lambda: Duration.parse(DEFAULT_MAX_FACTS_AGE)
+    )
+    max_release_share: float = DEFAULT_MAX_RELEASE_SHARE
+    max_ownership_changes: int | None = None
+    json_path: str = "$.guards"
+
+    def changes_limit(self, customers: int) -> int:
+        """The most ownership changes a run may make in a company of ``customers``."""
+        if self.max_ownership_changes is not None:
+            return self.max_ownership_changes
+        return max(MIN_DEFAULT_CHANGES, int(customers * DEFAULT_CHANGES_SHARE))
+
+
 @dataclass(frozen=True)
 class Caps:
     private: tuple[PrivateCap, ...] = ()
@@ -408,6 +441,8 @@ class Ruleset:
     caps: Caps = field(default_factory=Caps)
     allocations: tuple[Allocation, ...] = ()
     relays: tuple[ActivationRelay, ...] = ()
+    #: What ``run --apply`` refuses (highseas.nightly.guards).
+    guards: Guards = field(default_factory=Guards)
     #: Where the ruleset came from, and the sha256 of its bytes.
     source_file: str = ""
     content_hash: str = ""

@@ -6,6 +6,7 @@ Modules:
 * ``db`` - opening a store: creation, schema versions, locks, transactions
 * ``loader`` - facts files (CSV, Parquet, JSON) loaded row-checked
 * ``imports`` - importers of public CRM data sets
+* ``freshness`` - when loads ran, and how fresh the facts are (``loads``)
 * ``fixtures`` - the deterministic generator of realistic fake companies
 * ``demo`` - the demo database, generated on first use
 * ``countries`` - ISO 3166-1 alpha-2 country codes

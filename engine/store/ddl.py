@@ -159,7 +159,105 @@ CREATE TABLE IF NOT EXISTS stage_changes (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2)
+#: Version 3: guard rails for the nightly apply (docs/reliability.md). When
+#: each load or import ran and the newest timestamp it brought per table
+#: (``loads``: how fresh the facts are); which guards a run overrode; and what
+#: an applied run changed, so that ``highseas revert`` restores it exactly:
+#: the customers' previous owner, pool and owned_since (and the owner and pool
+#: the run left, to notice a change since), the rotation and relay rows as they
+#: were (``existed`` false: the row was absent), and the reverted
+#: runs' events and reminders, kept out of the live tables.
+MIGRATION_3 = """
+CREATE TABLE IF NOT EXISTS loads (
+    company_id   VARCHAR NOT NULL,
+    load_id      VARCHAR NOT NULL,       -- one per load or import
+    kind         VARCHAR NOT NULL,       -- load / import
+    source       VARCHAR NOT NULL,       -- the file or folder read
+    loaded_at    TIMESTAMP NOT NULL,     -- when it ran (UTC)
+    table_name   VARCHAR NOT NULL,
+    row_count    BIGINT NOT NULL,        -- rows it added to the table
+    latest_at    TIMESTAMP,              -- the newest timestamp among them
+    PRIMARY KEY (company_id, load_id, table_name)
+);
+
+ALTER TABLE runs ADD COLUMN overrides VARCHAR;     -- guards an apply overrode, and why
+ALTER TABLE runs ADD COLUMN reverts VARCHAR;       -- a revert run: the run it undid
+ALTER TABLE runs ADD COLUMN reverted_by VARCHAR;   -- a reverted run: the revert run
+ALTER TABLE runs ADD COLUMN seq BIGINT;            -- order of the applied and revert runs
+
+CREATE TABLE IF NOT EXISTS undo_customers (
+    company_id    VARCHAR NOT NULL,
+    run_id        VARCHAR NOT NULL,
+    customer_id   VARCHAR NOT NULL,
+    owner_rep_id  VARCHAR,
+    pool_id       VARCHAR,
+    owned_since   TIMESTAMP,
+    after_owner_rep_id VARCHAR,          -- as the run left it: a revert refuses
+    after_pool_id VARCHAR,               -- when the customer changed since
+    PRIMARY KEY (company_id, run_id, customer_id)
+);
+
+CREATE TABLE IF NOT EXISTS undo_rotation (
+    company_id     VARCHAR NOT NULL,
+    run_id         VARCHAR NOT NULL,
+    allocation_id  VARCHAR NOT NULL,
+    pool_id        VARCHAR NOT NULL,
+    existed        BOOLEAN NOT NULL,
+    last_rep_id    VARCHAR,
+    updated_as_of  DATE,
+    PRIMARY KEY (company_id, run_id, allocation_id, pool_id)
+);
+
+CREATE TABLE IF NOT EXISTS undo_relay (
+    company_id    VARCHAR NOT NULL,
+    run_id        VARCHAR NOT NULL,
+    customer_id   VARCHAR NOT NULL,
+    existed       BOOLEAN NOT NULL,
+    relay_id      VARCHAR,
+    round         INTEGER,
+    rep_id        VARCHAR,
+    started_on    DATE,
+    deadline      DATE,
+    reps_tried    VARCHAR[],
+    PRIMARY KEY (company_id, run_id, customer_id)
+);
+
+CREATE TABLE IF NOT EXISTS reverted_ownership_events (
+    reverted_by   VARCHAR NOT NULL,      -- the revert run
+    company_id    VARCHAR NOT NULL,
+    event_id      VARCHAR NOT NULL,
+    run_id        VARCHAR,
+    customer_id   VARCHAR NOT NULL,
+    from_rep_id   VARCHAR,
+    to_rep_id     VARCHAR,
+    from_pool_id  VARCHAR,
+    to_pool_id    VARCHAR,
+    action        VARCHAR NOT NULL,
+    rule_id       VARCHAR,
+    ruleset_hash  VARCHAR,
+    reason        VARCHAR NOT NULL,
+    "at"          TIMESTAMP NOT NULL,
+    as_of         DATE
+);
+
+CREATE TABLE IF NOT EXISTS reverted_notifications (
+    reverted_by   VARCHAR NOT NULL,      -- the revert run that cancelled it
+    company_id    VARCHAR NOT NULL,
+    notification_id VARCHAR NOT NULL,
+    run_id        VARCHAR NOT NULL,
+    rep_id        VARCHAR,
+    customer_id   VARCHAR NOT NULL,
+    rule_id       VARCHAR NOT NULL,
+    kind          VARCHAR NOT NULL,
+    due_on        DATE,
+    days_left     INTEGER,
+    message       VARCHAR NOT NULL,
+    created_at    TIMESTAMP NOT NULL,
+    as_of         DATE NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
 #: The schema version this code reads and writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 

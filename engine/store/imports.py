@@ -22,6 +22,7 @@ from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.store.countries import NAME_TO_CODE
 from highseas.store.db import PathLike, init_db, open_db, scalar, transaction
+from highseas.store.freshness import record_import
 from highseas.store.loader import check_company_id
 
 if TYPE_CHECKING:
@@ -208,6 +209,7 @@ def import_crm_sales_opportunities(
             con.execute(_CRM_SQL.format(c=c))
             con.execute(_CRM_INSERT.format(c=c))
             report.counts = _counts(con, company_id)
+            record_import(con, company_id, str(folder))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -434,6 +436,7 @@ def import_olist_marketing_funnel(
             report.quirks.extend(_olist_checks(con, sellers.is_file()))
             con.execute(_OLIST_SQL.format(c=c, pool=_lit(pool_id)))
             report.counts = _counts(con, company_id)
+            record_import(con, company_id, str(folder))
     report.seconds = time.perf_counter() - started
     return report
 

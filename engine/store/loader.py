@@ -37,6 +37,7 @@ from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, RejectedDataError, is_duckdb_interrupt
 from highseas.store.countries import ISO_ALPHA2
 from highseas.store.db import PathLike, open_db, scalar, transaction
+from highseas.store.freshness import DATED_COLUMNS, TableLoad, record_load
 from highseas.suggestions import did_you_mean
 
 if TYPE_CHECKING:
@@ -844,6 +845,22 @@ def _typed(col: Col, extras: list[str] | None = None) -> str:
     return v
 
 
+def _record_load(con: duckdb.DuckDBPyConnection, spec: TableSpec, company_id: str, path: Path,
+                 loaded: int, good: str, extras: list[str], params: dict[str, Any]) -> None:
+    """Record when this load ran and the newest timestamp it brought (``loads``);
+    a load that added no row changes nothing, not even this table."""
+    if not loaded:
+        return
+    dated = [c for c in spec.columns if c.name in DATED_COLUMNS.get(spec.name, ())]
+    latest = None
+    if dated:
+        values = ", ".join(f"CAST({_typed(c, extras)} AS TIMESTAMP)" for c in dated)
+        latest = _run(
+            con, f"SELECT max(greatest({values})) FROM _raw{good}", params
+        ).fetchall()[0][0]
+    record_load(con, company_id, "load", str(path), [TableLoad(spec.name, loaded, latest)])
+
+
 def load_file(
     db_path: PathLike,
     table: str,
@@ -957,6 +974,7 @@ def load_file(
                     params,
                 ).fetchall()
                 loaded = int(inserted[0][0])
+                _record_load(con, spec, company_id, path, loaded, good, extras, params)
     report = LoadReport(
         table=spec.name,
         file=str(path),

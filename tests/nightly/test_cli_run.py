@@ -54,7 +54,9 @@ def test_run_prints_a_summary_and_writes_nothing_without_apply(db: Path) -> None
 
 
 def test_run_apply_then_again_is_a_no_op(db: Path) -> None:
-    args = ("run", "--ruleset", RULESET, "--db", str(db), "--as-of", "2026-04-10", "--apply")
+    # --force: the newest fact is three months old (the freshness guard, HS516)
+    args = ("run", "--ruleset", RULESET, "--db", str(db), "--as-of", "2026-04-10", "--apply",
+            "--force")
     code, out, _ = invoke(*args)
     assert code == 0 and "2 ownership changes" in out
     code, out, _ = invoke(*args)
@@ -114,7 +116,8 @@ def test_explain_names_the_rule_and_the_failing_condition(db: Path) -> None:
 
 
 def test_explain_shows_history_after_apply(db: Path) -> None:
-    invoke("run", "--ruleset", RULESET, "--db", str(db), "--as-of", "2026-04-10", "--apply")
+    invoke("run", "--ruleset", RULESET, "--db", str(db), "--as-of", "2026-04-10", "--apply",
+           "--force")  # the newest fact is three months old (HS516)
     code, out, _ = invoke("explain", "--ruleset", RULESET, "--db", str(db), "acme",
                           "--as-of", "2026-04-11")
     assert code == 0

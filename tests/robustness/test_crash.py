@@ -43,7 +43,8 @@ def _script() -> list[str]:
 def _run_args(db: Path, day: date, *, apply: bool = True) -> list[str]:
     args = [*_script(), "run", "--ruleset", str(RULESET), "--db", str(db),
             "--as-of", day.isoformat()]
-    return args + ["--apply"] if apply else args
+    # --force: the days run on past the generated facts' last one (the freshness guard)
+    return args + ["--apply", "--force"] if apply else args
 
 
 @pytest.fixture(scope="module")
