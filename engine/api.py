@@ -31,6 +31,7 @@ from highseas.nightly.apply import ApplyResult, applied_run_id, apply_plan, chec
 from highseas.nightly.claims import ClaimVerdict, check_claim, record_claim
 from highseas.nightly.explain import Explanation, explain_customer
 from highseas.nightly.facts import check_company
+from highseas.nightly.outbox import OutboxBatch, fetch, outbox_company, parse_cursor
 from highseas.nightly.guards import TooManyChangesError
 from highseas.nightly.plan import Plan
 from highseas.nightly.plan_diff import DIFF_FORMATS, PlanDiff, diff_plans, format_diff
@@ -67,6 +68,7 @@ __all__ = [
     "Difference",
     "ImportReport",
     "LoadReport",
+    "OutboxBatch",
     "RevertResult",
     "RunDetails",
     "RunRecord",
@@ -91,6 +93,7 @@ __all__ = [
     "init_database",
     "load_facts",
     "load_ruleset",
+    "outbox",
     "plan",
     "revert",
     "ruleset_schema_text",
@@ -269,6 +272,19 @@ def applied_run(
     with connect(db, read_only=True) as con:
         run_id = applied_run_id(con, rules.company.id, day)
     return AppliedRun(run_id, day) if run_id is not None else None
+
+
+def outbox(
+    db: PathLike, since: int | str = 0, company: str | None = None, *, limit: int | None = None
+) -> OutboxBatch:
+    """The changes the CRM has not fetched: those after ``since`` (0, or the
+    ``seq`` of the last change it processed), at most ``limit``, with the
+    cursor to pass next (docs/nightly-run.md, "The outbox"). ``company``
+    defaults to the only company of ``db``. Numbers the changes committed
+    since the last fetch, so it opens ``db`` for writing."""
+    cursor = parse_cursor(since)
+    with connect(db) as con:
+        return fetch(con, outbox_company(con, company), cursor, limit)
 
 
 def explain(

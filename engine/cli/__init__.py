@@ -28,6 +28,7 @@ durable-rules, pyarrow or matplotlib. Modules:
 * ``test_cmd`` - ``test``, ``init``
 * ``simulate_cmd`` - ``simulate``, ``advise``
 * ``fleet_cmd`` - ``run-all``
+* ``outbox_cmd`` - ``outbox``
 * ``interrupts`` - what an interrupted command says it wrote
 
 May import only the facades ``highseas.api``, ``highseas.testing``,
@@ -66,6 +67,7 @@ COMMANDS: dict[str, str] = {
     "explain": "highseas.cli.run_cmd:explain",
     "claim": "highseas.cli.run_cmd:claim",
     "demo": "highseas.cli.run_cmd:demo",
+    "outbox": "highseas.cli.outbox_cmd:outbox",
     "runs": "highseas.cli.runs_cmd:runs",
     "revert": "highseas.cli.runs_cmd:revert",
     "test": "highseas.cli.test_cmd:test",

@@ -257,7 +257,26 @@ CREATE TABLE IF NOT EXISTS reverted_notifications (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
+#: Version 4: the outbox the CRM fetches changes from (docs/nightly-run.md,
+#: "The outbox"). A fetch numbers the changes committed since the last fetch
+#: (ownership events, reminders, and the reversal of delivered ones a revert
+#: undid) 1, 2, 3... per company and keeps each as delivered, so that a fetch
+#: repeated with the same cursor returns the same rows.
+MIGRATION_4 = """
+CREATE TABLE IF NOT EXISTS outbox (
+    company_id  VARCHAR NOT NULL,
+    seq         BIGINT NOT NULL,         -- the cursor: 1, 2, 3... per company
+    kind        VARCHAR NOT NULL,        -- ownership / notification /
+                                         -- ownership_reverted / notification_cancelled
+    ref_id      VARCHAR NOT NULL,        -- the event_id or notification_id
+    run_id      VARCHAR,                 -- the run that wrote it (a revert: the revert run)
+    payload     VARCHAR NOT NULL,        -- the change as delivered (a JSON object)
+    PRIMARY KEY (company_id, seq),
+    UNIQUE (company_id, kind, ref_id)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4)
 #: The schema version this code reads and writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
