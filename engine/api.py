@@ -31,8 +31,8 @@ from highseas.nightly.apply import ApplyResult, applied_run_id, apply_plan, chec
 from highseas.nightly.claims import ClaimVerdict, check_claim, record_claim
 from highseas.nightly.explain import Explanation, explain_customer
 from highseas.nightly.facts import check_company
-from highseas.nightly.outbox import OutboxBatch, fetch, outbox_company, parse_cursor
 from highseas.nightly.guards import TooManyChangesError
+from highseas.nightly.outbox import OutboxBatch, fetch, outbox_company, parse_cursor
 from highseas.nightly.plan import Plan
 from highseas.nightly.plan_diff import DIFF_FORMATS, PlanDiff, diff_plans, format_diff
 from highseas.nightly.plan_files import PLAN_FORMATS, check_plan_path, write_plan

@@ -17,8 +17,8 @@ Modules:
 * ``explain`` - why a customer was (or was not) released, reminded, assigned
 * ``events``, ``reasons`` - what a run went through, and why, for observers
 * ``summary`` - what ``highseas run`` prints about a plan
-* ``outbox`` - the changes the CRM fetches, each exactly once
 * ``plan_diff`` - the per-customer difference of two plans of one night
+* ``outbox`` - the changes the CRM fetches, each exactly once
 
 May import ``highseas.compile``, ``highseas.ruleset``, ``highseas.store``,
 ``highseas.errors``, ``highseas.codes`` and ``highseas.suggestions``; never
