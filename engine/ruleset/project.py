@@ -28,7 +28,10 @@ from highseas import codes
 from highseas.errors import InvalidInputError
 from highseas.suggestions import did_you_mean
 
-CONFIG_FILE = "highseas.toml"
+#: The tool's name: the configuration file is named after it, and so is its
+#: table in pyproject.toml.
+TOOL = "highseas"
+CONFIG_FILE = f"{TOOL}.toml"
 PYPROJECT = "pyproject.toml"
 _KEYS = ("rulesets", "tests", "exclude", "strict", "min_coverage")
 _TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
@@ -123,7 +126,7 @@ def find_config(start: str | Path | None = None) -> ProjectConfig | None:
             return config_from_table(_read(own), own)
         pyproject = directory / PYPROJECT
         if pyproject.is_file():
-            table = _read(pyproject).get("tool", {}).get("highseas")
+            table = _read(pyproject).get("tool", {}).get(TOOL)
             if isinstance(table, dict):
                 return config_from_table(table, pyproject)
     return None
