@@ -8,6 +8,7 @@ Modules:
 * ``ledger`` - the state of one run, shared by every step of the planner
 * ``steps`` - relays, releases, caps, reminders and allocation, one module each
 * ``allocation``, ``allocation_types``, ``allocator``, ``chunks`` - automatic rotation
+* ``lapsed`` - the cooldown of a salesperson whose relay round lapsed
 * ``plan`` - the typed result of planning
 * ``plan_files`` - plans written as JSON, JSON Lines, CSV or Parquet
 * ``apply`` - writing a plan: one DuckDB transaction, with an audit trail

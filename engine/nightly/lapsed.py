@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from highseas.ruleset.model import Ruleset
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def lapsed_relay_cooldowns(

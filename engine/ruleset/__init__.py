@@ -7,6 +7,7 @@ Modules:
 * ``semantic`` - the checks a JSON Schema cannot express (ids, tiers, regions, rules)
 * ``durations`` - durations such as ``14d``, ``2w``, ``6mo``
 * ``model`` - the typed, immutable form of a ruleset
+* ``versions`` - the language versions, and the keys that need 1.1
 * ``loader`` - file -> schema -> semantic checks -> model
 * ``validation`` - many files at once, every diagnostic of every file
 * ``reporters`` - validation reports as text, JSON, GitHub annotations, SARIF
