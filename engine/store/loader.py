@@ -125,7 +125,7 @@ TABLES: dict[str, TableSpec] = {
             Col("active", "bool"),
             Col("away_from", "date"),
             Col("away_until", "date"),
-            Col("weight", "int", minimum=0, min_exclusive=True),
+            Col("weight", "int", minimum=0),  # 0: receives nothing (weighted)
             Col("left_on", "date"),
         ),
     ),
