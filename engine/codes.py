@@ -251,7 +251,9 @@ CANDIDATE_FILTER_DISAGREES = _code(
 CUSTOMER_NOT_YET = _code("HS526", "customer did not exist yet on the as-of date", _U, _N)
 OUTBOX_CURSOR_INVALID = _code("HS528", "outbox cursor that is not a change number", _U, _N)
 OUTBOX_CURSOR_AHEAD = _code("HS529", "outbox cursor after the last change", _U, _N)
-UNKNOWN_OUTPUT_SUFFIX = _code("HS530", "output suffix other than .json, .jsonl, .csv or .parquet", _U, _N)
+UNKNOWN_OUTPUT_SUFFIX = _code(
+    "HS530", "output suffix other than .json, .jsonl, .csv or .parquet", _U, _N
+)
 INCOMPLETE_VERDICTS = _code("HS540", "incomplete verdicts", _I, _C)
 FACT_WITHOUT_KEY = _code("HS541", "fact without a unique integer key", _I, _C)
 FACT_NOT_HANDLED = _code("HS542", "durable-rules did not handle or saw twice a fact", _I, _C)

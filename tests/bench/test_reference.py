@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from highseas.nightly.planner import plan
 from highseas.ruleset.loader import load_ruleset
 from highseas.store.db import open_db

@@ -6,12 +6,12 @@ import json
 import re
 
 import pytest
+
 from highseas.compile import decision_points as compiler
 from highseas.compile import ir
 from highseas.compile.decision_points import compile_ruleset
 from highseas.errors import EngineError
 from highseas.ruleset import model
-
 from tests.support.ir import AS_OF, TODAY, d, make_ruleset, one_rule
 
 

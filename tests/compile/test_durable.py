@@ -7,11 +7,11 @@ import threading
 from datetime import date
 
 import pytest
+
 from highseas.compile import durable as durable_eval
 from highseas.compile.decision_points import compile_ruleset
 from highseas.errors import EngineError
 from highseas.ruleset import model
-
 from tests.support.ir import AS_OF, TODAY, d, fact, make_ruleset, one_rule
 
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+
 from highseas.compile import ir
 from highseas.errors import EngineError
 from highseas.ruleset import model
-
 from tests.support.ir import AS_OF, TODAY, d, fact, one_rule
 
 SCORE = model.CustomField("score", "number")

@@ -10,14 +10,14 @@ from datetime import date
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from highseas.compile import durable as durable_eval
 from highseas.compile import ir
 from highseas.compile.decision_points import compile_ruleset
 from highseas.nightly.verdicts import Evaluation
 from highseas.ruleset import model
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from tests.support.ir import AS_OF, TODAY, d, make_ruleset, one_rule
 
 FIELDS = (

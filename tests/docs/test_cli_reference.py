@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
+
 from highseas.cli import COMMANDS, main
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")

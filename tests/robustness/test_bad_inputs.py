@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from highseas.cli import main
 
+from highseas.cli import main
 from tests.support.robustness import snapshot
 
 ROOT = Path(__file__).resolve().parents[2]

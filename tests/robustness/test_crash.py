@@ -226,6 +226,7 @@ def _reader_args(kind: str, db: Path, customer: str) -> list[str]:
 
 def _in_process(args: list[str]) -> str:
     from click.testing import CliRunner
+
     from highseas.cli import main
 
     result = CliRunner().invoke(main, args)

@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
 from highseas.cli import main
 from highseas.ruleset.loader import ruleset_from_document
 from highseas.ruleset.model import Ruleset
 from highseas.ruleset.yaml_loader import load_yaml_text
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
-
 from tests.support.nightly import Facts, check_candidate_filter, checked_night
 from tests.support.robustness import snapshot
 

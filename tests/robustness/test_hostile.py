@@ -9,10 +9,10 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from highseas.nightly.apply import apply_plan
 from highseas.nightly.explain import explain_customer
 from highseas.nightly.planner import plan
-
 from tests.support.nightly import Facts, ruleset_with
 
 COMPANY = "regional-trading"

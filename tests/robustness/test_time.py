@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-import highseas.api as api
 import pytest
+
+import highseas.api as api
 from highseas.nightly.planner import plan
 from highseas.ruleset.durations import Duration
-
 from tests.support.nightly import Facts, ruleset_with
 
 

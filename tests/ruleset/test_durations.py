@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from highseas.ruleset.durations import Duration, DurationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from highseas.ruleset.durations import Duration, DurationError
 
 
 @pytest.mark.parametrize("text", ["14d", "2w", "6mo", "2y", "1d", "20y"])

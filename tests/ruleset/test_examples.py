@@ -10,6 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+
 from highseas.ruleset import model as m
 from highseas.ruleset.durations import DURATION_PATTERN, Duration
 from highseas.ruleset.loader import load_ruleset

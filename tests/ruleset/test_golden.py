@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from highseas.ruleset.validation import validate_file, validate_paths
 
 CASES = Path(__file__).resolve().parents[1] / "ruleset_cases"

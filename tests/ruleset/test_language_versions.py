@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from highseas.ruleset.loader import load_ruleset_with_diagnostics
 from highseas.ruleset.validation import validate_paths
 

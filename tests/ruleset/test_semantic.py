@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from highseas.errors import InvalidInputError, Severity
 from highseas.ruleset import model as m
 from highseas.ruleset.durations import Duration
 from highseas.ruleset.loader import load_ruleset, ruleset_from_document
 from highseas.ruleset.semantic import never_fires, release_period, shadows
 from highseas.ruleset.yaml_loader import load_yaml_file, load_yaml_text
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 RULESETS = ROOT / "rulesets"
@@ -207,8 +208,9 @@ def test_any_mutation_gives_diagnostics_never_a_crash(data: st.DataObject) -> No
 
 
 def test_schema_error_mapper_serves_other_schemas() -> None:
-    from highseas.ruleset.schema import SchemaErrorMapper
     from jsonschema import Draft202012Validator
+
+    from highseas.ruleset.schema import SchemaErrorMapper
 
     schema = {
         "type": "object", "additionalProperties": False,

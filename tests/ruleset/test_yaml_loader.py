@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from highseas.errors import InvalidInputError
 from highseas.ruleset import yaml_loader
 from highseas.ruleset.yaml_loader import (
@@ -17,8 +20,6 @@ from highseas.ruleset.yaml_loader import (
     load_yaml_text,
     path_of,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def _error(text: str | bytes) -> tuple[str, int, int]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+
 from highseas.errors import InvalidInputError
 from highseas.simulate import advise
 from highseas.simulate.advice import distribution

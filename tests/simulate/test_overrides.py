@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from highseas.errors import InvalidInputError
 from highseas.ruleset.durations import Duration
 from highseas.ruleset.model import AllOf, IdleFor

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+
 from highseas.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from highseas.errors import BusyError, InvalidInputError
 from highseas.store import db as store_db
 from highseas.store.countries import ISO_ALPHA2, NAME_TO_CODE, is_country

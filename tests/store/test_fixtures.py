@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 import pytest
+
 from highseas.errors import InvalidInputError
 from highseas.store.db import open_db
 from highseas.store.demo import DEMO_CUSTOMERS, DEMO_REPS, ensure_demo_db

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from highseas.errors import InvalidInputError
 from highseas.store.db import open_db
 from highseas.store.imports import (

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from highseas.ruleset.loader import ruleset_from_document
 from highseas.ruleset.model import Ruleset
 from highseas.store.scratch import memory_db

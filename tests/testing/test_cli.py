@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from highseas.cli import main
 
 # A ruleset built for exact coverage counts: 7 points (the allocation falls

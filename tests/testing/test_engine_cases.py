@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from highseas import testing
 from highseas.ruleset.loader import load_ruleset
 from highseas.ruleset.model import Ruleset
