@@ -11,7 +11,7 @@ from highseas import validate as checks
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]),
               default="text", show_default=True, help="Output format.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
@@ -19,9 +19,22 @@ from highseas import validate as checks
 def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Check rulesets (files or folders of *.yaml / *.yml) and report every problem.
 
+    With no PATHS, check the rulesets and test files of the project
+    configuration (highseas.toml or [tool.highseas] in pyproject.toml, found
+    from the current directory upward), with its strictness.
+
     Exit code 0: valid; 1: invalid rulesets (or warnings with --strict);
     2: a path that does not exist or cannot be read.
     """
+    if not paths:
+        config = checks.find_config()
+        if config is None:
+            raise click.UsageError(
+                "give the rulesets to check, or a project configuration "
+                "(highseas.toml or [tool.highseas] in pyproject.toml, see docs/cli.md)"
+            )
+        paths = tuple(str(p) for p in checks.configured_paths(config))
+        strict = strict or config.strict
     report = checks.validate(paths, strict=strict)
     output = checks.format_validation(report, fmt)
     if output:
