@@ -29,7 +29,9 @@ from datetime import date
 from typing import Any, Literal
 
 from highseas import codes
-from highseas.compile import ir
+from highseas.compile import ir, trace
+from highseas.compile import to_durable as durable_form
+from highseas.compile import to_sql as sql_form
 from highseas.errors import EngineError
 from highseas.ruleset import model
 from highseas.ruleset.durations import Duration
@@ -193,7 +195,7 @@ class CompiledRuleset:
 
     def sql(self, name: str) -> tuple[str, list[object]]:
         """The DuckDB boolean expression of a point and its parameters."""
-        return ir.to_sql(self.point(name).condition, self.allowed_columns)
+        return sql_form.to_sql(self.point(name).condition, self.allowed_columns)
 
     def normalize(self, fact: Mapping[str, object]) -> dict[str, object]:
         """``fact`` reduced to the columns read, in the backends' form."""
@@ -203,9 +205,9 @@ class CompiledRuleset:
         """The pure-Python verdict of a point for one raw fact."""
         return ir.holds(self.point(name).condition, self.normalize(fact))
 
-    def explain(self, name: str, fact: Mapping[str, object]) -> ir.ConditionTrace:
+    def explain(self, name: str, fact: Mapping[str, object]) -> trace.ConditionTrace:
         """Leaf-by-leaf explanation of a point for one raw fact."""
-        return ir.explain(self.point(name).condition, self.normalize(fact))
+        return trace.explain(self.point(name).condition, self.normalize(fact))
 
 
 # --------------------------------------------------------------------------
@@ -328,15 +330,15 @@ def durable_rules_for(
     A condition too large for one durable rule (at most 15 ``$and``/``$or``)
     is split into alternatives, one ``hit`` rule each (``hit``, ``hit_1``,
     ...): an ``OR`` in halves, ``x AND (a OR b)`` into ``x AND a`` and
-    ``x AND b`` (:func:`highseas.compile.ir.split_alternatives`), at most
+    ``x AND b`` (:func:`highseas.compile.durable_form.split_alternatives`), at most
     :data:`MAX_HIT_RULES` rules.
     """
-    marker = ir.marker_condition(1)
+    marker = durable_form.marker_condition(1)
     pending = [ir.to_nnf(condition)]
     expressions: list[dict[str, object]] = []
     while pending:
         node = pending.pop(0)
-        expression = ir.durable_expression(node, properties)
+        expression = durable_form.durable_expression(node, properties)
         # Every branch needs a positive test: a branch made only of $nex
         # makes post() spin for good (measured on 2.0.28). The marker e == 1
         # is in every event, so ANDing it changes no verdict.
@@ -344,11 +346,11 @@ def durable_rules_for(
         if marker not in parts:
             parts.append(marker)
         guarded = parts[0] if len(parts) == 1 else {"$and": parts}
-        nodes, _ = ir.durable_counts(guarded)
+        nodes, _ = durable_form.durable_counts(guarded)
         if nodes <= MAX_AND_OR_PER_RULE:
             expressions.append(guarded)
         else:
-            split = ir.split_alternatives(node)
+            split = durable_form.split_alternatives(node)
             if split is None:
                 raise EngineError(
                     f"{name}: condition too deeply nested for the rules engine "
@@ -366,7 +368,7 @@ def durable_rules_for(
                 hint="split the rule, or replace negated any_of groups by simpler conditions",
             )
     # Tests in all hit rules, the marker of each left out.
-    tests = sum(ir.durable_counts(e)[1] for e in expressions) - len(expressions)
+    tests = sum(durable_form.durable_counts(e)[1] for e in expressions) - len(expressions)
     if tests > MAX_LEAVES:
         raise EngineError(
             f"{name}: condition too large for the rules engine ({tests} comparisons "
@@ -420,7 +422,7 @@ def _check_property_hashes(properties: Mapping[str, str]) -> None:
     nor with its own ``id`` / ``sid``."""
     reserved = {fnv1a_32("id"): "id", fnv1a_32("sid"): "sid"}
     seen: dict[int, str] = dict(reserved)
-    for name in [*properties.values(), ir.MARKER]:
+    for name in [*properties.values(), durable_form.MARKER]:
         value = fnv1a_32(name)
         if value in seen:
             raise EngineError(

@@ -27,6 +27,7 @@ from typing import Any
 
 from highseas import codes
 from highseas.compile import compat, ir
+from highseas.compile import to_durable as durable_form
 from highseas.compile.decision_points import (
     HIT_RULE,
     MISS_RULE,
@@ -236,7 +237,7 @@ def build_events(
             raise EngineError(f"two facts share the key k={key}", code=codes.FACT_WITHOUT_KEY,
                               hint="k must be unique per evaluation")
         seen.add(key)
-        event: dict[str, object] = {"id": key, ir.MARKER: 1}
+        event: dict[str, object] = {"id": key, durable_form.MARKER: 1}
         for column, ctype, prop, fast in items:
             value = fact.get(column)
             if fast is not None and type(value) is fast and _plain(value, ctype):
@@ -296,7 +297,7 @@ def decide(
                 batch_events = events
             else:
                 if wanted not in projected:
-                    keep = wanted | {"id", ir.MARKER}
+                    keep = wanted | {"id", durable_form.MARKER}
                     projected[wanted] = [
                         {p: v for p, v in event.items() if p in keep} for event in events
                     ]

@@ -5,11 +5,18 @@ as-of date: every duration becomes a threshold day number (``date.toordinal``)
 and every field becomes a column of the derived facts. Everything that
 evaluates a condition is generated from this tree:
 
-* :func:`to_durable` - the durable-rules condition JSON (what really decides);
-* :func:`to_sql` - a DuckDB boolean expression with bound parameters only
-  (a candidate pre-filter);
-* :func:`holds` - a pure-Python evaluator over one normalized fact;
-* :func:`explain` - per leaf: description, actual value, threshold, pass/fail.
+* :func:`highseas.compile.to_durable.to_durable` - the durable-rules
+  condition JSON (what really decides);
+* :func:`highseas.compile.to_sql.to_sql` - a DuckDB boolean expression with
+  bound parameters only (a candidate pre-filter);
+* :func:`holds` (here) - a pure-Python evaluator over one normalized fact;
+* :func:`highseas.compile.trace.explain` - per leaf: description, actual
+  value, threshold, pass/fail.
+
+This module holds the tree, its lowering from a ruleset condition, the
+normal form, value normalization and the Python evaluator; each of the
+other back ends is a module of its own beside it, as sqlglot keeps one
+generator per dialect.
 
 Semantics (documented in docs/compiler.md):
 
@@ -30,7 +37,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
@@ -386,9 +393,9 @@ def _lower_compare(condition: model.Compare, ruleset: model.Ruleset) -> Leaf:
     else:
         raise EngineError(f"unknown comparison operator {op!r}", code=codes.UNSUPPORTED_OPERATOR)
     shown = (
-        "[" + ", ".join(_show(v, ctype) for v in values) + "]"
+        "[" + ", ".join(show_value(v, ctype) for v in values) + "]"
         if isinstance(values, tuple)
-        else _show(values, ctype)
+        else show_value(values, ctype)
     )
     return Leaf(
         column=column,
@@ -401,7 +408,7 @@ def _lower_compare(condition: model.Compare, ruleset: model.Ruleset) -> Leaf:
     )
 
 
-def _show(value: object, ctype: ColumnType) -> str:
+def show_value(value: object, ctype: ColumnType) -> str:
     if ctype == "date" and isinstance(value, int) and not isinstance(value, bool):
         return date.fromordinal(value).isoformat()
     if isinstance(value, bool):
@@ -483,7 +490,7 @@ def normalize_fact(
 # --------------------------------------------------------------------------
 
 
-def _leaf_holds(leaf: Leaf, value: object) -> bool:
+def leaf_holds(leaf: Leaf, value: object) -> bool:
     op = leaf.op
     if leaf.ctype == "tags":
         present = set(value) if isinstance(value, tuple | list) else set()
@@ -519,7 +526,7 @@ def _leaf_holds(leaf: Leaf, value: object) -> bool:
 def holds(node: Node, fact: Mapping[str, object]) -> bool:
     """Whether ``node`` holds for one *normalized* fact (:func:`normalize_fact`)."""
     if isinstance(node, Leaf):
-        return _leaf_holds(node, fact.get(node.column))
+        return leaf_holds(node, fact.get(node.column))
     if isinstance(node, IsNull):
         value = fact.get(node.column)
         is_null = value is None or value == ()
@@ -553,10 +560,10 @@ def to_nnf(node: Node, negate: bool = False) -> Node:
         return _negate_leaf(node) if negate else node
     is_and = isinstance(node, And) != negate
     items = [to_nnf(item, negate) for item in node.items]
-    return _fold(items, is_and)
+    return fold(items, is_and)
 
 
-def _fold(items: Sequence[Node], is_and: bool) -> Node:
+def fold(items: Sequence[Node], is_and: bool) -> Node:
     flat: list[Node] = []
     for item in items:
         if isinstance(item, Const):
@@ -582,7 +589,7 @@ def _negate_leaf(leaf: Leaf) -> Node:
         parts: list[Node] = [
             Leaf(leaf.column, "none", (t,), leaf.ctype, leaf.kind, leaf.label) for t in tags
         ]
-        return _fold(parts, is_and=False)
+        return fold(parts, is_and=False)
     negated = Leaf(
         leaf.column,
         _NEGATED_OP[leaf.op],  # type: ignore[arg-type]
@@ -597,132 +604,6 @@ def _negate_leaf(leaf: Leaf) -> Node:
     if leaf.ctype == "tags" or leaf.column in NON_NULL_COLUMNS:
         return negated
     return Or((IsNull(leaf.column, True), negated))
-
-
-# --------------------------------------------------------------------------
-# Backend 2: durable-rules condition JSON
-# --------------------------------------------------------------------------
-
-#: The marker property every event carries (``e: 1``), for the catch-all.
-MARKER = "e"
-
-_DURABLE_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "=": "$eq", "!=": "$neq"}
-
-
-def marker_condition(value: int = 1) -> dict[str, object]:
-    """``{"$eq": {"e": value}}``: always true for 1, never for 0."""
-    return {"$eq": {MARKER: value}}
-
-
-def to_durable(node: Node, names: Mapping[str, str]) -> dict[str, object]:
-    """The durable-rules expression of ``node`` (NNF first), with columns
-    renamed to the safe internal property names in ``names``.
-
-    Emits only ``$lt $lte $gt $gte $eq $neq $ex $nex $and $or $iany $iall``.
-    """
-    return _durable(to_nnf(node), names)
-
-
-def _durable(node: Node, names: Mapping[str, str]) -> dict[str, object]:
-    if isinstance(node, Const):
-        return marker_condition(1 if node.value else 0)
-    if isinstance(node, IsNull):
-        return {"$nex" if node.null else "$ex": {names[node.column]: 1}}
-    if isinstance(node, And | Or):
-        key = "$and" if isinstance(node, And) else "$or"
-        parts: list[dict[str, object]] = []
-        for item in node.items:
-            part = _durable(item, names)
-            if len(part) == 1 and key in part:  # splice: fewer $and/$or nodes
-                parts.extend(part[key])  # type: ignore[arg-type]
-            else:
-                parts.append(part)
-        return _one_or_many(key, parts)
-    if isinstance(node, Neg):  # pragma: no cover - to_nnf removed them
-        raise EngineError("internal: negation left after NNF", code=codes.COMPILER_INVARIANT)
-    prop = names[node.column]
-    op = node.op
-    if node.ctype == "tags":
-        tags = node.value if isinstance(node.value, tuple) else (node.value,)
-        if not tags:  # any of nothing: false; all / none of nothing: true
-            return marker_condition(0 if op == "any" else 1)
-        if op == "any":
-            return _one_or_many("$or", [{"$iany": {prop: {"$i": t}}} for t in tags])
-        if op == "all":
-            return _one_or_many("$and", [{"$iany": {prop: {"$i": t}}} for t in tags])
-        # none: no tags at all (empty lists are sent as a missing property),
-        # or every tag differs from each of them.
-        inner = _one_or_many("$and", [{"$neq": {"$i": t}} for t in tags])
-        return {"$or": [{"$nex": {prop: 1}}, {"$iall": {prop: inner}}]}
-    if op == "in":
-        values = node.value if isinstance(node.value, tuple) else (node.value,)
-        if not values:
-            return marker_condition(0)
-        return _one_or_many("$or", [{"$eq": {prop: v}} for v in values])
-    if op == "not in":
-        values = node.value if isinstance(node.value, tuple) else (node.value,)
-        if not values:
-            return {"$ex": {prop: 1}}
-        # $neq never matches a missing property: NULL stays false.
-        return _one_or_many("$and", [{"$neq": {prop: v}} for v in values])
-    return {_DURABLE_OPS[op]: {prop: node.value}}
-
-
-def _one_or_many(key: str, parts: list[dict[str, object]]) -> dict[str, object]:
-    return parts[0] if len(parts) == 1 else {key: parts}
-
-
-def durable_expression(nnf: Node, names: Mapping[str, str]) -> dict[str, object]:
-    """The durable-rules expression of a node already in NNF (:func:`to_nnf`)."""
-    return _durable(nnf, names)
-
-
-_DURABLE_TESTS = frozenset(
-    {"$lt", "$lte", "$gt", "$gte", "$eq", "$neq", "$ex", "$nex", "$iany", "$iall"}
-)
-
-
-def durable_counts(expression: object) -> tuple[int, int]:
-    """``($and/$or nodes, tests)`` in a durable-rules expression.
-
-    durable-rules 2.0.28 appends two entries per ``$and``/``$or`` to a fixed
-    sequence of 32 per rule (error 113 at 32), and keeps the tests following
-    one node in a 512-bucket table whose lookup spins for good once it is full.
-    """
-    nodes = tests = 0
-    stack = [expression]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for key, value in item.items():
-                if key in ("$and", "$or"):
-                    nodes += 1
-                elif key in _DURABLE_TESTS:
-                    tests += 1
-                stack.append(value)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return nodes, tests
-
-
-def split_alternatives(nnf: Node) -> list[Node] | None:
-    """Two alternatives whose OR is ``nnf``, or None if it cannot be split:
-    an ``Or`` is cut in halves; an ``And`` holding an ``Or`` child becomes
-    ``x AND (first half)``, ``x AND (second half)``."""
-    if isinstance(nnf, Or):
-        half = len(nnf.items) // 2
-        return [_fold(nnf.items[:half], is_and=False), _fold(nnf.items[half:], is_and=False)]
-    if not isinstance(nnf, And):
-        return None
-    for index, item in enumerate(nnf.items):
-        if isinstance(item, Or):
-            rest = list(nnf.items[:index] + nnf.items[index + 1:])
-            half = len(item.items) // 2
-            return [
-                _fold([*rest, _fold(item.items[:half], is_and=False)], is_and=True),
-                _fold([*rest, _fold(item.items[half:], is_and=False)], is_and=True),
-            ]
-    return None
 
 
 # --------------------------------------------------------------------------
@@ -749,229 +630,3 @@ def measure(node: Node) -> Size:
         per_column[leaf.column] = per_column.get(leaf.column, 0) + max(count, 1)
         total += max(count, 1)
     return Size(leaves=total, per_column=per_column)
-
-
-# --------------------------------------------------------------------------
-# Backend 3: a DuckDB SQL boolean expression (bound parameters only)
-# --------------------------------------------------------------------------
-
-
-def quote_identifier(name: str, allowed: Mapping[str, object]) -> str:
-    """``name`` double-quoted, if it is a whitelisted column."""
-    if name not in allowed:
-        raise EngineError(
-            f"column {name!r} is not a derived-facts column", code=codes.UNKNOWN_FIELD
-        )
-    return '"' + name.replace('"', '""') + '"'
-
-
-def to_sql(node: Node, allowed: Mapping[str, ColumnType]) -> tuple[str, list[object]]:
-    """A DuckDB boolean expression equal to :func:`holds` on the same row,
-    and its positional parameters. Columns come from ``allowed`` (quoted),
-    values are always bound (``?``), never interpolated. The expression is
-    never NULL."""
-    params: list[object] = []
-    text = _sql(node, allowed, params)
-    return text, params
-
-
-def _sql_column(leaf_column: str, ctype: ColumnType, allowed: Mapping[str, ColumnType]) -> str:
-    quoted = quote_identifier(leaf_column, allowed)
-    if ctype == "number":
-        # NaN is NULL for us (DuckDB orders NaN above every number).
-        return f"nullif(CAST({quoted} AS DOUBLE), CAST('NaN' AS DOUBLE))"
-    if ctype == "tags":  # NULL tags are no tags
-        return f"coalesce({quoted}, CAST([] AS VARCHAR[]))"
-    return quoted
-
-
-def _sql(node: Node, allowed: Mapping[str, ColumnType], params: list[object]) -> str:
-    if isinstance(node, Const):
-        return "TRUE" if node.value else "FALSE"
-    if isinstance(node, IsNull):
-        column = quote_identifier(node.column, allowed)
-        if allowed.get(node.column) == "tags":
-            empty = f"coalesce(len({column}) = 0, TRUE)"
-            return empty if node.null else f"(NOT {empty})"
-        return f"({column} IS {'' if node.null else 'NOT '}NULL)"
-    if isinstance(node, Neg):
-        return f"(NOT {_sql(node.item, allowed, params)})"
-    if isinstance(node, And | Or):
-        if not node.items:
-            return "TRUE" if isinstance(node, And) else "FALSE"
-        joiner = " AND " if isinstance(node, And) else " OR "
-        return "(" + joiner.join(_sql(item, allowed, params) for item in node.items) + ")"
-    column = _sql_column(node.column, node.ctype, allowed)
-    op = node.op
-    if node.ctype == "tags":
-        tags = list(node.value) if isinstance(node.value, tuple) else [node.value]
-        params.append(tags)
-        if op == "any":
-            return f"coalesce(list_has_any({column}, CAST(? AS VARCHAR[])), FALSE)"
-        if op == "all":
-            return f"coalesce(list_has_all({column}, CAST(? AS VARCHAR[])), FALSE)"
-        return f"(NOT coalesce(list_has_any({column}, CAST(? AS VARCHAR[])), FALSE))"
-    if op in ("in", "not in"):
-        values = list(node.value) if isinstance(node.value, tuple) else [node.value]
-        if not values:
-            return "FALSE" if op == "in" else f"({column} IS NOT NULL)"
-        params.extend(values)
-        marks = ", ".join("?" for _ in values)
-        keyword = "IN" if op == "in" else "NOT IN"
-        return f"coalesce({column} {keyword} ({marks}), FALSE)"
-    params.append(node.value)
-    return f"coalesce({column} {'<>' if op == '!=' else op} ?, FALSE)"
-
-
-# --------------------------------------------------------------------------
-# Backend 4: the explainer
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConditionTrace:
-    """Why a node holds or not for one fact. For a leaf: ``description``,
-    ``actual`` (the fact's value, in people's units), ``threshold`` and
-    ``text`` ("idle for 95 days >= 90 days: yes")."""
-
-    kind: str  # leaf kind, or "all" / "any" / "not" / "const" / "null"
-    passed: bool
-    description: str
-    actual: object = None
-    threshold: object = None
-    text: str = ""
-    json_path: str = ""
-    children: tuple[ConditionTrace, ...] = ()
-
-    def leaves(self) -> Iterator[ConditionTrace]:
-        """Every leaf explanation, depth first."""
-        if not self.children and self.kind not in ("all", "any", "not"):
-            yield self
-        for child in self.children:
-            yield from child.leaves()
-
-    def lines(self, indent: int = 0) -> list[str]:
-        """An indented, human-readable rendering of the tree."""
-        pad = "  " * indent
-        mark = "yes" if self.passed else "no"
-        if self.kind in ("all", "any", "not"):
-            head = {"all": "all of", "any": "any of", "not": "not"}[self.kind]
-            out = [f"{pad}{head}: {mark}"]
-            for child in self.children:
-                out.extend(child.lines(indent + 1))
-            return out
-        return [f"{pad}{self.text}"]
-
-
-def explain(node: Node, fact: Mapping[str, object]) -> ConditionTrace:
-    """Explain ``node`` against one normalized fact."""
-    if isinstance(node, Neg):
-        child = explain(node.item, fact)
-        return ConditionTrace("not", not child.passed, "not", children=(child,),
-                           json_path=node.json_path)
-    if isinstance(node, And | Or):
-        children = tuple(explain(item, fact) for item in node.items)
-        if isinstance(node, And):
-            return ConditionTrace("all", all(c.passed for c in children), "all of",
-                               children=children, json_path=node.json_path)
-        return ConditionTrace("any", any(c.passed for c in children), "any of",
-                           children=children, json_path=node.json_path)
-    if isinstance(node, Const):
-        mark = "yes" if node.value else "no"
-        return ConditionTrace("const", node.value, node.label or str(node.value).lower(),
-                           text=f"{node.label or 'constant'}: {mark}")
-    if isinstance(node, IsNull):
-        passed = holds(node, fact)
-        what = "is empty" if node.null else "is set"
-        return ConditionTrace("null", passed, f"{node.column} {what}",
-                           actual=fact.get(node.column),
-                           text=f"{node.column} {what}: {'yes' if passed else 'no'}")
-    return _explain_leaf(node, fact)
-
-
-def reason_nodes(node: Node) -> Iterator[Leaf | IsNull | Const]:
-    """The leaves and constants of ``node`` in the order a reason sentence
-    lists the passed ones (depth first, as :func:`explain` does), repeats
-    included."""
-    if isinstance(node, Neg):
-        yield from reason_nodes(node.item)
-    elif isinstance(node, And | Or):
-        for item in node.items:
-            yield from reason_nodes(item)
-    else:
-        yield node
-
-
-#: Why a time leaf's day is unknown (NULL), by kind.
-_UNKNOWN_REASONS = {
-    "created_before": "no creation date",
-    "last_won_before": "no order won",
-    "won_within": "no order won",
-    "in_stage_for": "no stage",
-}
-
-
-def _explain_leaf(leaf: Leaf, fact: Mapping[str, object]) -> ConditionTrace:
-    value = fact.get(leaf.column)
-    passed = _leaf_holds(leaf, value)
-    mark = "yes" if passed else "no"
-    if leaf.as_of_day is not None and leaf.ctype == "date" and isinstance(leaf.value, int):
-        needed = leaf.as_of_day - leaf.value
-        as_of = date.fromordinal(leaf.as_of_day)
-        threshold_text = f"{needed} days"
-        if leaf.duration and not leaf.duration.endswith(("day", "days")):
-            threshold_text += f" ({leaf.duration} before {as_of.isoformat()})"
-        words = {
-            "idle_for": "idle for",
-            "no_order_for": "no order for",
-            "owned_for": "owned for",
-            "created_before": "created",
-            "last_won_before": "last order won",
-            "won_within": "last order won",
-            "in_stage_for": "in its stage for",
-        }.get(leaf.kind, leaf.column)
-        # won_within holds while fewer days have passed; the others from
-        # the threshold on.
-        relation = "<" if leaf.op == ">" else ">="
-        if value is None or not isinstance(value, int):
-            reason = _UNKNOWN_REASONS.get(leaf.kind, "no owner")
-            text = f"{words} ? (unknown: {reason}) {relation} {threshold_text}: {mark}"
-            actual: object = None
-        else:
-            actual = leaf.as_of_day - value
-            since = (as_of - timedelta(days=actual)).isoformat()
-            won = leaf.kind in ("last_won_before", "won_within")
-            suffix = " ago" if won or leaf.kind == "created_before" else ""
-            text = (
-                f"{words} {actual} days{suffix} {relation} {threshold_text} "
-                f"({'on' if won else 'since'} {since}): {mark}"
-            )
-        return ConditionTrace(leaf.kind, passed, leaf.label, actual=actual,
-                           threshold=needed, text=text, json_path=leaf.json_path)
-    shown_actual = (
-        "[" + ", ".join(str(t) for t in value) + "]"
-        if isinstance(value, tuple)
-        else ("NULL" if value is None else _show(value, leaf.ctype))
-    )
-    if leaf.ctype == "date" and isinstance(value, int) and not isinstance(value, bool):
-        actual_value: object = date.fromordinal(value)
-    else:
-        actual_value = value
-    if isinstance(leaf.value, tuple):
-        threshold: object = tuple(
-            date.fromordinal(v) if leaf.ctype == "date" and isinstance(v, int) else v
-            for v in leaf.value
-        )
-    elif leaf.ctype == "date" and isinstance(leaf.value, int):
-        threshold = date.fromordinal(leaf.value)
-    else:
-        threshold = leaf.value
-    if leaf.kind == "never_contacted":
-        shown = "unknown" if value is None else ("yes" if value else "no")
-        text = f"{leaf.label} (contacted: {shown}): {mark}"
-    elif leaf.kind == "has_open_order":
-        text = f"{leaf.label} (open orders: {shown_actual}): {mark}"
-    else:
-        text = f"{leaf.label} (actual: {shown_actual}): {mark}"
-    return ConditionTrace(leaf.kind, passed, leaf.label, actual=actual_value,
-                       threshold=threshold, text=text, json_path=leaf.json_path)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from highseas.compile import ir
+from highseas.compile import to_sql as sql_form
 from highseas.nightly import facts as derive
 from highseas.nightly.allocation import RepSnapshot
 from highseas.nightly.allocation_types import Skip
@@ -304,7 +304,7 @@ class RunLedger:
     def quoted(self, columns: Iterable[str]) -> list[str]:
         """``columns`` of the facts row ``f``, quoted for SQL."""
         allowed = self.evaluation.compiled.allowed_columns
-        return [f"f.{ir.quote_identifier(c, allowed)}" for c in columns]
+        return [f"f.{sql_form.quote_identifier(c, allowed)}" for c in columns]
 
     def pool_sql(self, target: PoolTarget) -> tuple[str, list[Any]]:
         """The SQL of :meth:`pool_for` on a facts row ``f``."""

@@ -19,7 +19,8 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from highseas import codes
-from highseas.compile import durable, ir
+from highseas.compile import durable, ir, trace
+from highseas.compile import to_sql as sql_form
 from highseas.compile.decision_points import (
     CompiledRuleset,
     DecisionPoint,
@@ -116,12 +117,12 @@ class Evaluation:
     def describe(self, name: str, row: Mapping[str, Any]) -> str:
         """The conditions that made point ``name`` hold for ``row`` (raw facts
         values), as a sentence: ``rule <subject>: <the passed leaves>`` in the
-        words of :func:`highseas.compile.ir.explain`. Each leaf is worded once per
+        words of :func:`highseas.compile.trace.explain`. Each leaf is worded once per
         distinct value of its column, so describing many customers costs a
         few dictionary lookups each."""
         nodes = self._reason_nodes.get(name)
         if nodes is None:
-            nodes = tuple(ir.reason_nodes(self.compiled.point(name).condition))
+            nodes = tuple(trace.reason_nodes(self.compiled.point(name).condition))
             self._reason_nodes[name] = nodes
         parts: list[str] = []
         for node in nodes:
@@ -142,7 +143,7 @@ class Evaluation:
         if not isinstance(node, ir.Const):
             ctype = self.compiled.columns[node.column]
             fact = ir.normalize_fact({node.column: raw}, {node.column: ctype})
-        explanation = ir.explain(node, fact)
+        explanation = trace.explain(node, fact)
         return explanation.text.rsplit(":", 1)[0] if explanation.passed else None
 
     def release_date(
@@ -185,7 +186,7 @@ class Evaluation:
         branches: list[str] = []
         params: list[object] = []
         for day, node in self._release_conditions(rule, offset):
-            sql, day_params = ir.to_sql(node, self.compiled.allowed_columns)
+            sql, day_params = sql_form.to_sql(node, self.compiled.allowed_columns)
             branches.append(f"WHEN ({sql}) THEN {(day - self.compiled.as_of).days}")
             params.extend(day_params)
         if not branches:
@@ -222,20 +223,20 @@ def _patterns(
     if not columns:
         return []
     allowed = compiled.allowed_columns
-    keys: list[str] = [f"({ir.quote_identifier(c, allowed)} IS NULL)" for c in columns]
+    keys: list[str] = [f"({sql_form.quote_identifier(c, allowed)} IS NULL)" for c in columns]
     key_params: list[object] = []
     seen: set[ir.Leaf | ir.IsNull] = set()
     for leaf in ir.leaves(point.condition):
         if leaf in seen:
             continue
         seen.add(leaf)
-        leaf_sql, leaf_params = ir.to_sql(leaf, allowed)
+        leaf_sql, leaf_params = sql_form.to_sql(leaf, allowed)
         keys.append(leaf_sql)
         key_params.extend(leaf_params)
     # Per class: its lowest-key customer's values (NULLs kept), and each
     # column's smallest and largest value in the class (its edges, where an
     # off-by-one would show).
-    quoted = [ir.quote_identifier(c, allowed) for c in columns]
+    quoted = [sql_form.quote_identifier(c, allowed) for c in columns]
     edges = "".join(f", min({q}), max({q})" for q in quoted)
     values = "".join(f", arg_min_null({q}, k)" for q in quoted)
     width = len(columns)

@@ -19,6 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from highseas.compile import ir
+from highseas.compile import to_sql as sql_form
 from highseas.nightly.events import (
     ClaimRefused,
     CustomerAssigned,
@@ -224,8 +225,8 @@ def exercised_exemptions(
         alternatives = exemption_alternatives(rule)
         if not alternatives:
             continue
-        when_sql, when_params = ir.to_sql(ir.lower(rule.when, as_of, ruleset), allowed)
-        parts = [ir.to_sql(ir.lower(c, as_of, ruleset), allowed) for _, c in alternatives]
+        when_sql, when_params = sql_form.to_sql(ir.lower(rule.when, as_of, ruleset), allowed)
+        parts = [sql_form.to_sql(ir.lower(c, as_of, ruleset), allowed) for _, c in alternatives]
         columns: list[str] = []
         params: list[object] = []
         for index, (sql, alt_params) in enumerate(parts):

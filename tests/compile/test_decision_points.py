@@ -9,6 +9,7 @@ import pytest
 
 from highseas.compile import decision_points as compiler
 from highseas.compile import ir
+from highseas.compile import to_durable as durable_form
 from highseas.compile.decision_points import compile_ruleset
 from highseas.errors import EngineError
 from highseas.ruleset import model
@@ -130,7 +131,7 @@ def test_large_conditions_are_split_into_several_hit_rules() -> None:
     assert len(hits) == 4 and hits[0] == "hit"
     for name in hits:
         assert rules[name]["pri"] == 1 and rules[name]["run"] == "hit"
-        assert ir.durable_counts(rules[name]["all"][0]["m"])[0] <= 15
+        assert durable_form.durable_counts(rules[name]["all"][0]["m"])[0] <= 15
     assert rules["miss"]["pri"] == 2
 
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from highseas.compile import ir
+from highseas.compile import ir, trace
+from highseas.compile import to_sql as sql_form
 from highseas.errors import EngineError
 from highseas.ruleset import model
 from tests.support.ir import AS_OF, TODAY, d, fact, one_rule
@@ -204,11 +205,11 @@ def test_constants_fold() -> None:
 def test_sql_binds_every_value_and_quotes_columns() -> None:
     nasty = "x'); DROP TABLE facts; --"
     node = lower(model.Compare("country", "=", nasty))
-    text, params = ir.to_sql(node, COLUMNS)
+    text, params = sql_form.to_sql(node, COLUMNS)
     assert nasty not in text and params == [nasty]
     assert '"country"' in text
     with pytest.raises(EngineError):
-        ir.quote_identifier("k; DROP", COLUMNS)
+        sql_form.quote_identifier("k; DROP", COLUMNS)
 
 
 def test_sql_agrees_with_python_on_nulls() -> None:
@@ -232,7 +233,7 @@ def test_sql_agrees_with_python_on_nulls() -> None:
         ]
         for condition in conditions:
             node = lower(condition)
-            text, params = ir.to_sql(node, COLUMNS)
+            text, params = sql_form.to_sql(node, COLUMNS)
             got = {k for (k,) in con.execute(f"SELECT k FROM f WHERE {text}", params).fetchall()}
             expected = {
                 r["k"] for r in rows if ir.holds(node, ir.normalize_fact(r, COLUMNS))
@@ -247,7 +248,7 @@ def test_sql_agrees_with_python_on_nulls() -> None:
 
 def test_explain_idle_for_in_days() -> None:
     node = lower(model.IdleFor(d("90d")))
-    explanation = ir.explain(node, ir.normalize_fact(fact(1, last_touch_day=TODAY - 95),
+    explanation = trace.explain(node, ir.normalize_fact(fact(1, last_touch_day=TODAY - 95),
                                                      COLUMNS))
     assert explanation.passed and explanation.actual == 95 and explanation.threshold == 90
     assert explanation.text.startswith("idle for 95 days >= 90 days")
@@ -257,7 +258,7 @@ def test_explain_idle_for_in_days() -> None:
 def test_explain_tree_shows_the_failing_leaf() -> None:
     node = lower(model.AllOf((model.IdleFor(d("3mo")), model.Not(model.HasOpenOrder(True)))))
     row = ir.normalize_fact(fact(1, last_touch_day=TODAY - 200, open_orders=1), COLUMNS)
-    explanation = ir.explain(node, row)
+    explanation = trace.explain(node, row)
     assert not explanation.passed
     leaves = list(explanation.leaves())
     assert [leaf.passed for leaf in leaves] == [True, True]
@@ -269,20 +270,20 @@ def test_explain_tree_shows_the_failing_leaf() -> None:
 
 def test_explain_unknown_owner() -> None:
     node = lower(model.IdleFor(d("90d")))
-    explanation = ir.explain(node, ir.normalize_fact(fact(1), COLUMNS))
+    explanation = trace.explain(node, ir.normalize_fact(fact(1), COLUMNS))
     assert not explanation.passed and explanation.actual is None
     assert "no owner" in explanation.text
 
 
 def test_explain_never_contacted_and_compare_texts() -> None:
     never = lower(model.NeverContacted(True))
-    text = ir.explain(never, ir.normalize_fact(fact(1, contacted=True), COLUMNS)).text
+    text = trace.explain(never, ir.normalize_fact(fact(1, contacted=True), COLUMNS)).text
     assert text == "never contacted (contacted: yes): no"
     signed = lower(model.Compare("signed", "<", date(2024, 1, 1)))
-    explanation = ir.explain(signed, ir.normalize_fact(fact(1, cf_signed=date(2023, 5, 1)),
+    explanation = trace.explain(signed, ir.normalize_fact(fact(1, cf_signed=date(2023, 5, 1)),
                                                       COLUMNS))
     assert explanation.text == "signed < 2024-01-01 (actual: 2023-05-01): yes"
     assert explanation.actual == date(2023, 5, 1) and explanation.threshold == date(2024, 1, 1)
     country = lower(model.Compare("country", "in", ("DE", "FR")))
-    explanation = ir.explain(country, ir.normalize_fact(fact(1), COLUMNS))
+    explanation = trace.explain(country, ir.normalize_fact(fact(1), COLUMNS))
     assert explanation.text == "country in ['DE', 'FR'] (actual: NULL): no"

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from highseas.compile import durable as durable_eval
 from highseas.compile import ir
+from highseas.compile import to_durable as durable_form
 from highseas.compile.decision_points import compile_ruleset
 from highseas.nightly.verdicts import Evaluation
 from highseas.ruleset import model
@@ -155,7 +156,7 @@ def test_durable_python_and_sql_agree(
         for node, leaf in zip(node_leaves, explanation.leaves(), strict=True):
             assert isinstance(node, ir.Leaf)
             assert leaf.passed == ir.holds(node, normalized)
-    assert durable == python, ir.to_durable(compiled.point("release:r").condition,
+    assert durable == python, durable_form.to_durable(compiled.point("release:r").condition,
                                             compiled.properties)
     assert sql == python, text
 
