@@ -4,7 +4,10 @@ Modules:
 
 * ``ddl`` - the tables: the documented contract (docs/data-model.md)
 * ``db`` - opening a store: creation, schema versions, locks, transactions
-* ``loader`` - facts files (CSV, Parquet, JSON) loaded row-checked
+* ``loader`` - facts files (CSV, Parquet, JSON) loaded row-checked, all or nothing
+* ``tables`` - the loadable tables' columns, kinds and checks, as data
+* ``staging`` - reading a facts file as text into a staging table
+* ``row_checks`` - the set-based SQL checks and the typed insert of a load
 * ``imports`` - importers of public CRM data sets
 * ``freshness`` - when loads ran, and how fresh the facts are (``loads``)
 * ``fixtures`` - the deterministic generator of realistic fake companies

@@ -27,7 +27,8 @@ from highseas import codes
 from highseas.cli import main
 from highseas.errors import InvalidInputError, RejectedDataError
 from highseas.store.db import init_db, open_db
-from highseas.store.loader import TABLES, load_file
+from highseas.store.loader import load_file
+from highseas.store.tables import TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "fixtures" / "small"
@@ -223,7 +224,7 @@ def test_interrupted_load_leaves_table_unchanged(
     def boom(*args: Any) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(loader, "_typed", boom)
+    monkeypatch.setattr(loader, "typed_select", boom)
     with pytest.raises(KeyboardInterrupt):
         load_file(small_db, "reps", file, COMPANY, now=NOW)
     assert _snapshot(small_db, "reps") == before
@@ -441,7 +442,7 @@ def test_duckdb_interrupt_is_a_keyboard_interrupt(
     def interrupted(*args: Any) -> str:
         raise RuntimeError("Query interrupted")
 
-    monkeypatch.setattr(loader, "_typed", interrupted)
+    monkeypatch.setattr(loader, "typed_select", interrupted)
     with pytest.raises(KeyboardInterrupt):
         load_file(small_db, "reps", file, COMPANY, now=NOW)
     assert _database(small_db) == before
