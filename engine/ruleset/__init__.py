@@ -5,6 +5,7 @@ Modules:
 * ``yaml_loader`` - safe YAML loading with a line and column for every JSON path
 * ``schema`` - JSON Schema validation, reported at YAML lines
 * ``semantic`` - the checks a JSON Schema cannot express (ids, tiers, regions, rules)
+* ``condition_logic`` - what can be proved about conditions: implication, shadowing
 * ``durations`` - durations such as ``14d``, ``2w``, ``6mo``
 * ``model`` - the typed, immutable form of a ruleset
 * ``versions`` - the language versions, and the keys that need 1.1

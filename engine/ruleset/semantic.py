@@ -5,19 +5,25 @@ the YAML line of the offending key: references to tiers, regions, pools and
 fields that do not exist; duplicate ids; a country in two regions; tiers
 that overlap or leave a gap; reminders not shorter than the release period;
 conflicts between caps, cooldown and release periods; release rules that
-can never fire or are shadowed by another rule (warnings).
+can never fire or are shadowed by another rule (warnings; the reasoning
+about conditions is :mod:`highseas.ruleset.condition_logic`).
+
+The checks are grouped by the ruleset's sections, one class each (structure;
+conditions and release rules; caps, allocations and relays), sharing the
+references to ids and the list of diagnostics.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from highseas import codes
 from highseas.errors import Diagnostic, Severity
 from highseas.ruleset import model as m
+from highseas.ruleset.condition_logic import never_fires, release_period, shadows, walk
 from highseas.ruleset.yaml_loader import join_index, join_key
 from highseas.suggestions import did_you_mean
 
@@ -38,7 +44,9 @@ _COUNTRY_HINTS = {"UK": "GB", "EL": "GR", "EN": "GB"}
 _TIME_LEAVES = tuple(m.TIME_CONDITIONS.values())
 
 
-class _Checker:
+class _References:
+    """The ruleset under check, its ids and the diagnostics found so far."""
+
     def __init__(self, ruleset: m.Ruleset) -> None:
         self.rs = ruleset
         self.found: list[Diagnostic] = []
@@ -86,29 +94,17 @@ class _Checker:
             else:
                 seen[ident] = path
 
-    # Checks -----------------------------------------------------------------
-    def run(self) -> list[Diagnostic]:
-        rs = self.rs
-        self.check_company()
-        self.unique(((t.id, t.json_path + ".id") for t in rs.tiers), "tier")
-        self.unique(((r.id, r.json_path + ".id") for r in rs.regions), "region")
-        self.unique(((p.id, p.json_path + ".id") for p in rs.pools), "pool")
-        self.unique(((f.name, f.json_path + ".name") for f in rs.custom_fields), "custom field")
-        self.unique(
-            [(r.id, r.json_path + ".id") for r in rs.release_rules]
-            + [(a.id, a.json_path + ".id") for a in rs.allocations]
-            + [(r.id, r.json_path + ".id") for r in rs.relays],
-            "rule id",
-        )
-        self.check_custom_fields()
-        self.check_tiers()
-        self.check_regions()
-        self.check_pools()
-        self.check_release_rules()
-        self.check_caps()
-        self.check_allocations()
-        self.check_relays()
-        return sorted(self.found, key=lambda d: (d.line, d.column, d.code))
+    def country(self, code: Any, path: str) -> None:
+        if isinstance(code, str) and code not in ISO_COUNTRIES:
+            hint = (f"did you mean {_COUNTRY_HINTS[code]!r}?" if code in _COUNTRY_HINTS
+                    else did_you_mean(code, ISO_COUNTRIES)
+                    or "use ISO 3166 alpha-2 codes such as DE, US, CN")
+            self.report(codes.NOT_ISO_COUNTRY,
+                        f"{code!r} is not an ISO 3166 country code", path, hint)
+
+
+class _StructureChecks(_References):
+    """Company, custom fields, tiers, regions and pools."""
 
     def check_company(self) -> None:
         name = self.rs.company.timezone
@@ -218,14 +214,6 @@ class _Checker:
                         f"{region!r}", path, "a customer must map to one region; remove one")
         owner.setdefault(key, region)
 
-    def country(self, code: Any, path: str) -> None:
-        if isinstance(code, str) and code not in ISO_COUNTRIES:
-            hint = (f"did you mean {_COUNTRY_HINTS[code]!r}?" if code in _COUNTRY_HINTS
-                    else did_you_mean(code, ISO_COUNTRIES)
-                    or "use ISO 3166 alpha-2 codes such as DE, US, CN")
-            self.report(codes.NOT_ISO_COUNTRY,
-                        f"{code!r} is not an ISO 3166 country code", path, hint)
-
     def check_pools(self) -> None:
         defaults = [p for p in self.rs.pools if p.default]
         if not defaults:
@@ -257,9 +245,13 @@ class _Checker:
                         f"{pool.id!r}", pool.json_path + ".regions",
                         "only one pool may say 'regions: all'")
 
+
+class _RuleChecks(_References):
+    """Conditions and release rules."""
+
     # Conditions ---------------------------------------------------------------
     def conditions(self, condition: m.Condition) -> None:
-        for leaf in _walk(condition):
+        for leaf in walk(condition):
             if isinstance(leaf, m.Compare):
                 self.compare(leaf)
 
@@ -370,6 +362,10 @@ class _Checker:
                             "a salesperson could not claim back a customer for longer than "
                             "customers are kept; shorten the cooldown", warning=True)
 
+
+class _AllocationChecks(_RuleChecks):
+    """Caps, allocations and relays (their conditions are checked as rules' are)."""
+
     def check_caps(self) -> None:
         caps = self.rs.caps
         self.unique(((c.tier, c.json_path + ".tier") for c in caps.private),
@@ -463,6 +459,34 @@ class _Checker:
 COOLDOWN_FREE_DAYS = 90
 
 
+class _Checker(_StructureChecks, _AllocationChecks):
+    """Every check, in the order of the ruleset's sections."""
+
+    # Checks -----------------------------------------------------------------
+    def run(self) -> list[Diagnostic]:
+        rs = self.rs
+        self.check_company()
+        self.unique(((t.id, t.json_path + ".id") for t in rs.tiers), "tier")
+        self.unique(((r.id, r.json_path + ".id") for r in rs.regions), "region")
+        self.unique(((p.id, p.json_path + ".id") for p in rs.pools), "pool")
+        self.unique(((f.name, f.json_path + ".name") for f in rs.custom_fields), "custom field")
+        self.unique(
+            [(r.id, r.json_path + ".id") for r in rs.release_rules]
+            + [(a.id, a.json_path + ".id") for a in rs.allocations]
+            + [(r.id, r.json_path + ".id") for r in rs.relays],
+            "rule id",
+        )
+        self.check_custom_fields()
+        self.check_tiers()
+        self.check_regions()
+        self.check_pools()
+        self.check_release_rules()
+        self.check_caps()
+        self.check_allocations()
+        self.check_relays()
+        return sorted(self.found, key=lambda d: (d.line, d.column, d.code))
+
+
 def is_catch_all(tier: m.Tier) -> bool:
     """A tier for every salesperson not in an earlier tier (``tenure: {}``)."""
     return tier.attribute is None and tier.tenure_at_least is None \
@@ -492,163 +516,6 @@ def _fits(kind: str, value: object) -> bool:
     if kind == "date":
         return isinstance(value, date)
     return False
-
-
-def _walk(condition: m.Condition) -> Iterator[m.Condition]:
-    yield condition
-    if isinstance(condition, m.AllOf | m.AnyOf):
-        for item in condition.items:
-            yield from _walk(item)
-    elif isinstance(condition, m.Not):
-        yield from _walk(condition.item)
-
-
-def key(condition: m.Condition) -> tuple[Any, ...]:
-    """A structural key of a condition, ignoring where it was written."""
-    if isinstance(condition, m.AllOf | m.AnyOf):
-        return (type(condition).__name__, tuple(sorted((key(i) for i in condition.items),
-                                                       key=repr)))
-    if isinstance(condition, m.Not):
-        return ("Not", key(condition.item))
-    if isinstance(condition, _TIME_LEAVES):
-        return (type(condition).__name__, condition.duration.approx_days())
-    if isinstance(condition, m.NeverContacted | m.HasOpenOrder):
-        return (type(condition).__name__, condition.value)
-    if isinstance(condition, m.WonWithin):
-        return ("WonWithin", condition.duration.approx_days())
-    if isinstance(condition, m.TagsMatch):
-        return ("Tags", condition.mode, tuple(sorted(condition.tags)))
-    assert isinstance(condition, m.Compare)
-    value = tuple(sorted(map(repr, condition.value))) if isinstance(condition.value, tuple) \
-        else repr(condition.value)
-    return ("Compare", condition.field, condition.op, value)
-
-
-def conjuncts(condition: m.Condition) -> list[m.Condition]:
-    """The conditions that must all hold (``all`` flattened)."""
-    if isinstance(condition, m.AllOf):
-        return [c for item in condition.items for c in conjuncts(item)]
-    return [condition]
-
-
-def release_period(condition: m.Condition) -> int | None:
-    """Days after which the time conditions of ``condition`` can first all hold.
-
-    ``all``: the longest of its parts; ``any``: the shortest; conditions
-    without a time leaf (and ``not``) have no period (None).
-    """
-    if isinstance(condition, _TIME_LEAVES):
-        return condition.duration.approx_days()
-    if isinstance(condition, m.AllOf | m.AnyOf):
-        parts = [p for p in (release_period(i) for i in condition.items) if p is not None]
-        if not parts:
-            return None
-        return max(parts) if isinstance(condition, m.AllOf) else min(parts)
-    return None
-
-
-def _implies(strong: m.Condition, weak: m.Condition) -> bool:
-    """Whether ``strong`` holding guarantees ``weak`` (a sound, partial test)."""
-    if key(strong) == key(weak):
-        return True
-    if isinstance(strong, _TIME_LEAVES) and type(strong) is type(weak):
-        assert isinstance(weak, _TIME_LEAVES)
-        return strong.duration.approx_days() >= weak.duration.approx_days()
-    if isinstance(strong, m.WonWithin) and isinstance(weak, m.WonWithin):
-        return strong.duration.approx_days() <= weak.duration.approx_days()
-    if isinstance(strong, m.Compare) and isinstance(weak, m.Compare) \
-            and strong.field == weak.field and weak.op == "in":
-        assert isinstance(weak.value, tuple)
-        if strong.op == "=":
-            return strong.value in weak.value
-        if strong.op == "in" and isinstance(strong.value, tuple):
-            return set(strong.value) <= set(weak.value)
-    if isinstance(weak, m.AnyOf):
-        return any(_implies(strong, item) for item in weak.items)
-    return False
-
-
-def shadows(earlier: m.ReleaseRule, later: m.ReleaseRule) -> bool:
-    """Whether ``earlier`` always releases a customer before ``later`` could."""
-    if earlier.unless is not None and (later.unless is None
-                                       or key(earlier.unless) != key(later.unless)):
-        return False
-    strong = conjuncts(later.when)
-    return all(any(_implies(s, w) for s in strong) for w in conjuncts(earlier.when))
-
-
-def never_fires(when: m.Condition, unless: m.Condition | None) -> str:
-    """A reason why ``when`` (minus ``unless``) can never hold, or ''."""
-    parts = conjuncts(when)
-    reason = _contradiction(parts)
-    if reason:
-        return reason
-    if unless is not None:
-        exemptions = list(unless.items) if isinstance(unless, m.AnyOf) else [unless]
-        for exemption in exemptions:
-            needed = conjuncts(exemption)
-            if all(any(_implies(p, n) for p in parts) for n in needed):
-                return "its exemption (unless) holds whenever its condition does"
-    return ""
-
-
-def _contradiction(parts: list[m.Condition]) -> str:
-    keys = {key(p) for p in parts}
-    for part in parts:
-        if isinstance(part, m.Not) and key(part.item) in keys:
-            return "it requires a condition and its negation"
-        if isinstance(part, m.NeverContacted | m.HasOpenOrder):
-            if (type(part).__name__, not part.value) in keys:
-                name = "never_contacted" if isinstance(part, m.NeverContacted) else "has_open_order"
-                return f"it requires {name} to be both true and false"
-    within = [p.duration.approx_days() for p in parts if isinstance(p, m.WonWithin)]
-    won_before = [p.duration.approx_days() for p in parts if isinstance(p, m.LastWonBefore)]
-    if within and won_before and max(won_before) >= min(within):
-        return "it requires the last order won both within and before the same time"
-    compares: dict[str, list[m.Compare]] = {}
-    for part in parts:
-        if isinstance(part, m.Compare):
-            compares.setdefault(part.field, []).append(part)
-    for name, items in compares.items():
-        allowed: set[Any] | None = None
-        banned: set[Any] = set()
-        low, high = float("-inf"), float("inf")
-        low_open = high_open = False
-        for item in items:
-            values = set(item.value) if isinstance(item.value, tuple) else {item.value}
-            if item.op in ("=", "in"):
-                allowed = values if allowed is None else allowed & values
-            elif item.op in ("!=", "not in"):
-                banned |= values
-            elif isinstance(item.value, int | float) and not isinstance(item.value, bool):
-                number = float(item.value)
-                strict = item.op in (">", "<")
-                if item.op in (">", ">=") and (number > low or (number == low and strict)):
-                    low, low_open = number, strict
-                if item.op in ("<", "<=") and (number < high or (number == high and strict)):
-                    high, high_open = number, strict
-        if allowed is not None:
-            allowed -= banned
-            allowed = {v for v in allowed if not isinstance(v, int | float) or isinstance(v, bool)
-                       or _in_range(float(v), low, high, low_open, high_open)}
-            if not allowed:
-                return f"no value of {name!r} satisfies all its comparisons"
-        if low > high or (low == high and (low_open or high_open)):
-            return f"no value of {name!r} satisfies all its comparisons"
-    tags = [p for p in parts if isinstance(p, m.TagsMatch)]
-    none = {t for p in tags if p.mode == "none" for t in p.tags}
-    for part in tags:
-        if part.mode == "all" and none & set(part.tags):
-            return "it requires a tag that it also forbids"
-        if part.mode == "any" and set(part.tags) <= none:
-            return "it requires a tag that it also forbids"
-    return ""
-
-
-def _in_range(value: float, low: float, high: float, low_open: bool, high_open: bool) -> bool:
-    above = value > low if low_open else value >= low
-    below = value < high if high_open else value <= high
-    return above and below
 
 
 def check_ruleset(ruleset: m.Ruleset) -> list[Diagnostic]:

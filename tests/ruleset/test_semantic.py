@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from highseas.errors import InvalidInputError, Severity
 from highseas.ruleset import model as m
+from highseas.ruleset.condition_logic import never_fires, release_period, shadows
 from highseas.ruleset.durations import Duration
 from highseas.ruleset.loader import load_ruleset, ruleset_from_document
-from highseas.ruleset.semantic import never_fires, release_period, shadows
 from highseas.ruleset.yaml_loader import load_yaml_file, load_yaml_text
 
 ROOT = Path(__file__).resolve().parents[2]
