@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -185,10 +186,8 @@ def _rendered(plan: Plan, kind: str, *, pretty: bool) -> Iterator[str]:
 
     if kind == "decisions":
         table = plan.decision_records().table
-        python_row: Callable[[dict[str, Any]], dict[str, Any]] = _decision_dict
     else:
         table = plan.unassigned_records().table
-        python_row = _unassigned_dict
     if table.num_rows == 0:
         return
     names = sorted(table.column_names)
@@ -199,7 +198,7 @@ def _rendered(plan: Plan, kind: str, *, pretty: bool) -> Iterator[str]:
         con.register("plan_rows", table)
         if _needs_python(con, table):
             for row in table.to_pylist():
-                yield _python_text(python_row(row), pretty=pretty, unassigned=kind != "decisions")
+                yield _python_text(_iso_dates(row), pretty=pretty, unassigned=kind != "decisions")
             return
         query = f"SELECT {_row_sql(names, table.schema, pretty)} FROM plan_rows"
         reader = con.sql(query).to_arrow_reader(_BATCH_ROWS)
@@ -250,13 +249,9 @@ def _sql_text(text: str) -> str:
     return text.replace("\n", "' || chr(10) || '")
 
 
-def _decision_dict(row: dict[str, Any]) -> dict[str, Any]:
-    due = row.get("due_on")
-    return {**row, "due_on": due.isoformat() if due is not None else None}
-
-
-def _unassigned_dict(row: dict[str, Any]) -> dict[str, Any]:
-    return dict(row)
+def _iso_dates(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the plan file writes it: dates as ISO text."""
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
 
 
 def _python_text(row: dict[str, Any], *, pretty: bool, unassigned: bool) -> str:
