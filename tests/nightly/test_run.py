@@ -373,6 +373,36 @@ def test_a_relay_round_skips_the_salesperson_who_lost_the_customer() -> None:
     assert any(s.rep_id == "n2" and "cooldown" in s.reason for s in second.skipped_for("lead"))
 
 
+def test_a_relay_on_a_past_day_reads_the_owner_of_that_day() -> None:
+    """A salesperson takes a relayed customer after its deadline: the run as of
+    the deadline still passes the customer to round 2, as it did that night,
+    and a relay started after the day does not exist for it."""
+    rules = ruleset_with("regional-trading")
+    facts = Facts(COMPANY)
+    facts.reps([{"rep_id": f"n{i}", "hired_on": "2026-03-01", "regions": ["apac"]}
+                for i in (1, 2, 3)])
+    facts.customers([{"customer_id": "lead", "country": "CN", "source": "alibaba",
+                      "created_at": "2026-04-01", "pool_id": "apac-pool"}])
+    con = facts.con
+    start = date(2026, 5, 1)
+    apply_plan(con, plan(con, rules, start))  # round 1: n1, deadline a week later
+    deadline = start + timedelta(days=7)
+    before = decisions(plan(con, rules, deadline), "relay")
+    assert before == [("lead", "alibaba-dormant", "n1", "n2", None)]
+    # two days after the deadline n3 takes the customer by hand
+    con.execute(
+        "INSERT INTO ownership_events (company_id, event_id, customer_id, from_rep_id, "
+        "to_rep_id, action, reason, \"at\", as_of) "
+        "VALUES (?, 'manual-1', 'lead', 'n1', 'n3', 'claim', 'by hand', ?, ?)",
+        [COMPANY, f"{deadline + timedelta(days=2)} 11:00", deadline + timedelta(days=2)])
+    con.execute("UPDATE customers SET owner_rep_id = 'n3', owned_since = ? "
+                "WHERE customer_id = 'lead'", [f"{deadline + timedelta(days=2)} 11:00"])
+    assert decisions(plan(con, rules, deadline), "relay") == before
+    # the day before round 1 started, the relay is not in progress
+    assert plan(con, rules, start - timedelta(days=1)).by_action("relay_end") == []
+    assert plan(con, rules, start - timedelta(days=1)).by_action("relay") == []
+
+
 def test_claim_check_reasons_and_recording() -> None:
     rules = ruleset_with("regional-trading")
     facts = Facts(COMPANY)

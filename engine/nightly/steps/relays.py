@@ -51,16 +51,14 @@ def relays_in_progress(ledger: RunLedger) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE hs_relays_now AS
         SELECT s.customer_id, s.relay_id, s.round, s.rep_id, s.deadline, s.reps_tried,
-               c.owner_rep_id, c.name, f.region,
+               f.owner_rep_id, f.name, f.region,
                EXISTS (SELECT 1 FROM activities a WHERE a.company_id = s.company_id
                        AND a.customer_id = s.customer_id AND a.rep_id = s.rep_id
                        AND a.at >= s.started_on AND a.at < ?) AS contacted
-        FROM relay_state s JOIN customers c
-          ON c.company_id = s.company_id AND c.customer_id = s.customer_id
-        LEFT JOIN {ledger.facts_table} f ON f.customer_id = s.customer_id
-        WHERE s.company_id = ?
+        FROM relay_state s JOIN {ledger.facts_table} f ON f.customer_id = s.customer_id
+        WHERE s.company_id = ? AND s.started_on <= ?
         """,
-        [ledger.as_of + timedelta(days=1), ledger.company_id],
+        [ledger.as_of + timedelta(days=1), ledger.company_id, ledger.as_of],
     )
     # Most relays wait for their holder's contact or deadline: they only
     # keep their customer from other decisions of this run (hs_in_relay).
