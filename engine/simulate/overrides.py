@@ -13,6 +13,9 @@ schema, building, semantic checks. Paths (docs/simulation.md):
 * the shortcut ``idle-period`` sets the ``idle_for`` of every release rule
   (every ``idle_for`` leaf inside each rule's ``when``).
 
+A sweep's values run in their natural order (by magnitude: ``30d, 60d, 90d,
+180d``), not as typed nor as text.
+
 Values are read as YAML scalars (``300`` is a number, ``true`` a boolean,
 ``90d`` text, ``[a, b]`` a list). Every segment before the last must exist;
 the last may name a key the ruleset leaves out (e.g. ``caps.cooldown``) only
@@ -31,6 +34,7 @@ from typing import Any
 
 from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, errors_only
+from highseas.ruleset.durations import Duration, DurationError
 from highseas.ruleset.loader import ruleset_from_document
 from highseas.ruleset.model import Ruleset
 from highseas.ruleset.yaml_loader import (
@@ -109,7 +113,8 @@ def parse_assignment(text: str, option: str = "--set") -> Override:
 
 
 def parse_sweep(text: str) -> list[Override]:
-    """``PATH=V1,V2,...`` -> one override per value (at least two, no repeats)."""
+    """``PATH=V1,V2,...`` -> one override per value (no repeats), in their
+    natural order (:func:`natural_order`)."""
     path, sep, raw = text.partition("=")
     if not sep or not path.strip() or not raw.strip():
         raise _error(codes.MALFORMED_SWEEP, f"--sweep {text!r}: expected PATH=V1,V2,...",
@@ -120,7 +125,34 @@ def parse_sweep(text: str) -> list[Override]:
     if len(set(values)) != len(values):
         raise _error(codes.MALFORMED_SWEEP, f"--sweep {text!r}: a value is listed twice")
     path = path.strip()
-    return [Override(path, v, parse_value(v, f"--sweep {path}"), "--sweep") for v in values]
+    return natural_order(
+        [Override(path, v, parse_value(v, f"--sweep {path}"), "--sweep") for v in values])
+
+
+def _magnitude(value: Any) -> float | None:
+    """A sweep value's size, when it has one: a duration in days, a number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(Duration.parse(value).approx_days())
+        except DurationError:
+            return None
+    return None
+
+
+def natural_order(values: list[Override]) -> list[Override]:
+    """A sweep's values by magnitude (``30d, 60d, 90d, 180d``; numbers by
+    value) when every value has one, else in the order given. Values of the
+    same magnitude (``4w`` and ``28d``) keep the order given."""
+    sizes = [_magnitude(o.value) for o in values]
+    known = [size for size in sizes if size is not None]
+    if len(known) != len(values):
+        return values
+    order = sorted(range(len(values)), key=known.__getitem__)  # (stable)
+    return [values[i] for i in order]
 
 
 def split_path(path: str) -> list[str | int]:

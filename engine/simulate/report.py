@@ -230,11 +230,15 @@ def _pivot_assignments(rows: list[Row], scenarios: Sequence[str]) -> list[Row]:
     return [by_rep[k] for k in sorted(by_rep)]
 
 
-def _releases_by(rows: list[Row], key: str) -> list[Row]:
+def _releases_by(rows: list[Row], key: str, scenarios: Sequence[str]) -> list[Row]:
+    """Release totals by ``key``, scenarios in their order (not alphabetical)."""
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for r in rows:
         totals[(r["scenario"], r[key] or "-")] += r["customers"]
-    return [{"scenario": s, key: k, "customers": n} for (s, k), n in sorted(totals.items())]
+    rank = {name: index for index, name in enumerate(scenarios)}
+    ordered = sorted(totals.items(), key=lambda item: (rank.get(item[0][0], len(rank)),
+                                                       item[0][0], item[0][1]))
+    return [{"scenario": s, key: k, "customers": n} for (s, k), n in ordered]
 
 
 def render_html(result: SimulationResult, charts: dict[str, Path]) -> str:
@@ -271,15 +275,12 @@ def render_html(result: SimulationResult, charts: dict[str, Path]) -> str:
     tables = result.tables
     parts.append("<h2>Fairness of assignments</h2>" + html_table(tables["fairness"]))
     parts.append("<h2>Customers received per salesperson</h2>"
-                 + html_table(_pivot_assignments(tables["assignments"], scenarios)))
-    parts.append("<h2>Releases by rule</h2>" + html_table(_releases_by(tables["releases"],
-                                                                       "rule_id")))
-    parts.append("<h2>Releases by pool</h2>" + html_table(_releases_by(tables["releases"],
-                                                                       "pool_id")))
-    parts.append("<h2>Releases by region</h2>" + html_table(_releases_by(tables["releases"],
-                                                                         "region")))
-    parts.append("<h2>Releases by salesperson</h2>" + html_table(_releases_by(
-        tables["releases"], "rep_id")))
+                 + html_table(_pivot_assignments(tables["assignments"], scenarios),
+                              ["salesperson", "tier", *scenarios]))
+    for key, title in (("rule_id", "rule"), ("pool_id", "pool"), ("region", "region"),
+                       ("rep_id", "salesperson")):
+        parts.append(f"<h2>Releases by {title}</h2>"
+                     + html_table(_releases_by(tables["releases"], key, scenarios)))
     parts.append("<h2>Activation relays</h2>" + html_table(tables["relays"]))
     parts.append("<h2>Released customers who later ordered</h2>"
                  "<p class='note'>Sales the rule would have taken from their owner: the first "

@@ -104,6 +104,21 @@ def test_sweep_any_set_path_and_two_sweeps_combine() -> None:
             for s in scenarios[1:]} == {(0, 7), (0, 30), (5, 7), (5, 30)}
 
 
+def test_sweep_values_run_in_their_natural_order() -> None:
+    """By magnitude (durations by length, numbers by value), not as text
+    (where 180d sorts before 30d) nor as typed; values without one keep
+    the order given."""
+    scenarios = build_scenarios(REGIONAL, sweeps=["idle-period=180d,30d,2w,90d,6mo"])
+    assert [s.name for s in scenarios] == [
+        "baseline", "idle-period=2w", "idle-period=30d", "idle-period=90d", "idle-period=180d",
+        "idle-period=6mo"]  # 6mo: about 183 days
+    assert [o.raw for o in parse_sweep("caps.cooldown=4w,28d,1d")] == ["1d", "4w", "28d"]
+    assert [o.raw for o in parse_sweep("x=10,2,0.5")] == ["0.5", "2", "10"]
+    strategies = "allocation.daily-new-rotation.strategy=round_robin,least_loaded"
+    assert [o.raw for o in parse_sweep(strategies)] == ["round_robin", "least_loaded"]
+    assert [o.raw for o in parse_sweep("x=30d,none,7d")] == ["30d", "none", "7d"]
+
+
 def _error(sets: list[str] | None = None, sweeps: list[str] | None = None,
            idle: str | None = None) -> InvalidInputError:
     with pytest.raises(InvalidInputError) as caught:
