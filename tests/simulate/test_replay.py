@@ -445,3 +445,34 @@ def test_replay_facts_check_catches_keys_out_of_order(db: Path, tmp_path: Path,
     days = [AS_OF - timedelta(days=1), AS_OF]
     with pytest.raises(AssertionError, match="out of k order"):
         _replay_with_everything(db, tmp_path, days)
+
+
+def test_unassigned_counts_customers_not_customer_x_allocation(db: Path,
+                                                               tmp_path: Path) -> None:
+    """Two allocations try the same pool: a customer both leave in the high
+    seas, or one leaves and the other assigns, is one customer in the
+    replay's daily count, as in the nightly run's summary."""
+    import yaml
+
+    from highseas import api
+    from highseas.simulate.replay import lists_unassigned
+
+    document = yaml.safe_load(QUICK_ORDER.read_text(encoding="utf-8"))
+    document["allocation"].append({
+        "id": "daily-to-veterans", "schedule": "daily", "pools": "all", "tiers": ["veteran"],
+        "strategy": "round_robin", "region_match": {"fallback": "any_region"},
+        "max_per_rep_per_run": 1})
+    two = tmp_path / "two-allocations.yaml"
+    two.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    expected = api.run(two, db, AS_OF).plan  # lists every customer x allocation
+    rows = expected.unassigned
+    by_allocation: dict[str, set[str]] = {}
+    for row in rows:
+        by_allocation.setdefault(row.customer_id, set()).add(str(row.rule_id))
+    assert any(len(ids) == 2 for ids in by_allocation.values()), "left by both allocations"
+    customers = expected.unassigned_customers()
+    assert 0 < customers < len(rows)
+    assert lists_unassigned(api.load_ruleset(two), AS_OF)
+    assert not lists_unassigned(api.load_ruleset(QUICK_ORDER), AS_OF)  # one allocation
+    result = simulate(two, db, AS_OF, AS_OF)
+    assert result.tables["daily"][0]["unassigned"] == customers
