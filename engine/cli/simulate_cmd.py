@@ -3,6 +3,7 @@ idle-period recommendation (docs/simulation.md)."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,26 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
         return
     with click.progressbar(length=total, label="simulating", show_eta=True) as bar:
         yield bar.update
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as the report shows it: every option given, by its long
+    name, in the order of --help (the same command for the same options)."""
+    words = ["highseas", ctx.info_name or "simulate"]
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name is None:
+            continue
+        value = ctx.params.get(param.name)
+        name = max((o for o in param.opts if o.startswith("--")), key=len)
+        if param.is_flag:
+            if value:
+                words.append(name)
+            continue
+        if value is None or value == () or value == param.default:
+            continue
+        for item in value if param.multiple else (value,):
+            words += [name, str(item)]
+    return shlex.join(words)
 
 
 @click.command("simulate")
@@ -51,10 +72,13 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Scenarios run at once in worker processes (default: one per CPU for "
               "long runs).")
+@click.option("--warm-up", metavar="DURATION", default=None,
+              help="Replay the first days (e.g. 30d) without counting them in any metric, "
+              "so the starting backlog does not dominate.")
 def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tuple[str, ...],
              idle_period: str | None, sweeps: tuple[str, ...], out: Path | None,
              no_claim_back: bool, contact_after: str | None, contact_share: float,
-             jobs: int | None) -> None:
+             jobs: int | None, warm_up: str | None) -> None:
     """Replay the recorded history from --from to --to under the ruleset as
     written (the baseline) and under each scenario, and compare them."""
     days = len(simulation.day_range(start, end))
@@ -64,7 +88,8 @@ def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tu
         result = simulation.simulate(
             ruleset_path, db_path, start, end, sets=sets, idle_period=idle_period,
             sweeps=sweeps, out=out, claim_back=not no_claim_back, contact_after=contact_after,
-            contact_share=contact_share, progress=progress, jobs=jobs)
+            contact_share=contact_share, progress=progress, jobs=jobs, warm_up=warm_up,
+            command=_command_line(click.get_current_context()))
     if result.behaviour:
         click.echo(f"behaviour model: {result.behaviour}")
     for warning in result.warnings:

@@ -23,6 +23,7 @@ else of it. Modules:
 * ``replay_facts`` - the replay's incremental re-derivation of customer facts
 * ``metrics`` - metric tables of a replayed scenario, side by side
 * ``result`` - :class:`SimulationResult` and its text table
+* ``provenance`` - what produced a simulation: ruleset hash, database, command, date
 * ``advice`` - the idle-period recommendation from gaps in the history
 * ``report`` - CSV / Parquet files, PNG charts and the HTML reports
 
@@ -48,9 +49,22 @@ from highseas.errors import Diagnostic, InvalidInputError, Severity
 from highseas.nightly.facts import check_company
 from highseas.ruleset.loader import load_ruleset
 from highseas.simulate.advice import Advice, advise_from_connection
-from highseas.simulate.metrics import Row, collect_context, merge, scenario_tables
-from highseas.simulate.overrides import Scenario, build_scenarios
-from highseas.simulate.replay import ContactModel, copy_database, day_range, rewind
+from highseas.simulate.metrics import Row, collect_context, counted, merge, scenario_tables
+from highseas.simulate.overrides import Scenario, build_scenarios, swept_settings
+from highseas.simulate.provenance import (
+    Provenance,
+    database_span,
+    highseas_version,
+    produced_date,
+    python_call,
+)
+from highseas.simulate.replay import (
+    ContactModel,
+    copy_database,
+    day_range,
+    measured_from,
+    rewind,
+)
 from highseas.simulate.replay import replay as replay_history  # ``replay`` stays the module
 from highseas.simulate.report import write_advice, write_outputs
 from highseas.simulate.result import SimulationResult
@@ -59,10 +73,12 @@ from highseas.store.db import open_db
 __all__ = [
     "Advice",
     "ContactModel",
+    "Provenance",
     "Scenario",
     "SimulationResult",
     "advise",
     "day_range",
+    "measured_from",
     "plan_scenarios",
     "simulate",
 ]
@@ -89,19 +105,33 @@ def plan_scenarios(
     return build_scenarios(Path(ruleset), sets, idle_period, sweeps)
 
 
+@dataclass(frozen=True)
+class ScenarioOutcome:
+    """What one scenario's replay gives the facade."""
+
+    tables: dict[str, list[Row]]
+    warnings: list[Diagnostic]
+    #: The first and last day of the company's facts (read by the first scenario).
+    facts_span: tuple[date | None, date | None] = (None, None)
+
+
 def _run_scenario(
     scenario: Scenario, db: Path, folder: Path, index: int, days: list[date],
     options: ReplayOptions, progress: Callable[[int], None] | None, threads: int | None = None,
-) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
+    first_counted: date | None = None,
+) -> ScenarioOutcome:
     started = time.perf_counter()
     copy = copy_database(db, folder, f"scenario-{index}")
     warnings: list[Diagnostic] = []
+    span: tuple[date | None, date | None] = (None, None)
+    first_counted = first_counted or days[0]
     try:
         with open_db(copy) as con:
             if threads is not None:
                 con.execute(f"SET threads = {int(threads)}")
             if index == 0:
                 check_company(con, scenario.ruleset, db)
+                span = database_span(con, scenario.ruleset.company.id)
             undone = rewind(con, scenario.ruleset, days[0])
             if undone and index == 0:
                 warnings.append(Diagnostic(
@@ -113,13 +143,14 @@ def _run_scenario(
                     "undone; relays in progress and rotation positions restart"))
             log = replay_history(con, scenario.ruleset, days, claim_back=options.claim_back,
                                  contact=options.contact, progress=progress)
-            context = collect_context(con, scenario.name, scenario.ruleset, days[0], days[-1],
-                                      log)
+            # A warm-up is replayed, not counted.
+            context = collect_context(con, scenario.name, scenario.ruleset, first_counted,
+                                      days[-1], counted(log, first_counted))
     finally:
         for leftover in (copy, copy.with_name(copy.name + ".wal")):
             leftover.unlink(missing_ok=True)
     context.seconds = time.perf_counter() - started
-    return scenario_tables(context), warnings
+    return ScenarioOutcome(scenario_tables(context), warnings, span)
 
 
 def simulate(
@@ -138,6 +169,9 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     scratch: PathLike | None = None,
     jobs: int | None = None,
+    warm_up: str | None = None,
+    command: str | None = None,
+    produced_on: date | None = None,
 ) -> SimulationResult:
     """Replay ``start``..``end`` under the baseline and every scenario.
 
@@ -153,10 +187,15 @@ def simulate(
     database at ``db`` is only read (copied); ``scratch`` is where the copies
     live (default: a temporary folder, removed afterwards). ``jobs``: how many
     scenarios run at once in separate processes (default: one per CPU for long
-    runs, 1 for short ones).
+    runs, 1 for short ones). ``warm_up`` (a duration such as ``30d``): the
+    first days are replayed but not counted in any metric. ``command``: how
+    the report says it was asked for (default: this call, in Python);
+    ``produced_on``: the date the report gives (default: ``SOURCE_DATE_EPOCH``'s
+    day when set, else today).
     """
     started = time.perf_counter()
     days = day_range(start, end)
+    first_counted = measured_from(start, end, warm_up)
     contact = ContactModel.parse(contact_after, contact_share) if contact_after else None
     options = ReplayOptions(claim_back, contact)
     source = Path(db)
@@ -168,16 +207,17 @@ def simulate(
     with tempfile.TemporaryDirectory(prefix="highseas-sim-", dir=scratch) as folder:
         if workers > 1:
             outcomes = _run_parallel(distinct, source, Path(folder), days, options,
-                                     progress, workers)
+                                     progress, workers, first_counted)
         else:
             outcomes = [_run_scenario(scenario, source, Path(folder), index, days, options,
-                                      progress) for index, scenario in enumerate(distinct)]
+                                      progress, first_counted=first_counted)
+                        for index, scenario in enumerate(distinct)]
     by_name = {scenario.name: outcome for scenario, outcome in zip(distinct, outcomes,
                                                                    strict=True)}
     per_scenario = []
     for index, scenario in enumerate(scenarios):
         original = scenarios[same[index]].name
-        tables, found = by_name[original]
+        tables, found = by_name[original].tables, by_name[original].warnings
         if original != scenario.name:
             # the overrides left the ruleset as it was: the same replay, not run twice
             tables = {name: [{**row, "scenario": scenario.name} for row in rows]
@@ -186,6 +226,17 @@ def simulate(
                 progress(len(days))
         per_scenario.append(tables)
         warnings.extend(found)
+    facts_from, facts_to = outcomes[0].facts_span
+    provenance = Provenance(
+        ruleset=str(ruleset), ruleset_sha256=scenarios[0].ruleset.content_hash,
+        database=str(db), facts_from=facts_from, facts_to=facts_to,
+        command=command or python_call(
+            ruleset, db, start, end, sets=tuple(sets), idle_period=idle_period,
+            sweeps=tuple(sweeps), warm_up=warm_up, out=out, claim_back=claim_back,
+            contact_after=contact_after, contact_share=contact_share),
+        version=highseas_version(), produced_on=produced_date(produced_on),
+        warm_up=warm_up or "", swept=tuple(swept_settings(ruleset, sweeps)),
+    )
     result = SimulationResult(
         company_id=scenarios[0].ruleset.company.id, start=start, end=end,
         scenarios=tuple(s.name for s in scenarios),
@@ -193,6 +244,10 @@ def simulate(
                    for s in scenarios},
         tables=merge(per_scenario), warnings=tuple(_unique(warnings)),
         behaviour=contact.describe() if contact else "",
+        measured_from=first_counted if first_counted != start else None,
+        same_as_baseline=tuple(s.name for index, s in enumerate(scenarios)
+                               if index and same[index] == 0),
+        provenance=provenance,
     )
     result.seconds = time.perf_counter() - started
     if out is not None:
@@ -240,7 +295,8 @@ def _workers(jobs: int | None, scenarios: int, days: int) -> int:
 def _run_parallel(
     scenarios: list[Scenario], source: Path, folder: Path, days: list[date],
     options: ReplayOptions, progress: Callable[[int], None] | None, workers: int,
-) -> list[tuple[dict[str, list[Row]], list[Diagnostic]]]:
+    first_counted: date,
+) -> list[ScenarioOutcome]:
     """Scenarios in worker processes (spawned: no inherited DuckDB state), each
     DuckDB connection limited to one thread so the processes share the CPUs."""
     import multiprocessing
@@ -253,7 +309,7 @@ def _run_parallel(
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = [pool.submit(_scenario_worker, scenario, source, folder, index, days,
-                                   options, ticks)
+                                   options, ticks, first_counted)
                        for index, scenario in enumerate(scenarios)]
             pending = set(futures)
             while pending:
@@ -271,11 +327,11 @@ def _run_parallel(
 
 def _scenario_worker(
     scenario: Scenario, source: Path, folder: Path, index: int, days: list[date],
-    options: ReplayOptions, ticks: Any,
-) -> tuple[dict[str, list[Row]], list[Diagnostic]]:
+    options: ReplayOptions, ticks: Any, first_counted: date,
+) -> ScenarioOutcome:
     progress = ticks.put if ticks is not None else None
     return _run_scenario(scenario, source, folder, index, days, options, progress,
-                         threads=1)
+                         threads=1, first_counted=first_counted)
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -3,7 +3,8 @@
 Every table has a ``scenario`` column so that scenarios sit side by side;
 :func:`to_arrow` turns a table into a ``pyarrow.Table`` (DataFrame-friendly:
 ``.to_pandas()`` where pandas is installed, ``.to_pylist()`` everywhere).
-The definitions are in docs/simulation.md.
+The definitions are in docs/simulation.md. After a warm-up only the days
+from its end count (:func:`counted`).
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ class ScenarioContext:
     orders: list[tuple[str, str | None, datetime, float | None]] = field(default_factory=list)
     first_contacts: list[Row] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def counted(log: ReplayLog, start: date) -> ReplayLog:
+    """The part of ``log`` the metrics count: its days and events from
+    ``start`` on (the days before are a warm-up: replayed, not counted)."""
+    if not log.days or log.days[0].day >= start:
+        return log
+    return ReplayLog(days=[d for d in log.days if d.day >= start],
+                     events=[e for e in log.events if e[0] >= start],
+                     plans=[p for p in log.plans if p.as_of >= start])
 
 
 def collect_context(con: duckdb.DuckDBPyConnection, name: str, ruleset: Ruleset, start: date,

@@ -396,3 +396,71 @@ def override_paths(document: Any) -> list[str]:
 
     walk(document, "", "")
     return out
+
+
+@dataclass(frozen=True)
+class SweptSetting:
+    """One ``--sweep``: the setting, the baseline's own value, the values
+    swept (in their natural order) and which of them equal the baseline's."""
+
+    path: str
+    baseline: str
+    values: tuple[str, ...]
+    equal: tuple[str, ...] = ()
+
+
+def value_text(value: Any) -> str:
+    """A document value as the ruleset writes it: ``90d``, ``300``, ``true``, ``[a, b]``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(value_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {value_text(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
+
+
+#: What :func:`swept_settings` says of a value the baseline's ruleset leaves out.
+NOT_SET = "not set"
+
+
+def _baseline_of(document: Any, path: str) -> tuple[str, list[Any]]:
+    """The baseline's value at ``path`` as text, and the values a swept value
+    must all equal to be the baseline's (none when the ruleset leaves it out)."""
+    if path == IDLE_PERIOD:
+        found: list[tuple[str, Any]] = []
+        for index, rule in enumerate(document.get("release_rules", []) or []):
+            if isinstance(rule, dict) and "when" in rule:
+                name = str(rule.get("id", index))
+                found += [(name, leaf["idle_for"]) for leaf, _ in _idle_leaves(rule["when"], "$")]
+        values = [value for _, value in found]
+        if values and all(_same_value(v, values[0]) for v in values):
+            return value_text(values[0]), values
+        return "; ".join(f"{name}: {value_text(v)}" for name, v in found) or NOT_SET, values
+    container, key, _ = _resolve(document, path)
+    if isinstance(container, dict) and key in container:
+        return value_text(container[key]), [container[key]]
+    if isinstance(container, list) and isinstance(key, int) and key < len(container):
+        return value_text(container[key]), [container[key]]
+    return NOT_SET, []
+
+
+def swept_settings(ruleset_path: str | Path, sweeps: Sequence[str]) -> list[SweptSetting]:
+    """Each ``--sweep`` with the baseline's own value of its setting; a swept
+    value that equals it is listed in ``equal`` (call after
+    :func:`build_scenarios`, which checks the paths and values)."""
+    document = load_yaml_file(ruleset_path).data
+    out = []
+    for text in sweeps:
+        values = parse_sweep(text)
+        baseline, current = _baseline_of(document, values[0].path)
+        equal = tuple(o.raw for o in values
+                      if current and all(_same_value(o.value, c) for c in current))
+        out.append(SweptSetting(values[0].path, baseline, tuple(o.raw for o in values), equal))
+    return out

@@ -158,6 +158,30 @@ def day_range(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+def measured_from(start: date, end: date, warm_up: str | None) -> date:
+    """The first day the metrics count: ``start``, or ``start`` plus the
+    warm-up (a duration such as ``30d``: the days before are replayed but not
+    counted). HS712 when ``warm_up`` is not a duration or leaves no day of
+    ``start``..``end`` to count."""
+    if warm_up is None:
+        return start
+    try:
+        duration = Duration.parse(warm_up)
+    except DurationError as problem:
+        raise InvalidInputError(f"--warm-up: {problem}", code=codes.INVALID_WARM_UP,
+                                file="<command line>",
+                                hint="give a duration, e.g. --warm-up 30d") from None
+    first = duration.add_to(start)
+    if first > end:
+        days = (end - start).days + 1
+        raise InvalidInputError(
+            f"--warm-up {warm_up} leaves no day to count: the replay from "
+            f"{start.isoformat()} to {end.isoformat()} has {days} day(s), all of them warm-up",
+            code=codes.INVALID_WARM_UP, file="<command line>",
+            hint="start the replay earlier with --from, or give a shorter warm-up")
+    return first
+
+
 def copy_database(source: Path, folder: Path, name: str) -> Path:
     """Copy the database file (and its WAL) into ``folder``; the original is only read."""
     if not source.exists():

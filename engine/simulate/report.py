@@ -11,14 +11,19 @@ import base64
 import csv
 import html
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from highseas.simulate.advice import Advice, curve_rows
 from highseas.simulate.metrics import Row, to_arrow
-from highseas.simulate.result import SimulationResult, format_diff, format_value
+from highseas.simulate.result import (
+    SAME_AS_BASELINE,
+    SimulationResult,
+    format_diff,
+    format_value,
+)
 
 CHARTS = ("pool_size.png", "releases_per_week.png", "assignments_per_rep.png",
           "released_then_ordered.png")
@@ -73,13 +78,30 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def chart_pool_size(daily: list[Row], scenarios: Sequence[str], path: Path) -> Path:
+#: The hatch of bars of a scenario whose ruleset is the baseline's.
+SAME_HATCH = "//"
+
+
+def _label(name: str, same: Sequence[str]) -> str:
+    """A scenario's name in a legend, marked when its ruleset is the baseline's."""
+    return f"{name} {SAME_AS_BASELINE}" if name in same else name
+
+
+def chart_pool_size(daily: list[Row], scenarios: Sequence[str], path: Path,
+                    same: Sequence[str] = ()) -> Path:
+    """One line per scenario. The baseline is drawn wide and underneath; a
+    scenario equal to it is a thin dashed line on top, so both show."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    for name in scenarios:
+    for index, name in enumerate(scenarios):
         points = [(r["day"], r["high_seas"]) for r in daily if r["scenario"] == name]
-        ax.plot([p[0] for p in points], [p[1] for p in points], label=name,
-                linewidth=2.2 if name == "baseline" else 1.4)
+        style: dict[str, Any] = {"linewidth": 1.4, "zorder": 3}
+        if index == 0:
+            style = {"linewidth": 3.2, "zorder": 2}
+        elif name in same:
+            style = {"linewidth": 1.4, "linestyle": (0, (4, 3)), "zorder": 4}
+        ax.plot([p[0] for p in points], [p[1] for p in points], label=_label(name, same),
+                **style)
     ax.set_title("High-seas pool size over time")
     ax.set_ylabel("customers in the high seas")
     ax.legend(fontsize=8)
@@ -87,7 +109,8 @@ def chart_pool_size(daily: list[Row], scenarios: Sequence[str], path: Path) -> P
     return _save(fig, path)
 
 
-def chart_releases_per_week(daily: list[Row], scenarios: Sequence[str], path: Path) -> Path:
+def chart_releases_per_week(daily: list[Row], scenarios: Sequence[str], path: Path,
+                            same: Sequence[str] = ()) -> Path:
     plt = _plt()
     weeks = sorted({_week(r["day"]) for r in daily})
     fig, ax = plt.subplots(figsize=(9, 4.5))
@@ -98,7 +121,8 @@ def chart_releases_per_week(daily: list[Row], scenarios: Sequence[str], path: Pa
             if r["scenario"] == name:
                 per_week[_week(r["day"])] += r["released"]
         xs = [i + index * width for i in range(len(weeks))]
-        ax.bar(xs, [per_week[w] for w in weeks], width=width, label=name)
+        ax.bar(xs, [per_week[w] for w in weeks], width=width, label=_label(name, same),
+               hatch=SAME_HATCH if name in same else None)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(weeks))])
     ax.set_xticklabels([w.isoformat() for w in weeks], rotation=60, fontsize=7)
     ax.set_title("Releases per week (week starting)")
@@ -111,7 +135,8 @@ def chart_releases_per_week(daily: list[Row], scenarios: Sequence[str], path: Pa
 MAX_NAMED_REPS = 40
 
 
-def chart_assignments(assignments: list[Row], scenarios: Sequence[str], path: Path) -> Path:
+def chart_assignments(assignments: list[Row], scenarios: Sequence[str], path: Path,
+                      same: Sequence[str] = ()) -> Path:
     plt = _plt()
     reps = sorted({r["rep_id"] for r in assignments if r["received"] or r["claims_back"]})
     if not reps:
@@ -121,7 +146,8 @@ def chart_assignments(assignments: list[Row], scenarios: Sequence[str], path: Pa
         for name in scenarios:
             values = sorted((r["received"] for r in assignments if r["scenario"] == name),
                             reverse=True)
-            ax.step(range(1, len(values) + 1), values, where="mid", label=name)
+            ax.step(range(1, len(values) + 1), values, where="mid", label=_label(name, same),
+                    linestyle=(0, (4, 3)) if name in same else "-")
         ax.set_xlabel("salespeople, ranked by customers received")
         ax.set_title("Customers received per salesperson (assign, relay, trim)")
         ax.set_ylabel("customers")
@@ -133,7 +159,8 @@ def chart_assignments(assignments: list[Row], scenarios: Sequence[str], path: Pa
     for index, name in enumerate(scenarios):
         got = {r["rep_id"]: r["received"] for r in assignments if r["scenario"] == name}
         xs = [i + index * width for i in range(len(reps))]
-        ax.bar(xs, [got.get(rep, 0) for rep in reps], width=width, label=name)
+        ax.bar(xs, [got.get(rep, 0) for rep in reps], width=width, label=_label(name, same),
+               hatch=SAME_HATCH if name in same else None)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(reps))])
     ax.set_xticklabels(reps, rotation=70, fontsize=7)
     ax.set_xlim(-0.5, len(reps))
@@ -144,16 +171,20 @@ def chart_assignments(assignments: list[Row], scenarios: Sequence[str], path: Pa
 
 
 def chart_released_then_ordered(summary: list[Row], scenarios: Sequence[str],
-                                path: Path) -> Path:
+                                path: Path, same: Sequence[str] = ()) -> Path:
     plt = _plt()
     values = {(r["scenario"], r["metric"]): r["value"] for r in summary}
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
-    labels = [name if len(name) <= 24 else name[:22] + "..." for name in scenarios]
+    labels = [(name if len(name) <= 24 else name[:22] + "...")
+              + (f"\n{SAME_AS_BASELINE}" if name in same else "") for name in scenarios]
+    hatches = [SAME_HATCH if name in same else None for name in scenarios]
     counts = [values.get((n, "released_then_ordered")) or 0 for n in scenarios]
     amounts = [values.get((n, "released_then_ordered_amount")) or 0 for n in scenarios]
-    left.bar(range(len(scenarios)), counts, color="tab:red")
+    for axis, heights, color in ((left, counts, "tab:red"), (right, amounts, "tab:orange")):
+        bars = axis.bar(range(len(scenarios)), heights, color=color)
+        for bar, hatch in zip(bars, hatches, strict=True):
+            bar.set_hatch(hatch)
     left.set_title("Released customers who later ordered")
-    right.bar(range(len(scenarios)), amounts, color="tab:orange")
     right.set_title("Their order amount")
     for axis in (left, right):
         axis.set_xticks(range(len(scenarios)))
@@ -190,16 +221,18 @@ th { background: #f0f3f7; } td:first-child, th:first-child { text-align: left; }
 td.changed { font-weight: bold; }
 img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0 1.5em; }
 .note { color: #555; font-size: 13px; }
+table.about th { text-align: left; } table.about td { text-align: left; }
 """
 
 
 def html_table(rows: Sequence[Row], columns: Sequence[str] | None = None,
-               limit: int | None = None) -> str:
-    """An HTML table of ``rows`` (values escaped)."""
+               limit: int | None = None, headers: Mapping[str, str] | None = None) -> str:
+    """An HTML table of ``rows`` (values escaped); ``headers`` renames columns."""
     if not rows:
         return '<p class="note">(none)</p>'
     cols = list(columns or rows[0])
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    names = headers or {}
+    head = "".join(f"<th>{html.escape(names.get(c, str(c)))}</th>" for c in cols)
     body = []
     for row in rows[:limit] if limit else rows:
         cells = []
@@ -241,30 +274,102 @@ def _releases_by(rows: list[Row], key: str, scenarios: Sequence[str]) -> list[Ro
     return [{"scenario": s, key: k, "customers": n} for (s, k), n in ordered]
 
 
+def _definition_rows(table_id: str, rows: Sequence[tuple[str, str]]) -> str:
+    """A two-column table: a heading cell and an (already escaped) value cell."""
+    body = "".join(f"<tr><th>{html.escape(label)}</th><td>{value}</td></tr>"
+                   for label, value in rows)
+    return f'<table id="{table_id}" class="about"><tbody>{body}</tbody></table>'
+
+
+def _provenance_rows(result: SimulationResult) -> list[tuple[str, str]]:
+    """What produced the report, as (label, escaped HTML) rows."""
+    rows: list[tuple[str, str]] = []
+    p = result.provenance
+    if p is not None:
+        span = (f"{p.facts_from} to {p.facts_to}" if p.facts_from and p.facts_to
+                else "no facts of the company")
+        rows += [("ruleset", html.escape(p.ruleset)),
+                 ("ruleset sha256", f"<code>{html.escape(p.ruleset_sha256)}</code>"),
+                 ("database", html.escape(p.database)),
+                 ("facts in the database", html.escape(span))]
+    rows.append(("replayed", f"{result.start} to {result.end} ({result.days} days)"))
+    if result.warm_up_days:
+        last = result.first_counted - timedelta(days=1)
+        warm_up = p.warm_up if p is not None and p.warm_up else f"{result.warm_up_days}d"
+        rows.append(("warm-up", html.escape(
+            f"{warm_up}: {result.start} to {last} ({result.warm_up_days} days) replayed, "
+            "not counted")))
+    counted_days = (result.end - result.first_counted).days + 1
+    rows.append(("metrics count", f"{result.first_counted} to {result.end} "
+                                  f"({counted_days} days)"))
+    if p is not None:
+        rows += [("command", f"<code>{html.escape(p.command)}</code>"),
+                 ("highseas version", html.escape(p.version)),
+                 ("produced on", p.produced_on.isoformat())]
+    return rows
+
+
+def _swept_html(result: SimulationResult) -> str:
+    """Each swept setting with the baseline's own value; a swept value equal
+    to it marked."""
+    swept = result.provenance.swept if result.provenance is not None else ()
+    if not swept:
+        return ""
+    body = []
+    for setting in swept:
+        values = ", ".join(
+            f"<b>{html.escape(v)} {SAME_AS_BASELINE}</b>" if v in setting.equal
+            else html.escape(v) for v in setting.values)
+        body.append(f"<tr><td>{html.escape(setting.path)}</td>"
+                    f"<td>{html.escape(setting.baseline)}</td><td>{values}</td></tr>")
+    return ("<h2>Swept settings</h2><table id=\"swept\"><thead><tr><th>setting</th>"
+            "<th>the baseline's value</th><th>values swept</th></tr></thead><tbody>"
+            + "".join(body) + "</tbody></table>")
+
+
 def render_html(result: SimulationResult, charts: dict[str, Path]) -> str:
-    """The self-contained report: charts inline, tables inline."""
+    """The self-contained report: what produced it, charts inline, tables inline.
+
+    Nothing in it changes from one run to the next but the date it was
+    produced (:attr:`highseas.simulate.provenance.Provenance.produced_on`)."""
     scenarios = list(result.scenarios)
+    same = result.same_as_baseline
+    headers = {name: _label(name, same) for name in scenarios}
     comparison = [{"metric": row["label"], **{k: v for k, v in row.items()
                                               if k not in ("metric", "label")}}
                   for row in result.side_by_side()]
     columns = ["metric", *[c for name in scenarios
                            for c in ((name,) if name == "baseline" else (name, f"{name} diff"))]]
+    counted = ""
+    if result.warm_up_days:
+        counted = (f" The first {result.warm_up_days} days are a warm-up: replayed, but not "
+                   f"counted in any figure, table or chart; the metrics count from "
+                   f"<b>{result.first_counted}</b>.")
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>highseas simulation {result.start} to {result.end}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>What-if simulation: {html.escape(result.company_id)}</h1>",
         f"<p>Replay of the recorded history from <b>{result.start}</b> to <b>{result.end}</b> "
-        f"({result.days} days), {len(scenarios)} scenario(s). The baseline is the ruleset as "
-        "written; each scenario changes it as listed. Differences are scenario minus "
-        "baseline.</p><ul>",
+        f"({result.days} days), {len(scenarios)} scenario(s).{counted} The baseline is the "
+        "ruleset as written; each scenario changes it as listed. Differences are scenario "
+        "minus baseline.</p>",
+        "<h2>About this report</h2>",
+        _definition_rows("provenance", _provenance_rows(result)),
+        _swept_html(result),
+        "<h2>Scenarios</h2><ul>",
     ]
     for name in scenarios:
         overrides = result.overrides.get(name, ())
+        mark = ""
+        if name in same:
+            mark = (f" <b>{SAME_AS_BASELINE}</b>: the same ruleset as the baseline, not "
+                    "replayed again; its figures are the baseline's (drawn dashed or hatched "
+                    "in the charts)")
         parts.append(f"<li><b>{html.escape(name)}</b>: "
-                     f"{html.escape(', '.join(overrides) or 'the ruleset as written')}</li>")
+                     f"{html.escape(', '.join(overrides) or 'the ruleset as written')}{mark}</li>")
     parts.append("</ul><h2>Side by side</h2>")
-    parts.append(html_table(comparison, columns))
+    parts.append(html_table(comparison, columns, headers=headers))
     titles = {"pool_size.png": "High-seas pool size over time",
               "releases_per_week.png": "Releases per week",
               "assignments_per_rep.png": "Assignments per salesperson",
@@ -276,7 +381,7 @@ def render_html(result: SimulationResult, charts: dict[str, Path]) -> str:
     parts.append("<h2>Fairness of assignments</h2>" + html_table(tables["fairness"]))
     parts.append("<h2>Customers received per salesperson</h2>"
                  + html_table(_pivot_assignments(tables["assignments"], scenarios),
-                              ["salesperson", "tier", *scenarios]))
+                              ["salesperson", "tier", *scenarios], headers=headers))
     for key, title in (("rule_id", "rule"), ("pool_id", "pool"), ("region", "region"),
                        ("rep_id", "salesperson")):
         parts.append(f"<h2>Releases by {title}</h2>"
@@ -294,12 +399,17 @@ def render_html(result: SimulationResult, charts: dict[str, Path]) -> str:
     if result.behaviour:
         assumptions[3] = ("Behaviour model switched on: " + result.behaviour
                           + " (written as activities of kind 'simulated').")
+    if result.warm_up_days:
+        assumptions.append(
+            f"Warm-up: the days from {result.start} to "
+            f"{result.first_counted - timedelta(days=1)} are replayed like the others (the "
+            "ownership they leave is where the counted days start), but no metric counts "
+            "their releases, reminders, assignments, claims or pool sizes.")
     parts.append("<h2>Assumptions</h2><ul>" + "".join(
         f"<li>{html.escape(line)}</li>" for line in assumptions) + "</ul>")
     if result.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(
             f"<li>{html.escape(w.format_text())}</li>" for w in result.warnings) + "</ul>")
-    parts.append(f"<p class='note'>highseas simulate, {result.seconds:.1f} s.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -328,15 +438,17 @@ def write_outputs(result: SimulationResult, folder: Path) -> list[Path]:
         written += write_table(rows, folder, name)
     written += write_table(result.side_by_side(), folder, "comparison")
     scenarios = list(result.scenarios)
+    same = result.same_as_baseline
     tables = result.tables
     charts = {
-        "pool_size.png": chart_pool_size(tables["daily"], scenarios, folder / "pool_size.png"),
+        "pool_size.png": chart_pool_size(tables["daily"], scenarios, folder / "pool_size.png",
+                                         same),
         "releases_per_week.png": chart_releases_per_week(tables["daily"], scenarios,
-                                                         folder / "releases_per_week.png"),
+                                                         folder / "releases_per_week.png", same),
         "assignments_per_rep.png": chart_assignments(tables["assignments"], scenarios,
-                                                     folder / "assignments_per_rep.png"),
+                                                     folder / "assignments_per_rep.png", same),
         "released_then_ordered.png": chart_released_then_ordered(
-            tables["summary"], scenarios, folder / "released_then_ordered.png"),
+            tables["summary"], scenarios, folder / "released_then_ordered.png", same),
     }
     written += list(charts.values())
     report = folder / "report.html"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from highseas.errors import Diagnostic
 from highseas.simulate.metrics import Row, side_by_side, to_arrow
+from highseas.simulate.provenance import Provenance
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -34,10 +35,28 @@ class SimulationResult:
     files: tuple[Path, ...] = field(default_factory=tuple)
     #: The behaviour model in words ("" when off: no contacts invented).
     behaviour: str = ""
+    #: The first day the metrics count (after a warm-up; None: ``start``).
+    measured_from: date | None = None
+    #: Scenarios whose ruleset is the baseline's (a sweep through its value):
+    #: their figures are the baseline's.
+    same_as_baseline: tuple[str, ...] = ()
+    #: What produced the simulation (the report opens with it).
+    provenance: Provenance | None = None
 
     @property
     def days(self) -> int:
+        """Days replayed, a warm-up included."""
         return (self.end - self.start).days + 1
+
+    @property
+    def first_counted(self) -> date:
+        """The first day the metrics count."""
+        return self.measured_from or self.start
+
+    @property
+    def warm_up_days(self) -> int:
+        """Days replayed before the metrics count (0 without a warm-up)."""
+        return (self.first_counted - self.start).days
 
     def table(self, name: str) -> pa.Table:
         """Metric table ``name`` as a ``pyarrow.Table`` (``.to_pandas()``, ``.to_pylist()``)."""
@@ -56,9 +75,19 @@ class SimulationResult:
         return side_by_side(self.tables["summary"], self.scenarios)
 
     def format_text(self) -> str:
+        warm_up = ""
+        if self.warm_up_days:
+            warm_up = (f", the first {self.warm_up_days} a warm-up: metrics from "
+                       f"{self.first_counted}")
         head = (f"simulation of {self.company_id} from {self.start} to {self.end} "
-                f"({self.days} days, {len(self.scenarios)} scenario(s), {self.seconds:.1f} s)")
-        return head + "\n" + format_side_by_side(self.side_by_side(), self.scenarios)
+                f"({self.days} days{warm_up}, {len(self.scenarios)} scenario(s), "
+                f"{self.seconds:.1f} s)")
+        return head + "\n" + format_side_by_side(self.side_by_side(), self.scenarios,
+                                                 self.same_as_baseline)
+
+
+#: How a scenario whose ruleset is the baseline's is marked.
+SAME_AS_BASELINE = "(= baseline)"
 
 
 def format_value(value: Any) -> str:
@@ -83,10 +112,12 @@ def format_diff(value: Any) -> str:
     return format_value(value)
 
 
-def format_side_by_side(rows: Sequence[Row], scenarios: Sequence[str]) -> str:
+def format_side_by_side(rows: Sequence[Row], scenarios: Sequence[str],
+                        same_as_baseline: Sequence[str] = ()) -> str:
     """The baseline and each scenario, with differences, as aligned text.
 
-    Scenario names can be long: columns are numbered and named underneath."""
+    Scenario names can be long: columns are numbered and named underneath,
+    those ``same_as_baseline`` marked so."""
     headers = ["metric", "baseline"]
     for index, _name in enumerate(scenarios[1:], start=1):
         headers += [f"[{index}]", "diff"]
@@ -104,5 +135,6 @@ def format_side_by_side(rows: Sequence[Row], scenarios: Sequence[str]) -> str:
         out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                              for i, (c, w) in enumerate(zip(line, widths, strict=True))))
     for index, name in enumerate(scenarios[1:], start=1):
-        out.append(f"[{index}] {name}")
+        mark = f" {SAME_AS_BASELINE}" if name in same_as_baseline else ""
+        out.append(f"[{index}] {name}{mark}")
     return "\n".join(out)
