@@ -71,8 +71,9 @@ def _week(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
+def _save(fig: Any, path: Path, tight: bool = True) -> Path:
+    if tight:
+        fig.tight_layout()
     fig.savefig(path, dpi=100)
     _plt().close(fig)
     return path
@@ -131,43 +132,74 @@ def chart_releases_per_week(daily: list[Row], scenarios: Sequence[str], path: Pa
     return _save(fig, path)
 
 
-#: Above this many salespeople the chart ranks them instead of naming each.
-MAX_NAMED_REPS = 40
+#: The per-salesperson chart names at most this many salespeople (those who
+#: received the most); the rest are one row of their mean.
+MAX_NAMED_REPS = 250
+#: Height of one salesperson's row in that chart, in inches (at 100 dpi: 19
+#: pixels for a 9-point name).
+REP_ROW_INCHES = 0.19
+#: Marker of each scenario after the baseline (a wide hollow circle).
+_MARKERS = ("s", "^", "D", "v", "P", "X", "<", ">", "p", "h")
 
 
 def chart_assignments(assignments: list[Row], scenarios: Sequence[str], path: Path,
                       same: Sequence[str] = ()) -> Path:
+    """Customers received per salesperson: one row per salesperson, named in
+    a readable font, the figure as tall as the team (a dot per scenario; the
+    baseline a wide hollow circle, so a scenario with the same figure shows
+    inside it). Sorted by what the baseline gave, most first."""
     plt = _plt()
+    got: dict[str, dict[str, int]] = defaultdict(dict)
+    for r in assignments:
+        got[r["rep_id"]][r["scenario"]] = r["received"]
     reps = sorted({r["rep_id"] for r in assignments if r["received"] or r["claims_back"]})
     if not reps:
         reps = sorted({r["rep_id"] for r in assignments})[:20]
+    base = scenarios[0] if scenarios else ""
+    reps.sort(key=lambda rep: (-got[rep].get(base, 0), rep))
+    labels = list(reps)
+    rows: list[list[float]] = [[got[rep].get(name, 0) for name in scenarios] for rep in reps]
     if len(reps) > MAX_NAMED_REPS:
-        fig, ax = plt.subplots(figsize=(10, 4.5))
-        for name in scenarios:
-            values = sorted((r["received"] for r in assignments if r["scenario"] == name),
-                            reverse=True)
-            ax.step(range(1, len(values) + 1), values, where="mid", label=_label(name, same),
-                    linestyle=(0, (4, 3)) if name in same else "-")
-        ax.set_xlabel("salespeople, ranked by customers received")
-        ax.set_title("Customers received per salesperson (assign, relay, trim)")
-        ax.set_ylabel("customers")
-        ax.legend(fontsize=8)
-        return _save(fig, path)
-    width_in = min(16.0, max(9.0, 0.12 * len(reps) * max(len(scenarios), 1)))
-    fig, ax = plt.subplots(figsize=(width_in, 4.5))
-    width = 0.8 / max(len(scenarios), 1)
+        keep = sorted(reps, key=lambda rep: (-max(got[rep].values(), default=0), rep))
+        named = set(keep[:MAX_NAMED_REPS - 1])
+        others = [rep for rep in reps if rep not in named]
+        labels = [rep for rep in reps if rep in named]
+        rows = [[got[rep].get(name, 0) for name in scenarios] for rep in labels]
+        rows.append([round(sum(got[rep].get(name, 0) for rep in others) / len(others), 1)
+                     for name in scenarios])
+        labels.append(f"mean of the other {len(others)}")
+    # Margins in inches, whatever the height: title, legend and a scale above,
+    # a scale and its label below, the longest name on the left.
+    legend_rows = -(-len(scenarios) // 3)
+    top = 0.45 + 0.24 * legend_rows + 0.35
+    bottom, right = 0.65, 0.35
+    left = 0.3 + 0.075 * max((len(label) for label in labels), default=4)
+    width, height = 10.0, top + bottom + REP_ROW_INCHES * max(len(labels), 8)
+    fig, ax = plt.subplots(figsize=(width, height))
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
+                        bottom=bottom / height)
+    ys = range(len(labels))
     for index, name in enumerate(scenarios):
-        got = {r["rep_id"]: r["received"] for r in assignments if r["scenario"] == name}
-        xs = [i + index * width for i in range(len(reps))]
-        ax.bar(xs, [got.get(rep, 0) for rep in reps], width=width, label=_label(name, same),
-               hatch=SAME_HATCH if name in same else None)
-    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(reps))])
-    ax.set_xticklabels(reps, rotation=70, fontsize=7)
-    ax.set_xlim(-0.5, len(reps))
-    ax.set_title("Customers received per salesperson (assign, relay, trim)")
-    ax.set_ylabel("customers")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _save(fig, path)
+        xs = [row[index] for row in rows]
+        if index == 0:
+            ax.scatter(xs, ys, s=90, facecolors="none", edgecolors="tab:blue", linewidths=1.8,
+                       label=_label(name, same), zorder=2)
+        else:
+            ax.scatter(xs, ys, s=22, marker=_MARKERS[(index - 1) % len(_MARKERS)],
+                       label=_label(name, same), zorder=3)
+    ax.set_yticks(list(ys))
+    ax.set_yticklabels(labels, fontsize=9)
+    ax.set_ylim(len(labels) - 0.5, -0.5)  # the most first, at the top
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+    ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.tick_params(axis="x", labeltop=True, top=True)  # a scale at both ends
+    ax.set_xlim(left=min(0, ax.get_xlim()[0]))
+    ax.set_xlabel("customers received (assign, relay, trim)")
+    fig.suptitle("Customers received per salesperson", y=1 - 0.1 / height, va="top")
+    fig.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.42 / height),
+               ncol=min(len(scenarios), 3), frameon=False)
+    return _save(fig, path, tight=False)
 
 
 def chart_released_then_ordered(summary: list[Row], scenarios: Sequence[str],
