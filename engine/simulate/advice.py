@@ -16,6 +16,11 @@ Eventual orders are the orders with status ``won`` by default (``open`` and
 ``lost`` ones are deals in progress or lost; ``statuses`` changes it). An
 activity recorded at the very moment of the order (importers record the
 win itself as an activity) is the order, not a touch before it.
+
+The figures ignore a rule's exemptions (``unless``) and every condition of
+its ``when`` but ``idle_for``: each eventual order counts as releasable, so a
+rule with exemptions releases at most the share shown. The text and
+advice.html say so (:data:`IGNORES`, :data:`METHOD`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from highseas import codes
 from highseas.errors import InvalidInputError
+from highseas.ruleset.diff import describe_condition
 from highseas.ruleset.model import IdleFor, Ruleset
 from highseas.suggestions import did_you_mean
 
@@ -34,6 +40,31 @@ if TYPE_CHECKING:
     import duckdb
 
 PERCENTILES = (0.5, 0.75, 0.9, 0.95, 0.99)
+
+#: What every figure of the advice leaves out, said under them.
+IGNORES = ("exemptions are not applied: each eventual order counts as releasable, whatever "
+           "a rule's unless (an open order, a tag, a stage) or its other when conditions say; "
+           "a rule with exemptions releases at most the share shown")
+
+#: How the advice is computed, in a paragraph (advice.html; {statuses} and
+#: {max_share} are filled in).
+METHOD = (
+    "The advice reads only the recorded history: customers, activities and orders. An "
+    "eventual order is an order with status {statuses}. For each, it finds the longest "
+    "silence before it: the most days between two consecutive recorded touches of the "
+    "customer, counting from the customer's creation and up to the order (an activity "
+    "recorded at the very moment of the order is the order itself, not a touch before it). "
+    "A rule 'idle_for: P' would have returned the customer to the high seas before the sale "
+    "exactly when that silence is longer than P days. The curve gives, for every P, the "
+    "share of eventual orders whose silence is longer; the recommended idle period is the "
+    "smallest P at which that share is at most {max_share}. The figures ignore a rule's "
+    "exemptions (unless: an open order, a key-account tag, a stage) and every condition of "
+    "its when but idle_for: each order counts as releasable, so a rule with exemptions "
+    "releases at most the share shown, and fewer where its exemptions cover the customers "
+    "who go quiet before they buy. Reminders and claims back are not modelled either: a "
+    "customer released, then claimed back by its salesperson before the sale, still counts "
+    "as released."
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +98,11 @@ class Advice:
     current: dict[str, tuple[int, float]] = field(default_factory=dict)
     #: Orders left out: placed before their customer was created (a data quirk).
     left_out: int = 0
+    #: release rule id -> what its share in ``current`` leaves out (its
+    #: ``unless``, the rest of its ``when``), in the ruleset's words.
+    ignored: dict[str, str] = field(default_factory=dict)
+    #: The order statuses counted as eventual orders.
+    statuses: tuple[str, ...] = ("won",)
 
     def share_released(self, days: int) -> float:
         """Share of orders released under an idle period of ``days``."""
@@ -99,8 +135,17 @@ class Advice:
                              f"{self.share_released(days):.1%} of orders")
         for rule_id, (days, share) in sorted(self.current.items()):
             lines.append(f"  current rule {rule_id} (idle_for {days}d) would release "
-                         f"{share:.1%} of orders")
+                         f"{share:.1%} of orders"
+                         + (f", ignoring {self.ignored[rule_id]}" if rule_id in self.ignored
+                            else ""))
+        if self.orders:
+            lines.append(f"  {IGNORES}")
         return "\n".join(lines)
+
+    def method(self) -> str:
+        """How the advice is computed, in a paragraph."""
+        statuses = " or ".join(repr(s) for s in self.statuses)
+        return METHOD.format(statuses=statuses, max_share=f"{self.max_share:.0%}")
 
 
 def _percentile(sorted_values: list[int], q: float) -> int | None:
@@ -215,6 +260,7 @@ def advise_from_connection(
             if recommended is None and share <= max_share:
                 recommended = period
     current: dict[str, tuple[int, float]] = {}
+    ignored: dict[str, str] = {}
     if ruleset is not None and max_gaps:
         for rule in ruleset.release_rules:
             for leaf in _leaves(rule.when):
@@ -222,13 +268,21 @@ def advise_from_connection(
                     days = leaf.duration.approx_days()
                     share = sum(1 for g in max_gaps if g > days) / len(max_gaps)
                     current[rule.id] = (days, round(share, 6))
+            if rule.id in current:
+                left_out = []
+                if rule.unless is not None:
+                    left_out.append(f"its exemptions (unless {describe_condition(rule.unless)})")
+                if not isinstance(rule.when, IdleFor):
+                    left_out.append(f"the rest of its when ({describe_condition(rule.when)})")
+                if left_out:
+                    ignored[rule.id] = " and ".join(left_out)
     total = con.execute(
         "SELECT count(*) FROM orders WHERE company_id = ? "
         "AND status IN (SELECT unnest(?::VARCHAR[]))", [company, list(statuses)],
     ).fetchall()[0][0]
     return Advice(company, max_share, len(rows), customers, distribution(gaps),
                   distribution(last_gaps), tuple(curve), recommended, current,
-                  left_out=int(total) - len(rows))
+                  left_out=int(total) - len(rows), ignored=ignored, statuses=tuple(statuses))
 
 
 def _leaves(condition: Any) -> list[Any]:

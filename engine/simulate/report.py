@@ -503,6 +503,7 @@ def write_advice(advice: Advice, folder: Path) -> list[Path]:
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>highseas advise</title>"
         f"<style>{_STYLE}</style></head><body><h1>Idle period advice: "
         f"{html.escape(advice.company_id)}</h1><pre>{html.escape(advice.format_text())}</pre>"
+        f"<h2>How this advice is computed</h2><p id=\"method\">{html.escape(advice.method())}</p>"
         f"{html_table(rows)}{_img(chart, 'release curve')}</body></html>",
         encoding="utf-8")
     written.append(page)

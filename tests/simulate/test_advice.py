@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,34 @@ def test_current_rules_are_compared(tmp_path: Path) -> None:
     days, share = advice.current["idle-14d"]
     assert days == 14 and share == 1.0  # every order waited longer than two weeks
     assert "current rule idle-14d" in advice.format_text()
+
+
+def test_the_advice_says_plainly_that_it_ignores_exemptions(tmp_path: Path) -> None:
+    """quick-order's idle rule exempts open orders and key accounts: the
+    figure counts every order, and says so beside it and under the curve."""
+    import yaml
+
+    from highseas.simulate.advice import IGNORES
+
+    document = yaml.safe_load((ROOT / "rulesets" / "quick-order.yaml").read_text())
+    document["company"]["id"] = "acme"
+    ruleset = tmp_path / "acme.yaml"
+    ruleset.write_text(yaml.safe_dump(document, sort_keys=False))
+    out = tmp_path / "advice"
+    advice = advise(_history(tmp_path / "h.duckdb"), ruleset, out=out)
+    line = next(line for line in advice.format_text().splitlines()
+                if "current rule idle-14d" in line)
+    assert line.endswith("of orders, ignoring its exemptions (unless any(has_open_order: "
+                         "true, tags any [key-account, vip], reorder_customer = true))")
+    assert advice.format_text().splitlines()[-1] == f"  {IGNORES}"
+    assert "exemptions are not applied" in IGNORES
+    page = (out / "advice.html").read_text(encoding="utf-8")
+    method = re.search(r'<h2>How this advice is computed</h2><p id="method">(.*?)</p>', page)
+    assert method is not None
+    paragraph = html.unescape(method.group(1))
+    for words in ("longest silence", "'won'", "at most 5%", "ignore a rule's exemptions",
+                  "idle_for: P"):
+        assert words in paragraph, words
 
 
 def test_outputs_and_cli(tmp_path: Path) -> None:
