@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from highseas import codes
-from highseas.errors import InvalidInputError
+from highseas.errors import InvalidInputError, is_duckdb_interrupt
 from highseas.store.countries import NAME_TO_CODE
 from highseas.store.db import PathLike, init_db, open_db, scalar, transaction
 from highseas.store.freshness import record_import
@@ -106,6 +106,8 @@ def _read(con: duckdb.DuckDBPyConnection, name: str, path: Path, columns: tuple[
             {"path": str(path)},
         )
     except duckdb.Error as error:
+        if is_duckdb_interrupt(error):  # Ctrl-C while DuckDB reads: not a bad file
+            raise KeyboardInterrupt from None
         raise InvalidInputError(
             f"cannot read {path}: {str(error).splitlines()[0]}",
             code=codes.IMPORT_CSV_UNREADABLE,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -279,3 +281,37 @@ def test_import_reads_a_folder_whose_name_holds_quotes(tmp_path: Path) -> None:
     import_crm_sales_opportunities(db, folder)
     _check_crm(db, SAMPLE)
 
+
+
+def test_an_interrupted_read_is_an_interrupt_not_an_unreadable_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB answers Ctrl-C during a query with its InterruptException (older
+    versions, or an interrupt from another thread), a ``duckdb.Error``: the
+    import rolls back and raises KeyboardInterrupt, not HS451."""
+    import duckdb
+
+    from highseas.store import imports
+
+    db = tmp_path / "crm.db"
+    import_crm_sales_opportunities(db, SAMPLE)
+    before = _q(db, "SELECT count(*), max(customer_id) FROM customers")
+    opened = imports.open_db
+
+    class Interrupted:
+        def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+            self.con = con
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if "read_csv" in sql:
+                raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+            return self.con.execute(sql, *args)
+
+    @contextmanager
+    def interrupting(path: Path) -> Iterator[Interrupted]:
+        with opened(path) as con:
+            yield Interrupted(con)
+
+    monkeypatch.setattr(imports, "open_db", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        import_crm_sales_opportunities(db, SAMPLE, replace=True)
+    assert _q(db, "SELECT count(*), max(customer_id) FROM customers") == before
