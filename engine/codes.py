@@ -162,6 +162,9 @@ REGION_SELF_FALLBACK = _code("HS326", "region falls back to itself", _F, _R)
 EMPTY_REGION = _code("HS327", "region with no countries and no codes", _F, _R)
 NEWER_LANGUAGE_KEY = _code("HS328", "key of a newer language version than declared", _F, _R)
 CATCH_ALL_TIER_NOT_LAST = _code("HS329", "catch-all tier that is not the last tier", _F, _R)
+EXCESS_TARGET_NEVER_USED = _code(
+    "HS330", "excess_to target after a pool target without a condition (never used)", _F, _R
+)
 
 # --- HS40x: the database file ----------------------------------------------
 DATABASE_MISSING = _code("HS400", "database file does not exist", _U, _D)

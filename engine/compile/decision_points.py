@@ -10,7 +10,10 @@ Decision points (each one durable-rules ruleset, see docs/compiler.md):
 * ``relay:<relay_id>`` - the relay's ``when``;
 * ``allocate:<allocation_id>`` - an allocation's ``when`` (version 1.1; only
   allocations that have one);
-* ``protect:<tier>`` - ``caps.private[*].protect``.
+* ``protect:<tier>`` - ``caps.private[*].protect``;
+* ``excess:<tier>:<n>`` - the ``when`` of target ``n`` (1 for the first) of
+  the tier's ``caps.private[*].excess_to`` (version 1.1; only targets that
+  have one).
 
 Nothing a consultant wrote reaches durable-rules: rulesets are named
 ``hs_<hash>``, properties ``f0``, ``f1``, ... (never ``id``/``sid``), and every
@@ -37,7 +40,7 @@ from highseas.ruleset import model
 from highseas.ruleset.durations import Duration
 from highseas.suggestions import did_you_mean
 
-PointKind = Literal["release", "exempt", "remind", "relay", "allocate", "protect"]
+PointKind = Literal["release", "exempt", "remind", "relay", "allocate", "protect", "excess"]
 
 # Size guards, measured on durable-rules 2.0.28 (docs/compiler.md): 511
 # tests after one node hang set_rulesets for good (a full 512-bucket table),
@@ -224,6 +227,12 @@ def release_condition(
     return ir.And((when, ir.Neg(unless, rule.unless.json_path)), rule.json_path)
 
 
+def excess_point(tier: str, number: int) -> str:
+    """The decision point of the ``when`` of excess_to target ``number`` (1
+    for the first) of the private cap of ``tier``."""
+    return f"excess:{tier}:{number}"
+
+
 def compile_ruleset(ruleset: model.Ruleset, as_of: date) -> CompiledRuleset:
     """Compile every decision point of ``ruleset`` as of ``as_of``.
 
@@ -268,6 +277,12 @@ def compile_ruleset(ruleset: model.Ruleset, as_of: date) -> CompiledRuleset:
                 f"protect:{cap.tier}", "protect", cap.tier,
                 ir.lower(cap.protect, as_of, ruleset), as_of, json_path=cap.json_path,
             ))
+        for number, target in enumerate(cap.excess_to, start=1):
+            if target.when is not None:
+                points.append(DecisionPoint(
+                    excess_point(cap.tier, number), "excess", cap.tier,
+                    ir.lower(target.when, as_of, ruleset), as_of, json_path=target.json_path,
+                ))
 
     seen: set[str] = set()
     for point in points:

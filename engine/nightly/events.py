@@ -55,6 +55,15 @@ class PrivateCapTrimmed:
 
 
 @dataclass(frozen=True, slots=True)
+class ExcessTargetUsed:
+    """Step 4: target ``number`` (1 for the first) of the ``excess_to`` of the
+    private cap of ``tier``, one with a ``when``, took trimmed customers."""
+
+    tier: str
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReminderSent:
     """Step 5: a rule's reminder ``offset`` (as the ruleset writes it) was sent."""
 
@@ -90,8 +99,8 @@ class ClaimRefused:
 
 
 Event = (RelayContacted | RelayExhausted | RelayRoundStarted | RuleReleased
-         | PrivateCapTrimmed | ReminderSent | CustomerAssigned | SalespersonSkipped
-         | ClaimRefused)
+         | PrivateCapTrimmed | ExcessTargetUsed | ReminderSent | CustomerAssigned
+         | SalespersonSkipped | ClaimRefused)
 
 
 class RunObserver(Protocol):

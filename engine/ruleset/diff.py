@@ -171,6 +171,9 @@ def as_text(value: Any) -> str:
         return "[" + ", ".join(as_text(v) for v in value) + "]"
     if isinstance(value, m.PoolTarget):
         return "by_region" if value.by_region else str(value.pool)
+    if isinstance(value, m.ExcessTarget):
+        to = f"tier {value.tier}" if value.tier is not None else f"to_pool {as_text(value.pool)}"
+        return to if value.when is None else f"{to} when {describe_condition(value.when)}"
     if is_dataclass(value) and not isinstance(value, type):
         if type(value).__module__ == m.__name__ and type(value).__name__ not in (
             "Caps", "Guards", "Company",

@@ -205,14 +205,18 @@ class _Builder:
         private = []
         for i, c in enumerate(data.get("private", [])):
             path = f"$.caps.private[{i}]"
-            excess = c.get("excess_to", {})
+            excess = c.get("excess_to")
+            if isinstance(excess, list):
+                targets = tuple(self.excess_target(t, f"{path}.excess_to[{j}]")
+                                for j, t in enumerate(excess))
+            else:
+                targets = (() if excess is None
+                           else (self.excess_target(excess, f"{path}.excess_to"),))
             private.append(m.PrivateCap(
                 tier=c["tier"], max=c["max"],
                 excess_order=c.get("excess_order", "least_recently_followed_up"),
                 protect=self.condition(c["protect"], f"{path}.protect") if "protect" in c else None,
-                excess_to_tier=excess.get("tier"),
-                excess_to_pool=self.target(excess.get("to_pool"), f"{path}.excess_to.to_pool"),
-                json_path=path,
+                excess_to=targets, json_path=path,
             ))
         claims = tuple(
             m.ClaimCap(c["tier"], c.get("per_day"), c.get("per_week"), c.get("per_month"),
@@ -222,6 +226,14 @@ class _Builder:
         cooldown = (self.duration(data["cooldown"], "$.caps.cooldown")
                     if "cooldown" in data else None)
         return m.Caps(private=tuple(private), claims=claims, cooldown=cooldown)
+
+    def excess_target(self, data: dict[str, Any], path: str) -> m.ExcessTarget:
+        return m.ExcessTarget(
+            tier=data.get("tier"),
+            pool=self.target(data.get("to_pool"), f"{path}.to_pool"),
+            when=self.condition(data["when"], f"{path}.when") if "when" in data else None,
+            json_path=path,
+        )
 
     def allocation(self, a: dict[str, Any], path: str) -> m.Allocation:
         schedule = a.get("schedule", "daily")

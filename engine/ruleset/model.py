@@ -292,23 +292,58 @@ ExcessOrder = Literal[
 
 
 @dataclass(frozen=True)
+class ExcessTarget:
+    """One target of a private cap's ``excess_to``: salespeople of ``tier``
+    (the least loaded with room) or, when ``tier`` is None, ``pool``.
+
+    Version 1.1: with ``when``, only trimmed customers matching it go here.
+    """
+
+    tier: str | None = None
+    pool: PoolTarget = field(default_factory=PoolTarget)
+    when: Condition | None = None
+    json_path: str = ""
+
+
+@dataclass(frozen=True)
 class PrivateCap:
     """At most ``max`` private customers for salespeople of ``tier``.
 
     The excess is trimmed in ``excess_order`` (ties broken by customer id);
     customers with an open order, and those matching ``protect``, are never
-    trimmed. Trimmed customers go to the tier ``excess_to_tier`` (assigned by
-    the allocation strategy among its salespeople) or, when that is None, to
-    ``excess_to_pool``.
+    trimmed. Each trimmed customer goes to the first of ``excess_to`` whose
+    ``when`` it matches (a target without ``when`` matches everyone) and
+    that can take it: a pool always can, a tier when one of its salespeople
+    has room. A customer no target takes goes to the pool of its region
+    (``by_region``). Version 1 writes one target without ``when``; empty:
+    every trimmed customer goes ``by_region``.
     """
 
     tier: str
     max: int
     excess_order: ExcessOrder = "least_recently_followed_up"
     protect: Condition | None = None
-    excess_to_tier: str | None = None
-    excess_to_pool: PoolTarget = field(default_factory=PoolTarget)
+    excess_to: tuple[ExcessTarget, ...] = ()
     json_path: str = ""
+
+    @property
+    def excess_to_tier(self) -> str | None:
+        """The tier of the first target without ``when`` (the version 1 form
+        ``excess_to: {tier: new}``), or None."""
+        first = next((t for t in self.excess_to if t.when is None), None)
+        return first.tier if first is not None else None
+
+    @property
+    def excess_to_pool(self) -> PoolTarget:
+        """Where the customers no target before it takes go: the pool of the
+        first pool target without ``when``, else ``by_region``."""
+        return next((t.pool for t in self.excess_to if t.when is None and t.tier is None),
+                    PoolTarget())
+
+    @property
+    def excess_tiers(self) -> tuple[str, ...]:
+        """Every tier the excess may go to, in ``excess_to`` order."""
+        return tuple(dict.fromkeys(t.tier for t in self.excess_to if t.tier is not None))
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,14 @@ class SchemaErrorMapper:
             return [self._counts(error, path, where)]
         if kind in ("anyOf", "oneOf"):
             return self._alternatives(error, path, where)
+        excluded = error.validator_value.get("required") \
+            if kind == "not" and isinstance(error.validator_value, dict) else None
+        if isinstance(excluded, list) and isinstance(value, dict):
+            # ``not: {required: [a, b]}``: at most one of a and b.
+            found = ", ".join(repr(k) for k in excluded if k in value)
+            return [self.diag(codes.WRONG_KEY_COUNT,
+                              f"only one of {', '.join(excluded)} is allowed, found "
+                              f"{found}{where}", path, schema.get("description", ""))]
         return [self.diag(codes.SCHEMA_VIOLATION, f"{error.message}{where}", path)]
 
     def _pattern(self, error: Any, path: str, where: str) -> Diagnostic:
@@ -302,7 +310,11 @@ class SchemaErrorMapper:
 
     def _counts(self, error: Any, path: str, where: str) -> Diagnostic:
         value = error.instance
-        allowed = list(self._resolve(error.schema).get("properties", {}))
+        resolved = self._resolve(error.schema)
+        # keys that only qualify others (``when`` of an excess_to target) are
+        # no choice of their own
+        qualifiers = resolved.get("dependentSchemas", {})
+        allowed = [k for k in resolved.get("properties", {}) if k not in qualifiers]
         keys = ", ".join(repr(k) for k in value)
         if error.validator == "minProperties" and not value:
             return self.diag(codes.WRONG_KEY_COUNT, f"empty mapping{where}", path,

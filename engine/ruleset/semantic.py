@@ -376,15 +376,7 @@ class _AllocationChecks(_RuleChecks):
             self.tier_ref(cap.tier, cap.json_path + ".tier")
             if cap.protect is not None:
                 self.conditions(cap.protect)
-            if cap.excess_to_tier is not None:
-                path = cap.json_path + ".excess_to.tier"
-                self.tier_ref(cap.excess_to_tier, path)
-                if cap.excess_to_tier == cap.tier:
-                    self.report(codes.EXCESS_TO_SAME_TIER,
-                                f"the excess of tier {cap.tier!r} goes back to the same "
-                                "tier", path, "send it to another tier or to a pool")
-            else:
-                self.pool_ref(cap.excess_to_pool)
+            self.excess_targets(cap)
         for claim in caps.claims:
             self.tier_ref(claim.tier, claim.json_path + ".tier")
             limits = [("per_day", claim.per_day), ("per_week", claim.per_week),
@@ -397,6 +389,38 @@ class _AllocationChecks(_RuleChecks):
                                 f"{small} {small_value} is larger than {big} "
                                 f"{big_value}, so it never applies", claim.json_path + "."
                                 + small, f"lower {small} or raise {big}", warning=True)
+
+    def excess_targets(self, cap: m.PrivateCap) -> None:
+        # A pool target without `when` takes every customer that reaches it; a
+        # tier target passes on those nobody of the tier has room for.
+        takes_all: int | None = None
+        for number, target in enumerate(cap.excess_to, start=1):
+            if takes_all is not None:
+                self.report(codes.EXCESS_TARGET_NEVER_USED,
+                            f"excess_to target {number} of the {cap.tier!r} cap is never "
+                            f"used: target {takes_all} before it has no `when` and sends "
+                            "every customer left to a pool", target.json_path,
+                            "move the pool target without `when` to the end of the list, "
+                            "or give it a `when`")
+            if target.when is not None:
+                self.conditions(target.when)
+                reason = never_fires(target.when, None)
+                if reason:
+                    self.report(codes.RULE_NEVER_FIRES,
+                                f"excess_to target {number} of the {cap.tier!r} cap can never "
+                                f"take a customer: {reason}", target.json_path + ".when",
+                                "check the conditions", warning=True)
+            if target.tier is None:
+                self.pool_ref(target.pool)
+                if target.when is None and takes_all is None:
+                    takes_all = number
+                continue
+            path = target.json_path + ".tier"
+            self.tier_ref(target.tier, path)
+            if target.tier == cap.tier:
+                self.report(codes.EXCESS_TO_SAME_TIER,
+                            f"the excess of tier {cap.tier!r} goes back to the same "
+                            "tier", path, "send it to another tier or to a pool")
 
     def check_allocations(self) -> None:
         for allocation in self.rs.allocations:

@@ -32,11 +32,26 @@ def _items(data: dict[str, Any], key: str) -> Iterator[tuple[int, dict[str, Any]
                 yield i, item
 
 
+def _mapping(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def newer_features(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(json path, what) of every 1.1 key or value in a schema-valid document."""
     for i, tier in _items(data, "tiers"):
         if tier.get("tenure") == {}:
             yield f"$.tiers[{i}].tenure", "a catch-all tier (`tenure: {}`)"
+    for i, pool in _items(data, "pools"):
+        if pool.get("regions") == []:
+            yield f"$.pools[{i}].regions", "a pool that covers no region (`regions: []`)"
+    for i, cap in _items(_mapping(data, "caps"), "private"):
+        excess = cap.get("excess_to")
+        path = f"$.caps.private[{i}].excess_to"
+        if isinstance(excess, list):
+            yield path, "a list of `excess_to` targets"
+        elif isinstance(excess, dict) and "when" in excess:
+            yield f"{path}.when", "`when` on `excess_to`"
     for i, allocation in _items(data, "allocation"):
         path = f"$.allocation[{i}]"
         for key in ("when", "capacity_per_rep"):

@@ -24,6 +24,7 @@ from highseas.nightly.events import (
     ClaimRefused,
     CustomerAssigned,
     Event,
+    ExcessTargetUsed,
     PrivateCapTrimmed,
     RelayContacted,
     RelayExhausted,
@@ -56,6 +57,11 @@ def reminder_point(rule_id: str, offset: object) -> str:
 
 def private_cap_point(tier: str) -> str:
     return f"caps.private.{tier}"
+
+
+def excess_target_point(tier: str, number: int) -> str:
+    """Target ``number`` (1 for the first) of a private cap's ``excess_to``."""
+    return f"caps.private.{tier}.excess_to.{number}"
 
 
 def claim_cap_point(tier: str) -> str:
@@ -96,7 +102,11 @@ def coverage_points(ruleset: Ruleset) -> list[str]:
         points.append(release_point(rule.id))
         points.extend(point for point, _ in exemption_alternatives(rule))
         points.extend(reminder_point(rule.id, offset) for offset in rule.remind_before)
-    points.extend(private_cap_point(cap.tier) for cap in ruleset.caps.private)
+    for cap in ruleset.caps.private:
+        points.append(private_cap_point(cap.tier))
+        points.extend(excess_target_point(cap.tier, number)
+                      for number, target in enumerate(cap.excess_to, start=1)
+                      if target.when is not None)
     points.extend(claim_cap_point(cap.tier) for cap in ruleset.caps.claims)
     if ruleset.caps.cooldown is not None:
         points.append(COOLDOWN_POINT)
@@ -144,6 +154,8 @@ def points_of(event: Event) -> tuple[str, ...]:
             return (release_point(rule_id),)
         case PrivateCapTrimmed(tier):
             return (private_cap_point(tier),)
+        case ExcessTargetUsed(tier, number):
+            return (excess_target_point(tier, number),)
         case ReminderSent(rule_id, offset):
             return (reminder_point(rule_id, offset),)
         case CustomerAssigned(allocation_id, fallback):

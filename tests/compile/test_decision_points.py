@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -49,6 +50,21 @@ def test_every_decision_point_is_named() -> None:
         compiled.point("release:idle90")
     assert caught.value.first.code == "HS508"
     assert "release:idle-90" in caught.value.first.hint
+
+
+def test_each_excess_to_target_with_a_condition_is_a_decision_point() -> None:
+    won = model.Compare("stage", "in", ("won", "lost"))
+    strategic = model.TagsMatch("any", ("strategic",))
+    cap = model.PrivateCap("veteran", 10, excess_to=(
+        model.ExcessTarget(pool=model.PoolTarget(False, "closed-deals"), when=won),
+        model.ExcessTarget(tier="new"),
+        model.ExcessTarget(tier="new", when=strategic),
+    ))
+    compiled = compile_ruleset(replace(make_ruleset(), caps=model.Caps(private=(cap,))), AS_OF)
+    # numbered as in the YAML, 1 for the first; the target without `when` has none
+    assert compiled.names == ("excess:veteran:1", "excess:veteran:3")
+    assert compiled.matches("excess:veteran:1", {"k": 1, "stage": "lost"})
+    assert not compiled.matches("excess:veteran:3", {"k": 1, "tags": ["vip"]})
 
 
 def test_remind_is_the_release_condition_later() -> None:

@@ -167,6 +167,14 @@ def valid_rulesets(draw: st.DrawFn) -> Ruleset:
                                         {"stage": {"in": ["contract", "深圳"]}}]))
         if protect is not None:
             cap["protect"] = protect
+        excess = cap.get("excess_to")
+        if excess is not None and draw(st.booleans()):
+            # version 1.1: a first target with a condition, then the cap's own
+            doc["version"] = "1.1"
+            first = draw(st.sampled_from([{"to_pool": "by_region"}, dict(excess)]))
+            when = draw(st.sampled_from([{"tags": {"any": ["vip"]}},
+                                         {"stage": {"in": ["contract", "lead"]}}]))
+            cap["excess_to"] = [{"when": when, **first}, excess]
     for cap in caps.get("claims", []):
         for key in ("per_day", "per_week", "per_month"):
             cap.pop(key, None)

@@ -78,6 +78,23 @@ def test_structural_changes_by_section_and_id_with_lines(tmp_path: Path) -> None
     assert [(f.name, f.old, f.new) for f in cap.fields] == [("max", "40", "30")]
 
 
+def test_excess_to_targets_read_as_the_yaml_writes_them(tmp_path: Path) -> None:
+    old = edited(tmp_path, QUICK_ORDER, "old.yaml", ("version: 1\n", "version: 1.1\n"))
+    new = edited(tmp_path, old, "new.yaml", (
+        "      excess_to:\n        to_pool: by_region\n",
+        "      excess_to:\n        - {when: {stage: {in: [won, lost]}}, to_pool: lost-deals}\n"
+        "        - {tier: new}\n"), (
+        "pools:\n", "pools:\n  - {id: lost-deals, regions: []}\n"))
+    result = diff_rulesets(load_ruleset_spec(str(old)), load_ruleset_spec(str(new)))
+    found = {(c.kind, c.section, c.item_id): c for c in result.changes}
+    assert set(found) == {("added", "pools", "lost-deals"),
+                          ("changed", "caps.private", "veteran")}
+    cap = found[("changed", "caps.private", "veteran")]
+    assert [(f.name, f.old, f.new) for f in cap.fields] == [
+        ("excess_to", "[to_pool by_region]",
+         "[to_pool lost-deals when stage in [won, lost], tier new]")]
+
+
 def test_reordered_release_rules_are_moved(tmp_path: Path) -> None:
     text = QUICK_ORDER.read_text(encoding="utf-8")
     start = text.index("  - id: idle-14d")

@@ -230,7 +230,7 @@ def _check_decisions(the_plan: Any, ruleset: Ruleset, owners: Mapping[str, Owner
         assert d.to_rep_id != owner, d
         tiers = (allocations[d.rule_id].tiers if d.action == "assign"
                  else relay_by_id[d.rule_id].tiers if d.action == "relay"
-                 else (caps[d.rule_id].excess_to_tier,))
+                 else caps[d.rule_id].excess_tiers)
         rep = reps[d.to_rep_id]
         assert rep.tier in tiers and rep.active and not rep.away, (d, rep)
         assert d.to_rep_id not in cooldowns.get(d.customer_id, {}), f"in cooldown: {d}"

@@ -281,6 +281,7 @@ def test_the_recorder_reads_events_not_words() -> None:
         events.RelayContacted("r"), events.RelayExhausted("r"),
         events.RelayRoundStarted("r", 1), events.RelayRoundStarted("r", 2),
         events.RuleReleased("idle"), events.PrivateCapTrimmed("veteran"),
+        events.ExcessTargetUsed("veteran", 2),
         events.ReminderSent("idle", "7d"), events.CustomerAssigned("daily", fallback=True),
         events.SalespersonSkipped("daily", "ann", "new", reasons.IN_COOLDOWN),
         events.SalespersonSkipped("daily", "bob", "veteran", reasons.SkipReason(
@@ -296,7 +297,8 @@ def test_the_recorder_reads_events_not_words() -> None:
     assert recorder.points == {
         "activation_relay.r.contact", "activation_relay.r.after_last_round",
         "activation_relay.r", "activation_relay.r.next_round", "release_rules.idle",
-        "caps.private.veteran", "release_rules.idle.remind_before.7d", "allocation.daily",
+        "caps.private.veteran", "caps.private.veteran.excess_to.2",
+        "release_rules.idle.remind_before.7d", "allocation.daily",
         "allocation.daily.fallback", "caps.cooldown", "caps.claims.veteran",
         "caps.claims.new",
     }
