@@ -270,6 +270,9 @@ COMPANY_NOT_IN_DATABASE = _code(
 CUSTOM_ATTRIBUTE_TYPE = _code(
     "HS553", "custom attribute value not of the declared type", _U, _N
 )
+UNDECLARED_TIER_ATTRIBUTE = _code(
+    "HS554", "tier attribute of a salesperson that selects no tier (warning)", EXIT_OK, _N
+)
 
 # --- HS56x: allocation inputs ----------------------------------------------
 UNKNOWN_STRATEGY = _code("HS560", "unknown strategy or region fallback", _U, _A)

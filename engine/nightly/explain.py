@@ -8,10 +8,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from highseas import codes
-from highseas.errors import InvalidInputError
+from highseas.errors import Diagnostic, InvalidInputError
 from highseas.nightly import facts as derive
 from highseas.nightly.plan import Decision, Skip
-from highseas.nightly.planner import plan
+from highseas.nightly.planner import plan, plan_warnings
 from highseas.ruleset.model import Ruleset
 from highseas.suggestions import did_you_mean
 
@@ -69,6 +69,8 @@ class Explanation:
     skipped: tuple[Skip, ...]
     unassigned_reasons: tuple[str, ...]
     history: tuple[HistoryEvent, ...]
+    #: What the facts do that the ruleset does not foresee (HS554).
+    warnings: tuple[Diagnostic, ...] = ()
 
     def format_text(self) -> str:
         """The explanation as a salesperson or support agent reads it."""
@@ -99,6 +101,9 @@ class Explanation:
         for event in self.history:
             when = event.as_of.isoformat() if event.as_of else "?"
             lines.append(f"  {when} {event.action} ({event.rule_id}): {event.reason}")
+        if self.warnings:
+            lines += ["", "warnings:"]
+            lines.extend(f"  {warning.format_text()}" for warning in self.warnings)
         return "\n".join(lines)
 
 
@@ -159,4 +164,5 @@ def explain_customer(
         skipped=the_plan.skipped_for(customer_id),
         unassigned_reasons=tuple(u.reason for u in the_plan.unassigned_for(customer_id)),
         history=history,
+        warnings=plan_warnings(the_plan),
     )

@@ -22,7 +22,7 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from highseas import codes
-from highseas.errors import Diagnostic, EngineError, InvalidInputError
+from highseas.errors import Diagnostic, EngineError, InvalidInputError, Severity
 from highseas.nightly.lapsed import lapsed_relay_cooldowns, merge_cooldowns
 from highseas.ruleset.model import Ruleset
 from highseas.store.db import companies
@@ -444,6 +444,57 @@ def resolve_tier(ruleset: Ruleset, explicit: str | None, hired_on: date, as_of: 
         if _tenure_ok(tier.tenure_at_least, tier.tenure_less_than, hired_on, as_of):
             return tier.id
     return None
+
+
+def tier_names(ruleset: Ruleset) -> list[str]:
+    """The explicit tier attributes that select a tier (:func:`resolve_tier`):
+    each tier's ``attribute``, and the id of each tier without one."""
+    return list(dict.fromkeys(t.attribute if t.attribute is not None else t.id
+                              for t in ruleset.tiers))
+
+
+#: At most this many undeclared tier attributes are reported, and this many
+#: salespeople named for each.
+_TIER_ATTRIBUTES_SHOWN = 20
+_REPS_SHOWN = 5
+
+
+def undeclared_tier_attributes(
+    con: duckdb.DuckDBPyConnection, ruleset: Ruleset, as_of: date, company_id: str
+) -> list[Diagnostic]:
+    """Warnings (HS554) for the explicit tier attributes (``reps.tier``) of
+    salespeople working on ``as_of`` that select no tier of the ruleset: such
+    a salesperson's tenure decides their tier, which is seldom what whoever
+    set the attribute meant. One per attribute, at the ruleset's ``tiers``."""
+    names = tier_names(ruleset)
+    rows = con.execute(
+        """
+        SELECT tier, count(*), list(rep_id ORDER BY rep_id)[1:?]
+        FROM reps
+        WHERE company_id = ? AND tier IS NOT NULL AND tier <> '' AND hired_on <= ?
+          AND CASE WHEN left_on IS NULL THEN active ELSE left_on > ? END
+          AND tier NOT IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY tier ORDER BY tier LIMIT ?
+        """,
+        [_REPS_SHOWN, company_id, as_of, as_of, names, _TIER_ATTRIBUTES_SHOWN],
+    ).fetchall()
+    line, column = ruleset.position("$.tiers")
+    found = []
+    for attribute, count, shown in rows:
+        more = f" and {count - len(shown)} more" if count > len(shown) else ""
+        found.append(Diagnostic(
+            code=codes.UNDECLARED_TIER_ATTRIBUTE,
+            message=f"{'1 salesperson has' if count == 1 else f'{count} salespeople have'} "
+                    f"tier attribute {attribute!r}, which selects "
+                    f"no tier of the ruleset, so their tenure decides their tier: "
+                    f"{', '.join(shown)}{more}",
+            file=ruleset.source_file, line=line, column=column, json_path="$.tiers",
+            hint=did_you_mean(attribute, names)
+            or f"add a tier with `attribute: {attribute}`, or correct reps.tier in the CRM "
+               f"(values that select a tier: {', '.join(names)})",
+            severity=Severity.WARNING,
+        ))
+    return found
 
 
 def _tenure_ok(at_least: Any, less_than: Any, hired_on: date, as_of: date) -> bool:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
+from highseas.errors import Diagnostic
 from highseas.nightly import facts as derive
 from highseas.nightly.events import NO_OBSERVER, RunObserver
 from highseas.nightly.ledger import RunLedger, arrow
@@ -70,6 +71,9 @@ STEPS: tuple[Step, ...] = (
     allocations,  # 6.
 )
 
+#: The key of a plan's ``extra`` that holds its warnings (:func:`plan_warnings`).
+WARNINGS = "warnings"
+
 #: Requests fetched and allocated at a time (read when a plan starts).
 ALLOCATION_CHUNK = 2000
 #: The same when unassigned customers are only counted (the replay): smaller
@@ -97,7 +101,8 @@ def plan(
     and keeps no list of salespeople passed over (``skipped`` is empty): the
     decisions and the engine state are the same; the replay needs only the
     count. ``observer`` is told what the run goes through
-    (:mod:`highseas.nightly.events`; ``highseas test`` records coverage so)."""
+    (:mod:`highseas.nightly.events`; ``highseas test`` records coverage so).
+    Warnings about the facts are kept for :func:`plan_warnings`."""
     company = company_id or ruleset.company.id
     facts_table = (facts or derive.materialize_customer_facts)(con, ruleset, as_of, company)
     # durable-rules confirms the SQL verdicts on a worker thread while the
@@ -117,7 +122,17 @@ def plan(
     finally:
         evaluation.confirm()
     result.extra["evaluation"] = evaluation
+    result.extra[WARNINGS] = tuple(
+        derive.undeclared_tier_attributes(con, ruleset, as_of, company))
     return result
+
+
+def plan_warnings(the_plan: Plan) -> tuple[Diagnostic, ...]:
+    """What the facts do that the ruleset does not foresee (HS554: a
+    salesperson's tier attribute that selects no tier), as warnings located
+    in the ruleset; empty for a plan made elsewhere."""
+    warnings: tuple[Diagnostic, ...] = the_plan.extra.get(WARNINGS, ())
+    return warnings
 
 
 def _plan_of(ledger: RunLedger) -> Plan:

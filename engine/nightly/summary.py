@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from highseas.nightly.plan import Plan
+from highseas.nightly.planner import plan_warnings
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,7 +33,8 @@ SECTIONS: tuple[_Section, ...] = (
 
 def format_summary(plan: Plan, *, limit: int = 10) -> str:
     """The nightly run's summary: releases per rule and pool, trims per
-    salesperson, assignments per salesperson, reminders, relays, unassigned."""
+    salesperson, assignments per salesperson, reminders, relays, unassigned,
+    and the warnings about the facts (:func:`plan_warnings`), if any."""
     lines = [
         f"highseas run for {plan.company_id} as of {plan.as_of.isoformat()} "
         f"(ruleset {plan.ruleset_hash[:12] or 'in memory'})",
@@ -43,6 +45,10 @@ def format_summary(plan: Plan, *, limit: int = 10) -> str:
         counts = _group_counts(_of_action(decisions, action), columns, name)
         lines.extend(_section(title, counts, limit))
     lines.extend(_unassigned_section(plan, limit))
+    warnings = plan_warnings(plan)
+    if warnings:
+        lines.append(f"  warnings: {len(warnings)}")
+        lines.extend(f"    {warning.format_text()}" for warning in warnings)
     return "\n".join(lines)
 
 
