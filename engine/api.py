@@ -28,7 +28,7 @@ from highseas.compile.decision_points import compile_ruleset
 from highseas.errors import InvalidInputError
 from highseas.nightly import guards
 from highseas.nightly.apply import ApplyResult, applied_run_id, apply_plan, check_can_apply
-from highseas.nightly.claims import ClaimVerdict, check_claim, record_claim
+from highseas.nightly.claims import ClaimVerdict, check_claim, claim_holding, record_claim
 from highseas.nightly.explain import Explanation, explain_customer
 from highseas.nightly.facts import check_company
 from highseas.nightly.guards import TooManyChangesError
@@ -39,6 +39,7 @@ from highseas.nightly.plan_files import PLAN_FORMATS, check_plan_path, write_pla
 from highseas.nightly.planner import plan as _plan
 from highseas.nightly.revert import RevertResult, revert_runs
 from highseas.nightly.runs import RunDetails, RunRecord, list_runs
+from highseas.nightly.runs import reverted_by as reverted_by_of
 from highseas.nightly.runs import run_details as run_details_of
 from highseas.nightly.summary import format_summary
 from highseas.ruleset.diff import RulesetDiff, diff_rulesets, load_ruleset_spec
@@ -50,7 +51,7 @@ from highseas.store.db import companies, connect, init_db, open_db, schema_versi
 from highseas.store.ddl import SCHEMA_VERSION
 from highseas.store.demo import DEMO_ARCHETYPE, ensure_demo_db
 from highseas.store.fixtures import DEFAULT_AS_OF, generate
-from highseas.store.freshness import date_ranges
+from highseas.store.freshness import RecordedLoad, date_ranges, find_load, new_load_id
 from highseas.store.imports import (
     ImportReport,
     import_crm_sales_opportunities,
@@ -69,6 +70,7 @@ __all__ = [
     "ImportReport",
     "LoadReport",
     "OutboxBatch",
+    "RecordedLoad",
     "RevertResult",
     "RunDetails",
     "RunRecord",
@@ -80,8 +82,10 @@ __all__ = [
     "applied_run",
     "check_plan_path",
     "claim",
+    "claim_recorded",
     "compile_definition",
     "db_info",
+    "demo_applied_run",
     "demo_ruleset_path",
     "diff",
     "explain",
@@ -93,9 +97,12 @@ __all__ = [
     "init_database",
     "load_facts",
     "load_ruleset",
+    "new_load_id",
     "outbox",
     "plan",
+    "recorded_load",
     "revert",
+    "reverted_by",
     "ruleset_schema_text",
     "run",
     "run_demo",
@@ -319,6 +326,19 @@ def claim(
         return verdict
 
 
+def claim_recorded(
+    ruleset: Ruleset | PathLike, db: PathLike, rep_id: str, customer_id: str
+) -> str | None:
+    """The event id of the claim by which ``rep_id`` holds ``customer_id`` now,
+    or None: asked after an interrupted ``claim(..., apply=True)`` to say
+    whether the claim was recorded (a database that does not exist holds none)."""
+    rules = _ruleset(ruleset)
+    if not Path(db).exists():
+        return None
+    with connect(db, read_only=True) as con:
+        return claim_holding(con, rules.company.id, rep_id, customer_id)
+
+
 def runs(db: PathLike, company: str | None = None, limit: int | None = None
          ) -> tuple[RunRecord, ...]:
     """The runs ``db`` records (of ``company``, default all), newest first."""
@@ -342,6 +362,16 @@ def revert(db: PathLike, run_ids: Sequence[str], company: str | None = None
     ``revert``. Refused (nothing written) for any other run."""
     with open_db(db) as con:
         return revert_runs(con, list(run_ids), company)
+
+
+def reverted_by(db: PathLike, run_ids: Sequence[str], company: str | None = None
+                ) -> dict[str, str | None]:
+    """Each of ``run_ids`` -> the revert run that undid it, None when it is not
+    reverted (or unknown): asked after an interrupted :func:`revert`."""
+    if not Path(db).exists():
+        return dict.fromkeys(run_ids)
+    with open_db(db, read_only=True) as con:
+        return reverted_by_of(con, run_ids, company)
 
 
 # --------------------------------------------------------------------------
@@ -403,11 +433,31 @@ def load_facts(
     *,
     rejects: PathLike | None = None,
     skip_bad_rows: bool = False,
+    load_id: str | None = None,
 ) -> LoadReport:
     """Check every row of ``file`` (CSV, Parquet or JSON) and append it to
-    ``table`` for ``company`` (default: the only company in ``db``)."""
+    ``table`` for ``company`` (default: the only company in ``db``), in one
+    transaction that records the load under ``load_id`` (default: a new id;
+    give one from :func:`new_load_id` to ask :func:`recorded_load` later
+    whether it was written)."""
     return load_file(db, table, file, company or _only_company(db), rejects_path=rejects,
-                     skip_bad_rows=skip_bad_rows)
+                     skip_bad_rows=skip_bad_rows, load_id=load_id)
+
+
+def recorded_load(db: PathLike, load_id: str) -> RecordedLoad | None:
+    """The load or import ``db`` records under ``load_id`` (:func:`load_facts`,
+    the importers), or None: it was not written. Asked after an interrupt; a
+    database that does not exist, or that no load could have written yet
+    (not a highseas database, an older schema), records none."""
+    if not Path(db).exists():
+        return None
+    try:
+        with open_db(db, read_only=True) as con:
+            return find_load(con, load_id)
+    except InvalidInputError as error:
+        if {d.code for d in error.diagnostics} & {codes.NOT_A_DATABASE, codes.DATABASE_TOO_OLD}:
+            return None
+        raise
 
 
 def generate_fixtures(
@@ -436,6 +486,13 @@ def demo_ruleset_path() -> Path:
     resource = files("highseas.rulesets").joinpath(f"{DEMO_ARCHETYPE}.yaml")
     with as_file(resource) as path:
         return Path(path)
+
+
+def demo_applied_run(db: PathLike) -> AppliedRun | None:
+    """The demo's applied run in ``db`` (None: not applied, or no database)."""
+    if not Path(db).exists():
+        return None
+    return applied_run(load_ruleset(demo_ruleset_path()), db, DEFAULT_AS_OF)
 
 
 def run_demo(db: PathLike, *, apply: bool = False) -> RunResult:

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from highseas import api
+from highseas.cli.interrupts import on_interrupt
 
 _DB = click.Path(dir_okay=False, path_type=Path)
 _DIR = click.Path(file_okay=False, path_type=Path)
@@ -79,11 +80,29 @@ def load(
     TABLE is reps, customers, activities, orders or stage_changes. Any bad row
     fails the whole load (exit 1, nothing written) unless --skip-bad-rows.
     """
+    load_id = api.new_load_id()
+    on_interrupt(click.get_current_context(), lambda: _load_interrupted(db_path, file, load_id))
     report = api.load_facts(db_path, table, file, company, rejects=rejects,
-                            skip_bad_rows=skip_bad_rows)
+                            skip_bad_rows=skip_bad_rows, load_id=load_id)
     for diagnostic in report.diagnostics():
         click.echo(diagnostic.format_text().replace(": error ", ": warning ", 1), err=True)
     click.echo(report.summary())
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'' if count == 1 else 's'}"
+
+
+def _load_interrupted(db_path: Path, file: Path, load_id: str) -> str:
+    """What an interrupted ``load`` wrote, as the database says: all of the
+    file's rows (a recorded load) or none."""
+    done = api.recorded_load(db_path, load_id)
+    if done is None:
+        return (f"interrupted: nothing was written (no row of {file} was loaded; "
+                "the load can be run again)")
+    [(table, count)] = done.row_counts.items()
+    return (f"interrupted after the load was written (load {done.load_id}): {table} holds "
+            f"the {_rows(count)} loaded from {file}; do not load it again")
 
 
 @click.group()
@@ -139,6 +158,32 @@ def _print_import(report: api.ImportReport) -> None:
         click.echo(line)
 
 
+def _import_load_id(db_path: Path, directory: Path, company: str) -> str:
+    """A new id for this import, and a report of what it wrote should it be
+    interrupted."""
+    load_id = api.new_load_id()
+    existed = db_path.exists()
+    on_interrupt(click.get_current_context(),
+                 lambda: _import_interrupted(db_path, directory, company, load_id, existed))
+    return load_id
+
+
+def _import_interrupted(db_path: Path, directory: Path, company: str, load_id: str,
+                        existed: bool) -> str:
+    """What an interrupted import wrote, as the database says: the whole
+    company (a recorded import) or nothing."""
+    done = api.recorded_load(db_path, load_id)
+    if done is None:
+        if not existed and db_path.exists():
+            return (f"interrupted: nothing was imported ({db_path} was created and holds "
+                    "no data; the import can be run again)")
+        return (f"interrupted: nothing was written (the data of company {company} is as "
+                "before; the import can be run again)")
+    counts = ", ".join(f"{table} {count}" for table, count in done.row_counts.items())
+    return (f"interrupted after the import was written (load {done.load_id}): company "
+            f"{done.company_id} holds the data of {directory}: {counts}")
+
+
 @import_.command("crm-sales-opportunities")
 @click.argument("directory", metavar="DIR", type=_DIR)
 @click.option("--db", "db_path", type=_DB, required=True, help="Database file to write.")
@@ -146,7 +191,9 @@ def _print_import(report: api.ImportReport) -> None:
 @click.option("--replace", is_flag=True, help="Replace the company's data if present.")
 def crm_sales_opportunities(directory: Path, db_path: Path, company: str, replace: bool) -> None:
     """Import the Maven Analytics CRM sales opportunities CSVs in DIR."""
-    _print_import(api.import_crm_sales_opportunities(db_path, directory, company, replace=replace))
+    load_id = _import_load_id(db_path, directory, company)
+    _print_import(api.import_crm_sales_opportunities(db_path, directory, company,
+                                                     replace=replace, load_id=load_id))
 
 
 @import_.command("olist-marketing-funnel")
@@ -159,5 +206,7 @@ def olist_marketing_funnel(
     directory: Path, db_path: Path, company: str, replace: bool, pool: str
 ) -> None:
     """Import the Olist marketing funnel CSVs in DIR."""
+    load_id = _import_load_id(db_path, directory, company)
     _print_import(api.import_olist_marketing_funnel(db_path, directory, company,
-                                                    replace=replace, pool_id=pool))
+                                                    replace=replace, pool_id=pool,
+                                                    load_id=load_id))

@@ -123,6 +123,10 @@ def _apply_interrupted(ruleset_path: Path, db_path: Path, as_of: date | None) ->
     done = api.applied_run(ruleset_path, db_path, as_of)
     if done is None:
         return "interrupted: nothing was written (the run was not applied)"
+    return _run_applied(done)
+
+
+def _run_applied(done: api.AppliedRun) -> str:
     return (f"interrupted after the run was applied (run {done.run_id}): the database holds "
             f"the whole run for {done.as_of.isoformat()}")
 
@@ -149,12 +153,24 @@ def claim(ruleset_path: Path, db_path: Path, rep_id: str, customer_id: str,
           as_of: date | None, do_apply: bool) -> None:
     """May REP claim CUSTOMER? Prints allowed or refused with every reason;
     exit 1 when refused."""
+    if do_apply:
+        on_interrupt(click.get_current_context(),
+                     lambda: _claim_interrupted(ruleset_path, db_path, rep_id, customer_id))
     verdict = api.claim(ruleset_path, db_path, rep_id, customer_id, as_of, apply=do_apply)
     click.echo(verdict.sentence())
     if verdict.allowed and do_apply:
         click.echo(f"claim recorded: {customer_id} now belongs to {rep_id}")
     if not verdict.allowed:
         raise SystemExit(1)
+
+
+def _claim_interrupted(ruleset_path: Path, db_path: Path, rep_id: str, customer_id: str) -> str:
+    """What an interrupted ``claim --apply`` wrote, as the database says."""
+    event_id = api.claim_recorded(ruleset_path, db_path, rep_id, customer_id)
+    if event_id is None:
+        return "interrupted: nothing was written (the claim was not recorded)"
+    return (f"interrupted after the claim was recorded (event {event_id}): "
+            f"{customer_id} belongs to {rep_id}")
 
 
 @click.command("demo")
@@ -165,8 +181,25 @@ def claim(ruleset_path: Path, db_path: Path, rep_id: str, customer_id: str,
 def demo(db_path: Path, do_apply: bool) -> None:
     """Create the demo database if absent and run the nightly job on it with
     rulesets/regional-trading.yaml, printing the summary."""
+    existed = db_path.exists()
+    on_interrupt(click.get_current_context(),
+                 lambda: _demo_interrupted(db_path, existed, do_apply))
     result = api.run_demo(db_path, apply=do_apply)
     click.echo(f"demo database: {db_path} (as of {result.plan.as_of.isoformat()})")
     click.echo(api.format_summary(result.plan))
     if result.applied is not None:
         click.echo(result.applied.message)
+
+
+def _demo_interrupted(db_path: Path, existed: bool, do_apply: bool) -> str:
+    """What an interrupted ``demo`` wrote: the database (created whole, or not
+    at all) and, with ``--apply``, the run, as the database says."""
+    if not db_path.exists():
+        return "interrupted: nothing was written (the demo database was not created)"
+    done = api.demo_applied_run(db_path) if do_apply else None
+    if done is not None:
+        return _run_applied(done)
+    not_applied = " (the run was not applied)" if do_apply else ""
+    if existed:
+        return "interrupted: nothing was written" + not_applied
+    return f"interrupted after the demo database {db_path} was created" + not_applied

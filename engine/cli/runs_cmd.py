@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from highseas import api
+from highseas.cli.interrupts import on_interrupt
 
 _DB = click.Path(dir_okay=False, path_type=Path)
 db_option = click.option("--db", "db_path", type=_DB, required=True,
@@ -68,5 +69,23 @@ def revert(run_ids: tuple[str, ...], db_path: Path, company: str | None) -> None
     """Undo the latest applied run (or the latest N, all named) exactly:
     owners, pools, claim counters, cooldowns, relays and rotation as before it;
     its pending reminders cancelled. Recorded as a run of mode revert."""
+    on_interrupt(click.get_current_context(),
+                 lambda: _revert_interrupted(db_path, run_ids, company))
     for result in api.revert(db_path, run_ids, company):
         click.echo(result.sentence())
+
+
+def _revert_interrupted(db_path: Path, run_ids: tuple[str, ...], company: str | None) -> str:
+    """What an interrupted ``revert`` wrote, as the database says: the runs
+    are reverted together or not at all."""
+    found = api.reverted_by(db_path, run_ids, company)
+    if all(found.values()):
+        done = "; ".join(f"run {run_id} is reverted (recorded as run {by})"
+                         for run_id, by in found.items())
+        return f"interrupted after the revert was written: {done}"
+    left = [run_id for run_id, by in found.items() if by is None]
+    text = (f"run {left[0]} is not reverted" if len(left) == 1 else
+            f"runs {', '.join(left)} are not reverted")
+    text += "".join(f"; run {run_id} was already reverted (by run {by})"
+                    for run_id, by in found.items() if by is not None)
+    return f"interrupted: nothing was written ({text})"

@@ -223,3 +223,20 @@ def record_claims(
             [company, as_of.isoformat(), ruleset.content_hash, as_of,
              customers, reps, pools, times],
         )
+
+
+def claim_holding(con: duckdb.DuckDBPyConnection, company_id: str, rep_id: str,
+                  customer_id: str) -> str | None:
+    """The event of the claim by which ``rep_id`` holds ``customer_id`` now, or
+    None (the customer is not ``rep_id``'s, or came to them otherwise): what an
+    interrupted ``claim --apply`` looks up to say whether it was recorded."""
+    rows = con.execute(
+        "SELECT e.event_id FROM customers c JOIN ownership_events e "
+        "ON e.company_id = c.company_id AND e.customer_id = c.customer_id "
+        "AND e.action = 'claim' AND e.to_rep_id = c.owner_rep_id "
+        "AND CAST(e.as_of AS TIMESTAMP) = c.owned_since "
+        "WHERE c.company_id = ? AND c.customer_id = ? AND c.owner_rep_id = ? "
+        'ORDER BY e."at" DESC, e.event_id DESC LIMIT 1',
+        [company_id, customer_id, rep_id],
+    ).fetchall()
+    return str(rows[0][0]) if rows else None

@@ -118,6 +118,20 @@ def get_run(con: duckdb.DuckDBPyConnection, run_id: str,
     )
 
 
+def reverted_by(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str],
+                company_id: str | None = None) -> dict[str, str | None]:
+    """run id -> the revert run that undid it; None when it is not reverted
+    (or there is no such run, or several companies have one of that id and
+    ``company_id`` is not given): what an interrupted ``revert`` looks up."""
+    found: dict[str, str | None] = {}
+    for run_id in run_ids:
+        where = "WHERE run_id = ?" + (" AND company_id = ?" if company_id else "")
+        rows = con.execute(f"SELECT reverted_by FROM runs {where}",
+                           [run_id, company_id] if company_id else [run_id]).fetchall()
+        found[run_id] = str(rows[0][0]) if len(rows) == 1 and rows[0][0] is not None else None
+    return found
+
+
 def applied_stack(con: duckdb.DuckDBPyConnection, company_id: str) -> tuple[RunRecord, ...]:
     """The company's applied runs still in effect (not reverted), newest first."""
     rows = con.execute(

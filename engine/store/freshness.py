@@ -8,6 +8,10 @@ brought, or the newest in the tables themselves, whichever is later (a
 database filled by ``highseas fixtures generate`` or by direct inserts
 records no loads). ``highseas run --apply`` refuses facts older than the
 ruleset's ``guards.max_facts_age`` (highseas.nightly.guards).
+
+A load or import is recorded in the transaction that writes its rows, under
+an id the caller may choose (:func:`new_load_id`): :func:`find_load` then
+says whether it was written, e.g. after a Ctrl-C.
 """
 
 from __future__ import annotations
@@ -67,6 +71,11 @@ class TableLoad:
     latest_at: datetime | None
 
 
+def new_load_id() -> str:
+    """A new id for a load or import (16 hex digits)."""
+    return uuid.uuid4().hex[:16]
+
+
 def record_load(
     con: duckdb.DuckDBPyConnection,
     company_id: str,
@@ -75,9 +84,11 @@ def record_load(
     tables: Sequence[TableLoad],
     *,
     loaded_at: datetime | None = None,
+    load_id: str | None = None,
 ) -> str:
-    """Record one load or import (inside the caller's transaction); its id."""
-    load_id = uuid.uuid4().hex[:16]
+    """Record one load or import (inside the caller's transaction) under
+    ``load_id`` (default: a new one; a given one must be new too); its id."""
+    load_id = load_id or new_load_id()
     when = loaded_at or _now()
     for item in tables:
         con.execute(
@@ -101,9 +112,11 @@ def latest_in(con: duckdb.DuckDBPyConnection, table: str, company_id: str,
     return value if isinstance(value, datetime) else None
 
 
-def record_import(con: duckdb.DuckDBPyConnection, company_id: str, source: str) -> str:
-    """Record an import: it replaces the company's facts, so every table's rows
-    are what it brought (and earlier loads of the company no longer count)."""
+def record_import(con: duckdb.DuckDBPyConnection, company_id: str, source: str,
+                  load_id: str | None = None) -> str:
+    """Record an import (under ``load_id``, default a new one): it replaces the
+    company's facts, so every table's rows are what it brought (and earlier
+    loads of the company no longer count)."""
     con.execute("DELETE FROM loads WHERE company_id = ?", [company_id])
     tables = []
     for table in DATED_COLUMNS:
@@ -111,7 +124,39 @@ def record_import(con: duckdb.DuckDBPyConnection, company_id: str, source: str) 
             f"SELECT count(*) FROM {table} WHERE company_id = ?", [company_id]
         ).fetchall()[0][0]
         tables.append(TableLoad(table, int(count), latest_in(con, table, company_id)))
-    return record_load(con, company_id, "import", source, tables)
+    return record_load(con, company_id, "import", source, tables, load_id=load_id)
+
+
+@dataclass(frozen=True)
+class RecordedLoad:
+    """A load or import the database records."""
+
+    load_id: str
+    company_id: str
+    #: ``load`` or ``import``
+    kind: str
+    #: The file or folder it read.
+    source: str
+    loaded_at: datetime
+    #: table -> rows it added (an import: every table of the company).
+    row_counts: Mapping[str, int]
+
+
+def find_load(con: duckdb.DuckDBPyConnection, load_id: str) -> RecordedLoad | None:
+    """The load or import recorded under ``load_id``, or None: it was not
+    written (or it added no row, which records nothing)."""
+    rows = con.execute(
+        "SELECT company_id, kind, source, loaded_at, table_name, row_count FROM loads "
+        "WHERE load_id = ? ORDER BY table_name",
+        [load_id],
+    ).fetchall()
+    if not rows:
+        return None
+    company_id, kind, source, loaded_at = rows[0][:4]
+    counts = {str(r[4]): int(r[5]) for r in rows}
+    if kind == "import":  # in the order of the data model
+        counts = {table: counts[table] for table in DATED_COLUMNS if table in counts}
+    return RecordedLoad(load_id, str(company_id), str(kind), str(source), loaded_at, counts)
 
 
 @dataclass(frozen=True)

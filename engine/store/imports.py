@@ -180,6 +180,7 @@ def import_crm_sales_opportunities(
     company_id: str = CRM_COMPANY,
     *,
     replace: bool = False,
+    load_id: str | None = None,
 ) -> ImportReport:
     """Import the Maven Analytics CRM sales opportunities files in ``directory``.
 
@@ -190,7 +191,8 @@ def import_crm_sales_opportunities(
     closed at the close date; Engaging: open, no amount). The stage history:
     ``engaging`` from the engage date, ``won`` / ``lost`` from the close date.
     Prospecting opportunities are in stage ``prospecting`` and get no
-    activity (never contacted).
+    activity (never contacted). The import is recorded under ``load_id``
+    (default: a new id; see highseas.store.freshness.find_load).
     """
     check_company_id(company_id)
     started = time.perf_counter()
@@ -211,7 +213,7 @@ def import_crm_sales_opportunities(
             con.execute(_CRM_SQL.format(c=c))
             con.execute(_CRM_INSERT.format(c=c))
             report.counts = _counts(con, company_id)
-            record_import(con, company_id, str(folder))
+            record_import(con, company_id, str(folder), load_id)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -397,6 +399,7 @@ def import_olist_marketing_funnel(
     *,
     replace: bool = False,
     pool_id: str = "default",
+    load_id: str | None = None,
 ) -> ImportReport:
     """Import the Olist marketing funnel files in ``directory``.
 
@@ -406,7 +409,8 @@ def import_olist_marketing_funnel(
     placed and closed on that date; the stage is ``lead`` from the first
     contact and ``won`` from the won date. The others sit in the high seas in
     pool ``pool_id``. SDRs and SRs become
-    reps; first contact and win become activities.
+    reps; first contact and win become activities. The import is recorded
+    under ``load_id`` (default: a new id; see highseas.store.freshness.find_load).
     """
     check_company_id(company_id)
     check_company_id(pool_id, kind="pool")
@@ -438,7 +442,7 @@ def import_olist_marketing_funnel(
             report.quirks.extend(_olist_checks(con, sellers.is_file()))
             con.execute(_OLIST_SQL.format(c=c, pool=_lit(pool_id)))
             report.counts = _counts(con, company_id)
-            record_import(con, company_id, str(folder))
+            record_import(con, company_id, str(folder), load_id)
     report.seconds = time.perf_counter() - started
     return report
 

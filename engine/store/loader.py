@@ -132,7 +132,8 @@ class LoadReport:
 
 
 def _record_load(con: duckdb.DuckDBPyConnection, spec: TableSpec, company_id: str, path: Path,
-                 loaded: int, good: str, extras: list[str], params: dict[str, Any]) -> None:
+                 loaded: int, good: str, extras: list[str], params: dict[str, Any],
+                 load_id: str | None) -> None:
     """Record when this load ran and the newest timestamp it brought (``loads``);
     a load that added no row changes nothing, not even this table."""
     if not loaded:
@@ -144,7 +145,8 @@ def _record_load(con: duckdb.DuckDBPyConnection, spec: TableSpec, company_id: st
         latest = run_sql(
             con, f"SELECT max(greatest({values})) FROM _raw{good}", params
         ).fetchall()[0][0]
-    record_load(con, company_id, "load", str(path), [TableLoad(spec.name, loaded, latest)])
+    record_load(con, company_id, "load", str(path), [TableLoad(spec.name, loaded, latest)],
+                load_id=load_id)
 
 
 def load_file(
@@ -156,6 +158,7 @@ def load_file(
     skip_bad_rows: bool = False,
     *,
     now: datetime | None = None,
+    load_id: str | None = None,
 ) -> LoadReport:
     """Check every row of ``file`` and append it to ``table`` for ``company_id``.
 
@@ -164,7 +167,8 @@ def load_file(
     :class:`RejectedDataError` (exit 1) is raised, unless ``skip_bad_rows``:
     then the good rows are loaded and the report lists the bad ones. The
     rejects file (CSV: row, column, value, code, reason) is written whenever
-    ``rejects_path`` is given, even when empty.
+    ``rejects_path`` is given, even when empty. The load is recorded under
+    ``load_id`` (default: a new id; see highseas.store.freshness.find_load).
     """
     started = time.perf_counter()
     spec = TABLES.get(table)
@@ -261,7 +265,8 @@ def load_file(
                     params,
                 ).fetchall()
                 loaded = int(inserted[0][0])
-                _record_load(con, spec, company_id, path, loaded, good, extras, params)
+                _record_load(con, spec, company_id, path, loaded, good, extras, params,
+                             load_id)
     report = LoadReport(
         table=spec.name,
         file=str(path),

@@ -119,6 +119,24 @@ def test_sweep_values_run_in_their_natural_order() -> None:
     assert [o.raw for o in parse_sweep("x=30d,none,7d")] == ["30d", "none", "7d"]
 
 
+def test_swept_settings_name_the_baseline_value(tmp_path: Path) -> None:
+    from highseas.simulate.overrides import swept_settings
+
+    idle, cap, cooldown = swept_settings(REGIONAL, ["idle-period=90d,30d",
+                                                    "caps.private.veteran.max=300,200",
+                                                    "caps.cooldown=7d,14d"])
+    assert (idle.path, idle.baseline, idle.values, idle.equal) == (
+        "idle-period", "90d", ("30d", "90d"), ("90d",))
+    assert (cap.baseline, cap.values, cap.equal) == ("300", ("200", "300"), ("300",))
+    assert cooldown.baseline != "not set" and cooldown.equal == ()
+    document = REGIONAL.read_text(encoding="utf-8").replace("cooldown: 30d", "")
+    assert "cooldown" not in document
+    bare = tmp_path / "no-cooldown.yaml"
+    bare.write_text(document, encoding="utf-8")
+    (unset,) = swept_settings(bare, ["caps.cooldown=7d,14d"])
+    assert (unset.baseline, unset.equal) == ("not set", ())
+
+
 def _error(sets: list[str] | None = None, sweeps: list[str] | None = None,
            idle: str | None = None) -> InvalidInputError:
     with pytest.raises(InvalidInputError) as caught:
