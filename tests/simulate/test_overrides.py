@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,7 +71,7 @@ def test_idle_period_sets_every_release_rule_idle_for() -> None:
 
 
 def test_idle_period_reaches_nested_leaves() -> None:
-    document = {"release_rules": [
+    document: dict[str, Any] = {"release_rules": [
         {"id": "a", "when": {"all": [{"idle_for": "10d"}, {"stage": "lead"}]}},
         {"id": "b", "when": {"any": [{"not": {"idle_for": "5d"}}, {"idle_for": "7d"}]}},
     ]}
