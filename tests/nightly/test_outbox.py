@@ -1,6 +1,6 @@
 """The outbox: every change reaches the CRM exactly once, whatever the fetches
 go through (limits, interrupted fetches repeated with the same cursor,
-applies committing while a fetch runs, reverts of delivered runs)."""
+applies committing while a fetch runs, `highseas revert` of delivered runs)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from highseas import api
+from highseas.cli import main
 from highseas.errors import InvalidInputError
 from highseas.nightly.apply import apply_plan
 from highseas.nightly.outbox import fetch, parse_cursor
 from highseas.nightly.planner import plan
 from highseas.store.db import open_db
+from tests.support.interrupts import commit_points, count_points, interrupt_at
 from tests.support.nightly import Facts, ruleset_with
 
 COMPANY = "regional-trading"
@@ -120,32 +123,91 @@ def test_a_change_committed_during_a_fetch_comes_with_the_next_one() -> None:
     assert after.changes[0]["seq"] == first.last_seq + 1
 
 
-def test_a_revert_of_delivered_changes_sends_their_reversal() -> None:
-    con = busy_company().con
-    apply_nights(con, FIRST_DAY, 6)
-    delivered = fetch(con, COMPANY, 0)
-    run_id = delivered.changes[-1]["run_id"]
-    # a revert moves the run's events and reminders out of the live tables
-    for live, moved in (("ownership_events", "reverted_ownership_events"),
-                        ("notifications", "reverted_notifications")):
-        names = [r[0] for r in con.execute(
-            f"SELECT column_name FROM information_schema.columns WHERE table_name = '{live}' "
-            "ORDER BY ordinal_position").fetchall()]
-        quoted = ", ".join(f'"{n}"' for n in names)
-        con.execute(f"INSERT INTO {moved} (reverted_by, {quoted}) SELECT 'undo-1', {quoted} "
-                    f"FROM {live} WHERE run_id = ?", [run_id])
-        con.execute(f"DELETE FROM {live} WHERE run_id = ?", [run_id])
-    of_run = [c for c in delivered.changes if c["run_id"] == run_id]
-    assert of_run
-    undone = fetch(con, COMPANY, delivered.cursor).changes
+def company_file(tmp_path: Path) -> Path:
+    """:func:`busy_company` in a database file."""
+    db = tmp_path / "facts.duckdb"
+    api.init_database(db)
+    facts = busy_company()
+    facts.con.execute(f"ATTACH '{db}' AS target")
+    for table in ("reps", "customers", "activities"):
+        facts.con.execute(f"INSERT INTO target.main.{table} SELECT * FROM {table}")
+    facts.con.execute("DETACH target")
+    return db
+
+
+def apply_file_nights(db: Path, first: date, nights: int) -> list[str]:
+    """Apply ``nights`` nights from ``first``; their run ids, oldest first."""
+    rules = ruleset_with(COMPANY)
+    with open_db(db) as con:
+        return [apply_plan(con, plan(con, rules, first + timedelta(days=n))).run_id
+                for n in range(nights)]
+
+
+def fetch_everything(db: Path, cursor: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Fetch with `highseas outbox` from ``cursor`` until nothing waits, as a
+    CRM would whose fetches go wrong: each batch is first fetched with its
+    output lost, then fetched again and interrupted by Ctrl-C (at a random
+    moment, or just before or after the transaction that numbers the changes
+    commits), then fetched for good, always with the same cursor."""
+    delivered: list[dict[str, Any]] = []
+    while True:
+        args = ["outbox", "--db", str(db), "--since", str(cursor), "--format", "json",
+                "--limit", str(rng.choice([1, 2, 5, 50]))]
+        moments, statements = count_points(args)  # a fetch whose output was lost
+        moment = rng.choice([rng.randrange(moments), *commit_points(statements)])
+        outcome = interrupt_at(args, moment)
+        assert (outcome.exit_code, outcome.message) == (
+            130, f"interrupted: the cursor is still {cursor}; fetch again with --since {cursor}")
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        batch = json.loads(result.stdout)
+        delivered.extend(batch["changes"])
+        cursor = batch["cursor"]
+        if not batch["more"]:
+            return delivered
+
+
+def test_a_revert_of_delivered_changes_sends_their_reversal_once(tmp_path: Path) -> None:
+    """Three nights delivered, a fourth applied but not fetched; `highseas
+    revert` undoes the last two. The CRM then gets the reversal of each change
+    of the third night it had, once, and never hears of the fourth."""
+    db = company_file(tmp_path)
+    rng = random.Random(21)
+    *_, third = apply_file_nights(db, FIRST_DAY, 3)
+    delivered = fetch_everything(db, 0, rng)
+    [fourth] = apply_file_nights(db, FIRST_DAY + timedelta(days=3), 1)
+    reverted = CliRunner().invoke(main, ["revert", fourth, third, "--db", str(db)])
+    assert reverted.exit_code == 0, reverted.output
+    revert_of = dict(query(db, "SELECT run_id, reverted_by FROM runs WHERE status = 'reverted'"))
+    assert sorted(revert_of) == sorted([third, fourth])
+
+    undone = fetch_everything(db, delivered[-1]["seq"], rng)
+
+    seqs = [change["seq"] for change in delivered + undone]
+    assert seqs == list(range(1, len(seqs) + 1))  # no gap, no repeat
+    of_third = [c for c in delivered if c["run_id"] == third]
+    assert of_third and not [c for c in delivered if c["run_id"] == fourth]
     kinds = {"ownership": "ownership_reverted", "notification": "notification_cancelled"}
-    assert sorted((kinds[c["type"]], change_id(c)[1]) for c in of_run) == sorted(
-        change_id(c) for c in undone)
+    assert sorted((kinds[c["type"]], change_id(c)[1]) for c in of_third) == sorted(
+        change_id(c) for c in undone)  # each once; nothing of the fourth night
+    assert {c["type"] for c in undone} == {"ownership_reverted", "notification_cancelled"}
     for change in undone:
+        assert (change["run_id"], change["reverted_by"]) == (third, revert_of[third])
         if change["type"] == "ownership_reverted":
-            [original] = [c for c in of_run if c.get("event_id") == change["event_id"]]
+            [original] = [c for c in of_third if c.get("event_id") == change["event_id"]]
             assert (change["to_rep_id"], change["to_pool_id"]) == (
                 original["from_rep_id"], original["from_pool_id"])
+    # nothing more waits, and the next night's changes follow the reversals
+    assert fetch_everything(db, seqs[-1], rng) == []
+    [again] = apply_file_nights(db, FIRST_DAY + timedelta(days=2), 1)
+    later = fetch_everything(db, seqs[-1], rng)
+    assert later and {c["run_id"] for c in later} == {again}
+    assert [c["seq"] for c in later] == list(range(seqs[-1] + 1, seqs[-1] + 1 + len(later)))
+
+
+def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with open_db(db, read_only=True) as con:
+        return con.execute(sql).fetchall()
 
 
 def test_cursors_that_cannot_be_right_are_refused() -> None:
@@ -168,15 +230,8 @@ def highseas(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_command_prints_changes_and_the_next_cursor(tmp_path: Path) -> None:
-    db = tmp_path / "facts.duckdb"
-    api.init_database(db)
-    facts = busy_company()
-    facts.con.execute(f"ATTACH '{db}' AS target")
-    for table in ("reps", "customers", "activities"):
-        facts.con.execute(f"INSERT INTO target.main.{table} SELECT * FROM {table}")
-    facts.con.execute("DETACH target")
-    with open_db(db) as con:
-        apply_nights(con, FIRST_DAY, 3)
+    db = company_file(tmp_path)
+    apply_file_nights(db, FIRST_DAY, 3)
     first = highseas("outbox", "--db", str(db), "--limit", "2")
     assert first.returncode == 0, first.stderr
     lines = [json.loads(line) for line in first.stdout.splitlines()]
