@@ -40,7 +40,7 @@ from highseas.nightly.runs import (
     next_seq,
     why_not_revertible,
 )
-from highseas.store.db import transaction
+from highseas.store.db import registered, transaction
 
 if TYPE_CHECKING:
     import duckdb
@@ -56,16 +56,18 @@ def record_undo(con: duckdb.DuckDBPyConnection, plan: Plan, run_id: str,
     for table in ("undo_customers", "undo_rotation", "undo_relay"):
         con.execute(f"DELETE FROM {table} WHERE company_id = ? AND run_id = ?",
                     [company, run_id])
-    customers = sorted(set(changes.table.column("customer_id").to_pylist())) if len(changes) \
-        else []
-    if customers:
-        con.execute(
-            "INSERT INTO undo_customers (company_id, run_id, customer_id, owner_rep_id, "
-            "pool_id, owned_since) SELECT company_id, ?, customer_id, owner_rep_id, pool_id, "
-            "owned_since FROM customers WHERE company_id = ? "
-            "AND customer_id IN (SELECT unnest(?::VARCHAR[]))",
-            [run_id, company, customers],
-        )
+    if len(changes):
+        # The changed customers are read from the plan's Arrow table: a list
+        # parameter of half a million ids costs a second to bind at 1M.
+        with registered(con, "hs_undo_changes", changes.table.select(["customer_id"])):
+            con.execute(
+                "INSERT INTO undo_customers (company_id, run_id, customer_id, owner_rep_id, "
+                "pool_id, owned_since) SELECT company_id, ?, customer_id, owner_rep_id, "
+                "pool_id, owned_since FROM customers WHERE company_id = ? "
+                "AND customer_id IN (SELECT customer_id FROM hs_undo_changes) "
+                "ORDER BY customer_id",
+                [run_id, company],
+            )
     if plan.rotation:
         allocation_ids = [a for a, _, _ in plan.rotation]
         pool_ids = [p for _, p, _ in plan.rotation]
