@@ -197,7 +197,6 @@ class RunLedger:
         self.unassigned_rows = unassigned_rows
         #: Requests allocated at a time (see highseas.nightly.chunks).
         self.chunk_size = chunk_size
-        self.unassigned_omitted = 0
         self.pending: list[Decision] = []
         self.unassigned: list[Unassigned] = []
         self.skipped: dict[str, list[Skip]] = {}
@@ -218,6 +217,9 @@ class RunLedger:
             f"CREATE OR REPLACE TEMP TABLE hs_decisions (batch INTEGER, {decision_columns})"
         )
         con.execute(f"CREATE OR REPLACE TEMP TABLE hs_unassigned ({unassigned_columns})")
+        # A counting plan keeps only the ids, to count customers, not
+        # customer x allocation (see :meth:`counted_unassigned`).
+        con.execute("CREATE OR REPLACE TEMP TABLE hs_unassigned_ids (customer_id VARCHAR)")
         con.execute("CREATE OR REPLACE TEMP TABLE hs_in_relay (customer_id VARCHAR)")
 
     def _load_rotation(self) -> dict[tuple[str, str], str | None]:
@@ -231,8 +233,9 @@ class RunLedger:
     def sync(self) -> None:
         """Write the decisions, unassigned customers and relay members decided
         in Python so far into the temp tables SQL steps read."""
-        if not self.unassigned_rows:
-            self.unassigned_omitted += len(self.unassigned)
+        if not self.unassigned_rows and self.unassigned:
+            self.con.execute("INSERT INTO hs_unassigned_ids SELECT unnest(?::VARCHAR[])",
+                             [[item.customer_id for item in self.unassigned]])
             self.unassigned.clear()
         for items, kind, table in (
             (self.pending, Decision, "hs_decisions"),
@@ -284,16 +287,28 @@ class RunLedger:
         ``hs_processed``): unassigned for ``reason``."""
         self.sync()
         if not self.unassigned_rows:
-            self.unassigned_omitted += int(self.con.execute(
-                "SELECT count(*) FROM hs_requests "
+            self.con.execute(
+                "INSERT INTO hs_unassigned_ids SELECT customer_id FROM hs_requests "
                 "WHERE customer_id NOT IN (SELECT customer_id FROM hs_processed)"
-            ).fetchall()[0][0])
+            )
             return
         self.con.execute(
             "INSERT INTO hs_unassigned SELECT customer_id, pool_id, ?, ? FROM hs_requests "
             "WHERE customer_id NOT IN (SELECT customer_id FROM hs_processed)",
             [reason, rule_id],
         )
+
+    def counted_unassigned(self) -> int:
+        """The customers a counting plan leaves in their pool (synced):
+        each once, however many allocations or relays tried it, and not
+        those a later allocation of the run assigned, as
+        :meth:`highseas.nightly.plan.Plan.left_unassigned` does for listed ones."""
+        if self.unassigned_rows:
+            return 0
+        return int(self.con.execute(
+            "SELECT count(DISTINCT customer_id) FROM hs_unassigned_ids WHERE customer_id "
+            "NOT IN (SELECT customer_id FROM hs_decisions WHERE action = 'assign')"
+        ).fetchall()[0][0])
 
     # -- reading ------------------------------------------------------------
     def dicts(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:

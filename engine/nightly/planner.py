@@ -163,5 +163,5 @@ def _plan_of(ledger: RunLedger) -> Plan:
         relay_upserts=tuple(sorted(ledger.relay_upserts, key=lambda r: r.customer_id)),
         relay_deletes=tuple(sorted(set(ledger.relay_deletes))),
         evaluated_customers=ledger.evaluation.customer_count,
-        unassigned_omitted=ledger.unassigned_omitted,
+        unassigned_omitted=ledger.counted_unassigned(),
     )

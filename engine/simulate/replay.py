@@ -34,7 +34,6 @@ from highseas.nightly.apply import apply_plan
 from highseas.nightly.claims import ClaimChecks, ClaimVerdict, check_claim, record_claims
 from highseas.nightly.plan import ACTIONS
 from highseas.nightly.planner import plan as make_plan
-from highseas.nightly.steps.allocations import WEEKDAYS
 from highseas.ruleset.durations import Duration, DurationError
 from highseas.ruleset.model import Ruleset
 from highseas.simulate.replay_facts import IncrementalFacts
@@ -292,23 +291,6 @@ def _pool_sizes(con: duckdb.DuckDBPyConnection, company: str, day: date
     return high_seas, private, pools
 
 
-def lists_unassigned(ruleset: Ruleset, day: date) -> bool:
-    """Whether the plan of ``day`` must list the customers it leaves
-    unassigned for their count to be of customers.
-
-    A plan that only counts them (``unassigned_rows=False``, cheaper: no
-    rows, no reasons) adds up what each allocation and each relay leaves: a
-    customer that two of them leave in the high seas (or that one leaves and
-    a later one assigns) would count twice. With at most one of them running
-    that day, the sum is a count of customers; otherwise the plan lists them
-    and :meth:`highseas.nightly.plan.Plan.unassigned_customers` counts each
-    customer once. The decisions are the same either way (tested)."""
-    weekday = WEEKDAYS[day.weekday()]
-    allocations = sum(1 for allocation in ruleset.allocations
-                      if not allocation.weekdays or weekday in allocation.weekdays)
-    return allocations + len(ruleset.relays) > 1
-
-
 def replay(
     con: duckdb.DuckDBPyConnection,
     ruleset: Ruleset,
@@ -339,11 +321,9 @@ def replay(
         invented = _invent_contacts(con, company, day, pending) if contact else 0
         if claim_back:
             claimed, lost = _claim_backs(con, ruleset, day, sim_runs, log)
-        # The unassigned customers are only counted (the metrics need no
-        # reasons), unless the plans are kept for inspection or the count
-        # needs them to be of customers (lists_unassigned).
-        the_plan = make_plan(con, ruleset, day, facts=facts.refresh,
-                             unassigned_rows=keep_plans or lists_unassigned(ruleset, day))
+        # The unassigned customers are only counted, each once (the metrics
+        # need no reasons), unless the plans are kept for inspection.
+        the_plan = make_plan(con, ruleset, day, facts=facts.refresh, unassigned_rows=keep_plans)
         result = apply_plan(con, the_plan, mode="simulate", timestamp=_run_timestamp(day))
         sim_runs.add(result.run_id)
         # The day's decisions but reminders (counted per day; the metrics need
