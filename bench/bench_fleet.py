@@ -44,13 +44,16 @@ TEMPLATES_PER_ARCHETYPE = 2
 
 def templates(customers: int) -> list[tuple[str, Path]]:
     """(archetype, facts file) of the cached template companies."""
+    from highseas.store.ddl import SCHEMA_VERSION
     from highseas.store.fixtures import DEFAULT_AS_OF, generate
 
     CACHE.mkdir(parents=True, exist_ok=True)
     made = []
     for archetype in ARCHETYPES:
         for seed in range(1, TEMPLATES_PER_ARCHETYPE + 1):
-            path = CACHE / f"{archetype}-{customers}-{seed}.duckdb"
+            # Named by schema version: the workers open the copies read-only
+            # first and cannot upgrade a template of an older schema.
+            path = CACHE / f"{archetype}-{customers}-{seed}-v{SCHEMA_VERSION}.duckdb"
             if not path.exists():
                 generate(path, archetype, customers, max(2, customers // 50), seed,
                          DEFAULT_AS_OF)
@@ -140,6 +143,13 @@ def main() -> None:
 
     statuses = {s.value: n for s, n in fleet.by_status().items()}
     seq_statuses = {s.value: n for s, n in sequential.by_status().items()}
+    failed = [o for o in (*fleet.outcomes, *sequential.outcomes) if o.status.value != "applied"]
+    if failed:
+        # A company that fails costs a fraction of one that applies: the
+        # figures would mean nothing.
+        first = failed[0]
+        raise SystemExit(f"{len(failed)} companies not applied; first: {first.company} "
+                         f"{first.status.value} {first.error_code} {first.error_message}")
     n = args.companies
     company_s = sequential.wall_s / n  # one company, one process, no Dask
     in_task_s = statistics.fmean(o.duration_s for o in fleet.outcomes)
