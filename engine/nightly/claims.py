@@ -211,16 +211,26 @@ def record_claims(
             INSERT INTO ownership_events (company_id, event_id, run_id, customer_id,
                 from_rep_id, to_rep_id, from_pool_id, to_pool_id, action, rule_id,
                 ruleset_hash, reason, "at", as_of)
-            SELECT ?, 'claim-' || ? || '-' || rep_id || '-' || customer_id, NULL, customer_id,
+            SELECT ?, 'claim-' || ? || '-' || rep_id || '-' || customer_id
+                      -- a second claim of the customer by them that day (released
+                      -- in between) is numbered: event ids are unique
+                      || CASE WHEN earlier = 0 THEN '' ELSE '#' || (earlier + 1) END,
+                   NULL, customer_id,
                    NULL, rep_id, pool_id, NULL, 'claim', 'claim', ?,
                    rep_id || ' claimed ' || customer_id || ' from '
                        || coalesce(pool_id, 'the high seas'),
                    "at", ?
-            FROM (SELECT unnest(?::VARCHAR[]) AS customer_id, unnest(?::VARCHAR[]) AS rep_id,
-                         unnest(?::VARCHAR[]) AS pool_id, unnest(?::TIMESTAMP[]) AS "at")
+            FROM (SELECT v.*, (SELECT count(*) FROM ownership_events e
+                               WHERE e.company_id = ? AND e.action = 'claim' AND e.as_of = ?
+                                 AND e.to_rep_id = v.rep_id
+                                 AND e.customer_id = v.customer_id) AS earlier
+                  FROM (SELECT unnest(?::VARCHAR[]) AS customer_id,
+                               unnest(?::VARCHAR[]) AS rep_id,
+                               unnest(?::VARCHAR[]) AS pool_id,
+                               unnest(?::TIMESTAMP[]) AS "at") v)
             ORDER BY customer_id
             """,
-            [company, as_of.isoformat(), ruleset.content_hash, as_of,
+            [company, as_of.isoformat(), ruleset.content_hash, as_of, company, as_of,
              customers, reps, pools, times],
         )
 

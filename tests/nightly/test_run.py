@@ -437,6 +437,28 @@ def test_claim_check_reasons_and_recording() -> None:
         check_claim(con, rules, today, "vicc", "p3")
 
 
+def test_a_customer_claimed_twice_the_same_day_has_two_claim_events() -> None:
+    """Claimed, released by hand the same day, claimed again by the same
+    salesperson: both claims are in the audit trail, under distinct ids."""
+    rules = ruleset_with("regional-trading")
+    facts = Facts(COMPANY)
+    facts.reps([{"rep_id": "vic", "hired_on": "2019-03-01", "regions": ["emea"]}])
+    facts.customers([{"customer_id": "p0", "country": "DE", "created_at": "2026-01-01",
+                      "pool_id": "emea-pool"}])
+    con = facts.con
+    today = date(2026, 6, 2)
+    verdict = check_claim(con, rules, today, "vic", "p0")
+    record_claim(con, rules, today, verdict)
+    con.execute("UPDATE customers SET owner_rep_id = NULL, pool_id = 'emea-pool', "
+                "owned_since = NULL WHERE customer_id = 'p0'")
+    record_claim(con, rules, today, verdict)
+    assert facts.owner_of("p0") == ("vic", None)
+    ids = [row[0] for row in con.execute(
+        "SELECT event_id FROM ownership_events WHERE action = 'claim' ORDER BY event_id"
+    ).fetchall()]
+    assert ids == ["claim-2026-06-02-vic-p0", "claim-2026-06-02-vic-p0#2"]
+
+
 def test_claims_recorded_together_are_all_or_nothing() -> None:
     from highseas.nightly.claims import ClaimChecks, record_claims
 
