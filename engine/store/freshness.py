@@ -34,6 +34,10 @@ DATED_COLUMNS: dict[str, tuple[str, ...]] = {
     "stage_changes": ("at",),
 }
 
+#: The tables whose dated columns are days (DATE), not times: their range
+#: is shown as days.
+DAY_TABLES: frozenset[str] = frozenset({"reps"})
+
 #: The columns whose newest value says how fresh the facts are: what happens
 #: every working day in a CRM (salespeople's hire dates do not).
 FRESHNESS_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -206,10 +210,13 @@ class DateRange:
     last_load_at: datetime | None
 
     def to_dict(self) -> dict[str, str | None]:
-        def text(value: datetime | None) -> str | None:
-            return value.isoformat(sep=" ") if value else None
+        def text(value: datetime | None, days: bool = False) -> str | None:
+            if value is None:
+                return None
+            return value.date().isoformat() if days else value.isoformat(sep=" ")
 
-        return {"oldest": text(self.oldest), "newest": text(self.newest),
+        days = self.table in DAY_TABLES
+        return {"oldest": text(self.oldest, days), "newest": text(self.newest, days),
                 "last_load_at": text(self.last_load_at)}
 
 

@@ -147,6 +147,9 @@ def test_loads_record_when_they_ran_and_the_newest_fact(db: Path, tmp_path: Path
     assert rows == [("load", str(activities), "activities", 2, "2026-07-21 09:30:00")]
     info = api.db_info(db).date_ranges["regional-trading"]["activities"]
     assert info["newest"] == "2026-07-21 09:30:00" and info["last_load_at"] is not None
+    # the salespeople's dates are days, shown without a time
+    reps = api.db_info(db).date_ranges["regional-trading"]["reps"]
+    assert reps["oldest"] is not None and len(reps["oldest"]) == len("2026-07-21")
     # fresh again: the day after the newest fact passes the guard
     applied = api.run(ROOT / "rulesets" / "regional-trading.yaml", db, date(2026, 7, 22),
                       apply=True).applied
