@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from highseas.cli import COMMANDS, main
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+DOC = DOC_PATH.read_text(encoding="utf-8")
 
 
 def command_paths() -> list[tuple[str, click.Command]]:
@@ -48,3 +51,36 @@ def test_every_command_and_option_is_documented(path: str, command: click.Comman
             for opt in param.opts:
                 if opt.startswith("--"):
                     assert opt in text, f"{opt} of 'highseas {path}' is not in docs/cli.md"
+
+
+#: The width the help texts in docs/cli.md are rendered at.
+HELP_WIDTH = 78
+RECORD = os.environ.get("HIGHSEAS_RECORD") == "1"
+_HELP_BLOCK = re.compile(r"(```text\n)(.*?)(```)", re.S)
+
+
+def help_text(path: str) -> str:
+    """What ``highseas PATH --help`` prints on a terminal of HELP_WIDTH columns."""
+    result = CliRunner().invoke(main, [*path.split(), "--help"], prog_name="highseas",
+                                terminal_width=HELP_WIDTH)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_each_section_shows_the_commands_own_help() -> None:
+    """The help block of every command's section is exactly what the command
+    prints (re-record with HIGHSEAS_RECORD=1 after changing an option)."""
+    doc = DOC
+    stale = []
+    for path, _ in command_paths():
+        text = section(path)
+        block = _HELP_BLOCK.search(text)
+        assert block, f"the section of 'highseas {path}' has no help block"
+        if block.group(2) != help_text(path):
+            stale.append(path)
+            fresh = text[:block.start(2)] + help_text(path) + text[block.end(2):]
+            doc = doc.replace(text, fresh, 1)
+    if RECORD and stale:
+        DOC_PATH.write_text(doc, encoding="utf-8")
+    assert not stale, (f"docs/cli.md shows an old --help of: {', '.join(stale)} "
+                       "(re-record with HIGHSEAS_RECORD=1)")
