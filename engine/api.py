@@ -47,7 +47,15 @@ from highseas.ruleset.loader import load_ruleset as _load
 from highseas.ruleset.model import Ruleset
 from highseas.ruleset.validation import ValidationReport
 from highseas.simulate import SimulationResult, advise, simulate
-from highseas.store.db import companies, connect, init_db, open_db, schema_version, table_counts
+from highseas.store.db import (
+    companies,
+    connect,
+    init_db,
+    open_db,
+    schema_version,
+    stored_schema_version,
+    table_counts,
+)
 from highseas.store.ddl import SCHEMA_VERSION
 from highseas.store.demo import DEMO_ARCHETYPE, ensure_demo_db
 from highseas.store.fixtures import DEFAULT_AS_OF, generate
@@ -458,6 +466,41 @@ def recorded_load(db: PathLike, load_id: str) -> RecordedLoad | None:
         if {d.code for d in error.diagnostics} & {codes.NOT_A_DATABASE, codes.DATABASE_TOO_OLD}:
             return None
         raise
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """What a database holds, to tell after an interrupt whether a command
+    wrote: its schema version (0: the file exists but holds no highseas
+    schema yet) and, for one company, its customer and salesperson counts
+    and a hash of their rows."""
+
+    schema_version: int
+    customers: int = 0
+    reps: int = 0
+    #: hashes of the company's customer and salesperson rows
+    content_hash: tuple[int, int] = (0, 0)
+
+
+def store_state(db: PathLike, company: str | None = None) -> StoreState | None:
+    """The :class:`StoreState` of ``db`` (and of ``company`` in it), or None
+    when the file does not exist."""
+    if not Path(db).exists():
+        return None
+    version = stored_schema_version(db) or 0
+    if company is None or version != SCHEMA_VERSION:
+        return StoreState(version)
+    with open_db(db, read_only=True) as con:
+        customers, reps, customer_rows, rep_rows = con.execute(
+            "SELECT (SELECT count(*) FROM customers WHERE company_id = $c), "
+            "(SELECT count(*) FROM reps WHERE company_id = $c), "
+            "(SELECT coalesce(bit_xor(hash(customer_id, created_at, owner_rep_id, "
+            "pool_id)), 0) FROM customers WHERE company_id = $c), "
+            "(SELECT coalesce(bit_xor(hash(rep_id, hired_on, tier)), 0) "
+            "FROM reps WHERE company_id = $c)",
+            {"c": company},
+        ).fetchall()[0]
+    return StoreState(version, int(customers), int(reps), (int(customer_rows), int(rep_rows)))
 
 
 def generate_fixtures(

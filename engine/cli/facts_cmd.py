@@ -28,8 +28,29 @@ def db() -> None:
 @click.argument("db_path", metavar="DB", type=_DB)
 def init(db_path: Path) -> None:
     """Create the database DB, or upgrade an older one to this schema."""
+    ctx = click.get_current_context()
+    # Interrupted while the file is read, nothing is written yet.
+    on_interrupt(ctx, lambda: f"interrupted: nothing was written ({db_path} is as before)")
+    before = api.store_state(db_path) if db_path.is_file() else None
+    on_interrupt(ctx, lambda: _init_interrupted(db_path, before))
     version = api.init_database(db_path)
     click.echo(f"{db_path}: highseas database, schema version {version}")
+
+
+def _init_interrupted(db_path: Path, before: api.StoreState | None) -> str:
+    """What an interrupted ``db init`` wrote: the schema is created or
+    upgraded in one transaction."""
+    now = api.store_state(db_path)
+    if now is None:
+        return f"interrupted: nothing was written ({db_path} was not created)"
+    if before is not None and now.schema_version == before.schema_version:
+        return (f"interrupted: nothing was written ({db_path} is at schema version "
+                f"{now.schema_version}, as before)")
+    if now.schema_version == 0:
+        return (f"interrupted: {db_path} was created but holds no schema yet; "
+                "run db init again")
+    done = "created" if before is None else "upgraded"
+    return f"interrupted after {db_path} was {done}: schema version {now.schema_version}"
 
 
 @db.command("info")
@@ -140,12 +161,34 @@ def generate(
     as_json: bool,
 ) -> None:
     """Generate one company into --db: same arguments, same content."""
+    ctx = click.get_current_context()
+    # Interrupted while the file is read, nothing is written yet.
+    on_interrupt(ctx, lambda: (f"interrupted: nothing was written (the data of company "
+                               f"{archetype} in {db_path} is as before)"))
+    before = api.store_state(db_path, archetype) if db_path.is_file() else None
+    on_interrupt(ctx, lambda: _generate_interrupted(db_path, archetype, before))
     summary = api.generate_fixtures(db_path, archetype, customers, reps, seed,
                                     as_of.date() if as_of else None, replace=replace)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(", ".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+def _generate_interrupted(db_path: Path, company: str, before: api.StoreState | None) -> str:
+    """What an interrupted ``fixtures generate`` wrote: the company's rows are
+    written (or replaced) in one transaction, after the schema."""
+    now = api.store_state(db_path, company)
+    if now is None:
+        return f"interrupted: nothing was written ({db_path} was not created)"
+    if before is not None and now == before:
+        return (f"interrupted: nothing was written (the data of company {company} in "
+                f"{db_path} is as before)")
+    if now.customers == 0 and now.reps == 0:
+        return (f"interrupted: nothing was generated ({db_path} was created and holds no "
+                f"data of company {company})")
+    return (f"interrupted after the fixtures were written: company {company} in {db_path} "
+            f"holds {now.customers} customers and {now.reps} salespeople")
 
 
 @click.group("import")

@@ -98,6 +98,16 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
     return int(value) if value is not None else 0
 
 
+def stored_schema_version(path: PathLike) -> int | None:
+    """The schema version the file at ``path`` records, read without checking
+    or upgrading it; None for a DuckDB file without one."""
+    con = _raw_connect(Path(path), read_only=True)
+    try:
+        return schema_version(con)
+    finally:
+        con.close()
+
+
 def _migrate(con: duckdb.DuckDBPyConnection, current: int) -> None:
     """Apply migrations ``current+1 .. SCHEMA_VERSION`` in one transaction."""
     with transaction(con):

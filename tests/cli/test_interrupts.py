@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from highseas import api
+from highseas.store.ddl import SCHEMA_VERSION
 from tests.support.interrupts import (
     Outcome,
     commit_points,
@@ -319,3 +320,47 @@ def test_an_interrupted_first_demo_says_what_it_created(demo_db: Path, tmp_path:
 
     interrupted(["demo", "--db", str(db), "--apply"], no_database, db, seed=9,
                 nothing=(None, contents(demo_db)), check=check, random_moments=2)
+
+
+# --- db init and fixtures generate ---------------------------------------------
+
+
+def test_an_interrupted_db_init_says_whether_the_schema_is_in(tmp_path: Path) -> None:
+    db = tmp_path / "new.duckdb"
+
+    def no_file() -> None:
+        for leftover in tmp_path.glob("new.duckdb*"):
+            leftover.unlink()
+
+    def check(outcome: Outcome, written: bool) -> None:
+        if written:
+            assert outcome.message == (f"interrupted after {db} was created: schema version "
+                                       f"{SCHEMA_VERSION}")
+        elif db.exists():
+            assert outcome.message == (f"interrupted: {db} was created but holds no schema "
+                                       "yet; run db init again")
+        else:
+            assert outcome.message == f"interrupted: nothing was written ({db} was not created)"
+
+    interrupted(["db", "init", str(db)], no_file, db, seed=10, nothing=(None, {}), check=check)
+
+
+def test_an_interrupted_fixture_generation_says_whether_the_company_is_in(
+        tmp_path: Path) -> None:
+    db = tmp_path / "fixtures.duckdb"
+    empty = tmp_path / "empty.duckdb"
+    api.init_database(empty)
+    args = ["fixtures", "generate", "--archetype", "quick-order", "--customers", "30",
+            "--reps", "3", "--db", str(db)]
+
+    def check(outcome: Outcome, written: bool) -> None:
+        if written:
+            assert outcome.message == (
+                f"interrupted after the fixtures were written: company quick-order in {db} "
+                "holds 30 customers and 3 salespeople")
+        else:
+            assert outcome.message == (
+                "interrupted: nothing was written (the data of company quick-order in "
+                f"{db} is as before)")
+
+    interrupted(args, fresh(empty, db), db, seed=11, nothing=(contents(empty),), check=check)
