@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from highseas import fleet
+from highseas.cli.interrupts import on_interrupt
 from highseas.cli.run_cmd import as_of_option
 
 
@@ -50,6 +51,9 @@ def run_all(rulesets_dir: Path, facts_path: Path, as_of: date | None, do_apply: 
     companies = fleet.discover(rulesets_dir, facts_path, apply=do_apply, only=only,
                                exclude=exclude)
     options = fleet.RunOptions(as_of=as_of, apply=do_apply)
+    if do_apply:
+        on_interrupt(click.get_current_context(),
+                     lambda: _run_all_interrupted(companies, as_of, scheduler))
     if sys.stderr.isatty():
         with click.progressbar(length=len(companies), label="companies",
                                file=sys.stderr) as bar:
@@ -66,3 +70,29 @@ def run_all(rulesets_dir: Path, facts_path: Path, as_of: date | None, do_apply: 
         click.echo(f"summary written to {summary_path}")
     if result.exit_code:
         raise SystemExit(result.exit_code)
+
+
+#: Companies named in an interrupt message (the count says how many there are).
+NAMED = 5
+
+
+def _names(ids: tuple[str, ...]) -> str:
+    shown = ", ".join(ids[:NAMED])
+    return shown + (f" and {len(ids) - NAMED} more" if len(ids) > NAMED else "")
+
+
+def _run_all_interrupted(companies: list[fleet.CompanyRef], as_of: date | None,
+                         scheduler: str) -> str:
+    """What an interrupted ``run-all --apply`` left: each company's run is one
+    transaction, so a company is applied for its date or not at all."""
+    check = fleet.applied_companies(companies, as_of)
+    parts = [f"{len(check.applied)} of {len(companies)} companies hold an applied run for "
+             f"their date" + (f" ({_names(check.applied)})" if check.applied else "")]
+    if check.not_applied:
+        parts.append(f"{len(check.not_applied)} not applied ({_names(check.not_applied)})")
+    if check.unknown:
+        parts.append(f"{len(check.unknown)} could not be checked ({_names(check.unknown)})")
+    remote = ("; tasks already running on the cluster's workers may still finish"
+              if scheduler != fleet.LOCAL else "")
+    return (f"interrupted: {'; '.join(parts)}{remote}. Run run-all again: the applied "
+            "companies are reported as already applied")

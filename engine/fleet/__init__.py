@@ -25,16 +25,24 @@ from highseas.fleet.cluster import LOCAL, run_all
 from highseas.fleet.companies import CompanyRef, discover
 from highseas.fleet.outcome import GUARD_CODES, Outcome, Status
 from highseas.fleet.summary import FleetResult, check_summary_path, write_summary
-from highseas.fleet.task import RunOptions, run_company, run_in_process
+from highseas.fleet.task import (
+    AppliedCheck,
+    RunOptions,
+    applied_companies,
+    run_company,
+    run_in_process,
+)
 
 __all__ = [
     "GUARD_CODES",
     "LOCAL",
+    "AppliedCheck",
     "CompanyRef",
     "FleetResult",
     "Outcome",
     "RunOptions",
     "Status",
+    "applied_companies",
     "check_summary_path",
     "discover",
     "run_all",

@@ -109,6 +109,33 @@ def run_company(company: CompanyRef, options: RunOptions,
     )
 
 
+@dataclass(frozen=True)
+class AppliedCheck:
+    """Which companies hold an applied run for their date, asked after an
+    interrupted ``run-all --apply``."""
+
+    applied: tuple[str, ...]
+    not_applied: tuple[str, ...]
+    #: companies whose database or ruleset could not say (locked, broken)
+    unknown: tuple[str, ...]
+
+
+def applied_companies(companies: Sequence[CompanyRef], as_of: date | None) -> AppliedCheck:
+    """Look in each company's database for the run of its date (``as_of``,
+    default today in its zone), applied by this fleet run or before it."""
+    applied: list[str] = []
+    not_applied: list[str] = []
+    unknown: list[str] = []
+    for company in companies:
+        try:
+            done = api.applied_run(company.ruleset, company.facts, as_of)
+        except HighseasError:
+            unknown.append(company.id)
+            continue
+        (applied if done is not None else not_applied).append(company.id)
+    return AppliedCheck(tuple(applied), tuple(not_applied), tuple(unknown))
+
+
 def run_in_process(companies: Sequence[CompanyRef], options: RunOptions) -> FleetResult:
     """Every company one after another in this process, without Dask: the
     baseline that the cluster's per-task overhead is measured against."""

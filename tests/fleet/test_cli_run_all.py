@@ -134,3 +134,29 @@ def test_the_cli_does_not_import_dask() -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_interrupted_apply_says_which_companies_hold_their_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the cluster works: one company applied, the others not;
+    the message counts and names them from their databases, exit 130."""
+    from highseas import fleet
+
+    made = CompanyMaker(tmp_path)
+    for company, archetype in (("alpha", "quick-order"), ("beta", "large-project"),
+                               ("gamma", "regional-trading")):
+        made.add(company, archetype, 40)
+
+    def first_then_interrupt(companies: list[fleet.CompanyRef], options: fleet.RunOptions,
+                             **_: object) -> fleet.FleetResult:
+        assert fleet.run_company(companies[0], options).status is fleet.Status.APPLIED
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fleet, "run_all", first_then_interrupt)
+    result = CliRunner().invoke(main, ["run-all", "--rulesets", str(made.rulesets), "--facts",
+                                       str(made.facts), "--as-of", AS_OF.isoformat(),
+                                       "--apply"])
+    assert result.exit_code == 130, result.output
+    assert ("interrupted: 1 of 3 companies hold an applied run for their date (alpha); "
+            "2 not applied (beta, gamma). Run run-all again: the applied companies are "
+            "reported as already applied") in result.output
