@@ -31,7 +31,7 @@ from tests.support.interrupts import (
     count_points,
     interrupt_at,
 )
-from tests.support.nightly import RULESETS, Facts
+from tests.support.nightly import RULESETS, Facts, two_reps_one_owned_one_pooled
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "fixtures" / "small"
@@ -180,17 +180,7 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("claim") / "pool.duckdb"
     api.init_database(db)
     with duckdb.connect(str(db)) as con:
-        facts = Facts("regional-trading", con)
-        facts.reps([
-            {"rep_id": "anna", "hired_on": "2020-01-01", "regions": ["emea"]},
-            {"rep_id": "ben", "hired_on": "2026-03-01", "regions": ["emea"]},
-        ])
-        facts.customers([
-            {"customer_id": "acme", "name": "ACME GmbH", "country": "DE",
-             "created_at": "2025-01-01", "owner": "anna", "owned_since": "2026-01-01"},
-            {"customer_id": "pool1", "name": "Pool One", "country": "FR",
-             "created_at": "2025-01-01", "pool_id": "emea-pool"},
-        ])
+        two_reps_one_owned_one_pooled(Facts("regional-trading", con))
     return db
 
 

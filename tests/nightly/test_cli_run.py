@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from highseas.cli import main
 from highseas.store.db import init_db
-from tests.support.nightly import RULESETS, Facts
+from tests.support.nightly import RULESETS, Facts, two_reps_one_owned_one_pooled
 
 RULESET = str(RULESETS / "regional-trading.yaml")
 
@@ -22,17 +22,7 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "facts.duckdb"
     init_db(path)
     con = duckdb.connect(str(path))
-    facts = Facts("regional-trading", con)
-    facts.reps([
-        {"rep_id": "anna", "hired_on": "2020-01-01", "regions": ["emea"]},
-        {"rep_id": "ben", "hired_on": "2026-03-01", "regions": ["emea"]},
-    ])
-    facts.customers([
-        {"customer_id": "acme", "name": "ACME GmbH", "country": "DE",
-         "created_at": "2025-01-01", "owner": "anna", "owned_since": "2026-01-01"},
-        {"customer_id": "pool1", "name": "Pool One", "country": "FR",
-         "created_at": "2025-01-01", "pool_id": "emea-pool"},
-    ])
+    facts = two_reps_one_owned_one_pooled(Facts("regional-trading", con))
     facts.activities([{"customer_id": "acme", "rep_id": "anna", "at": "2026-01-10 10:00"}])
     con.close()
     return path

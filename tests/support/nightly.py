@@ -94,6 +94,21 @@ class Facts:
         return rows[0][0], rows[0][1]
 
 
+def two_reps_one_owned_one_pooled(facts: Facts) -> Facts:
+    """regional-trading's smallest world: anna (a veteran) owns ACME, ben is
+    new, and one customer waits in the EMEA pool."""
+    facts.reps([
+        {"rep_id": "anna", "hired_on": "2020-01-01", "regions": ["emea"]},
+        {"rep_id": "ben", "hired_on": "2026-03-01", "regions": ["emea"]},
+    ])
+    return facts.customers([
+        {"customer_id": "acme", "name": "ACME GmbH", "country": "DE",
+         "created_at": "2025-01-01", "owner": "anna", "owned_since": "2026-01-01"},
+        {"customer_id": "pool1", "name": "Pool One", "country": "FR",
+         "created_at": "2025-01-01", "pool_id": "emea-pool"},
+    ])
+
+
 # --- the invariants of the nightly run (docs/nightly-run.md, docs/allocation.md) ---
 #
 # Shared by tests/nightly/test_properties.py (one ruleset, many companies) and
