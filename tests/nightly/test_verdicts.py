@@ -97,10 +97,10 @@ def test_durable_rules_sees_each_class_of_customers_at_its_edges(db: Path) -> No
         lowest = rows[0]  # fetch_fact_rows orders by key
         assert {c: lowest[c] for c in columns} in sent[klass]
         for column in columns:
-            values = [row[column] for row in rows if row[column] is not None]
-            if not values or isinstance(values[0], list):
+            present = [row[column] for row in rows if row[column] is not None]
+            if not present or isinstance(present[0], list):
                 continue
-            for edge in (min(values), max(values)):  # type: ignore[type-var]
+            for edge in (min(present), max(present)):  # type: ignore[type-var]
                 assert any(p[column] == edge for p in sent[klass]), (klass, column, edge)
                 edges_checked += 1
     assert edges_checked > len(members)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from highseas.nightly.plan import Decision, Plan, Unassigned
 from highseas.testfile import ClaimCheck, Entry, Expectation
 from highseas.testing.compare import compare_claim, compare_plan
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
 
 DAY = date(2025, 5, 30)
 
@@ -120,7 +124,7 @@ _ACTIONS = {"release": "released", "remind": "reminded", "trim": "trimmed",
             "assign": "assigned", "relay": "relayed", "relay_end": "relay_ended"}
 
 
-def _decisions() -> object:
+def _decisions() -> SearchStrategy[list[Decision]]:
     from hypothesis import strategies as st
 
     decision = st.builds(
