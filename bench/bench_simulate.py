@@ -53,7 +53,7 @@ def main() -> None:
     started = time.perf_counter()
     result = simulate(ruleset, db, start, end, sweeps=sweeps, out=args.out, jobs=args.jobs)
     total = time.perf_counter() - started
-    per_day = [row["seconds"] for row in result.tables["daily"]]
+    per_day = [seconds for days in result.day_seconds.values() for seconds in days]
     scenario_days = len(per_day)
     print(f"{args.customers} customers, {args.reps} reps, {args.days} days, "
           f"{len(result.scenarios)} scenarios ({scenario_days} scenario-days): {total:.1f} s")

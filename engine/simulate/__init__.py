@@ -113,6 +113,9 @@ class ScenarioOutcome:
     warnings: list[Diagnostic]
     #: The first and last day of the company's facts (read by the first scenario).
     facts_span: tuple[date | None, date | None] = (None, None)
+    #: Wall seconds of each replayed day, warm-up included (for benchmarks:
+    #: no metric table holds them, so that outputs are the same byte for byte).
+    day_seconds: tuple[float, ...] = ()
 
 
 def _run_scenario(
@@ -120,7 +123,6 @@ def _run_scenario(
     options: ReplayOptions, progress: Callable[[int], None] | None, threads: int | None = None,
     first_counted: date | None = None,
 ) -> ScenarioOutcome:
-    started = time.perf_counter()
     copy = copy_database(db, folder, f"scenario-{index}")
     warnings: list[Diagnostic] = []
     span: tuple[date | None, date | None] = (None, None)
@@ -149,8 +151,8 @@ def _run_scenario(
     finally:
         for leftover in (copy, copy.with_name(copy.name + ".wal")):
             leftover.unlink(missing_ok=True)
-    context.seconds = time.perf_counter() - started
-    return ScenarioOutcome(scenario_tables(context), warnings, span)
+    return ScenarioOutcome(scenario_tables(context), warnings, span,
+                           tuple(state.seconds for state in log.days))
 
 
 def simulate(
@@ -248,6 +250,8 @@ def simulate(
         same_as_baseline=tuple(s.name for index, s in enumerate(scenarios)
                                if index and same[index] == 0),
         provenance=provenance,
+        day_seconds={scenario.name: outcome.day_seconds
+                     for scenario, outcome in zip(distinct, outcomes, strict=True)},
     )
     result.seconds = time.perf_counter() - started
     if out is not None:

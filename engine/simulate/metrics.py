@@ -68,7 +68,6 @@ class ScenarioContext:
     reps: list[tuple[str, str | None, bool]] = field(default_factory=list)  # id, tier, active
     orders: list[tuple[str, str | None, datetime, float | None]] = field(default_factory=list)
     first_contacts: list[Row] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 def counted(log: ReplayLog, start: date) -> ReplayLog:
@@ -175,7 +174,6 @@ def scenario_tables(ctx: ScenarioContext) -> dict[str, list[Row]]:
             "claims_back": state.claims_back, "lost_touches": state.lost_touches,
             "invented_contacts": state.invented_contacts,
             "high_seas": state.high_seas, "private": state.private,
-            "seconds": round(state.seconds, 4),
         })
         for pool, size in sorted(state.pools.items()):
             tables["pool_size"].append({"scenario": name, "day": state.day, "pool_id": pool,

@@ -42,6 +42,9 @@ class SimulationResult:
     same_as_baseline: tuple[str, ...] = ()
     #: What produced the simulation (the report opens with it).
     provenance: Provenance | None = None
+    #: Wall seconds of each replayed day per scenario replayed (a scenario
+    #: equal to another is not replayed again); not in any output file.
+    day_seconds: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def days(self) -> int:
