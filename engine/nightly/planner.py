@@ -102,7 +102,8 @@ def plan(
     decisions and the engine state are the same; the replay needs only the
     count. ``observer`` is told what the run goes through
     (:mod:`highseas.nightly.events`; ``highseas test`` records coverage so).
-    Warnings about the facts are kept for :func:`plan_warnings`."""
+    Warnings about the facts are kept for :func:`plan_warnings` (in a full
+    plan: a counting plan, one per replayed day, shows none)."""
     company = company_id or ruleset.company.id
     facts_table = (facts or derive.materialize_customer_facts)(con, ruleset, as_of, company)
     # durable-rules confirms the SQL verdicts on a worker thread while the
@@ -122,8 +123,9 @@ def plan(
     finally:
         evaluation.confirm()
     result.extra["evaluation"] = evaluation
-    result.extra[WARNINGS] = tuple(
-        derive.undeclared_tier_attributes(con, ruleset, as_of, company))
+    if unassigned_rows:
+        result.extra[WARNINGS] = tuple(
+            derive.undeclared_tier_attributes(con, ruleset, as_of, company))
     return result
 
 

@@ -76,9 +76,10 @@ def test_each_section_shows_the_commands_own_help() -> None:
         text = section(path)
         block = _HELP_BLOCK.search(text)
         assert block, f"the section of 'highseas {path}' has no help block"
-        if block.group(2) != help_text(path):
+        shown = help_text(path)
+        if block.group(2) != shown:
             stale.append(path)
-            fresh = text[:block.start(2)] + help_text(path) + text[block.end(2):]
+            fresh = text[:block.start(2)] + shown + text[block.end(2):]
             doc = doc.replace(text, fresh, 1)
     if RECORD and stale:
         DOC_PATH.write_text(doc, encoding="utf-8")
