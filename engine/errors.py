@@ -176,9 +176,13 @@ def is_duckdb_interrupt(error: BaseException) -> bool:
     """Ctrl-C while DuckDB runs a query: DuckDB takes the SIGINT itself and
     raises RuntimeError("Query interrupted") (or its InterruptException)
     instead of KeyboardInterrupt. Checked by name, so that callers need not
-    import duckdb (``highseas validate`` starts without it)."""
-    if type(error).__name__ == "InterruptException" and type(error).__module__.startswith(
-        ("duckdb", "_duckdb")
-    ):
+    import duckdb (``highseas validate`` starts without it). A SIGINT that
+    lands while DuckDB calls back into Python (reading a registered Arrow
+    table) comes back as a DuckDB error whose message names the
+    KeyboardInterrupt."""
+    from_duckdb = type(error).__module__.startswith(("duckdb", "_duckdb"))
+    if from_duckdb and type(error).__name__ == "InterruptException":
+        return True
+    if from_duckdb and "KeyboardInterrupt" in str(error):
         return True
     return type(error) is RuntimeError and str(error).startswith("Query interrupted")

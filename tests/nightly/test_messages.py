@@ -240,3 +240,25 @@ def test_an_interrupt_whose_clean_up_failed_is_still_an_interrupt() -> None:
         interrupted_clean_up()
     assert _interrupted(failed.value)
     assert not _interrupted(ValueError("a bug"))
+
+
+def test_an_interrupt_while_duckdb_reads_a_registered_table_is_an_interrupt() -> None:
+    """Ctrl-C while DuckDB reads an Arrow table registered from Python: DuckDB
+    wraps the KeyboardInterrupt in its own error; the run reports an
+    interrupt (exit 130), not a bug in highseas."""
+    import duckdb
+
+    from highseas.cli import _interrupted
+
+    class InterruptedWhileRead:
+        def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+            raise KeyboardInterrupt
+
+        def __arrow_c_schema__(self) -> object:
+            raise KeyboardInterrupt
+
+    with duckdb.connect() as con, pytest.raises(duckdb.Error) as failed:
+        con.register("hs_changes", InterruptedWhileRead())
+        con.execute("SELECT * FROM hs_changes").fetchall()
+    assert _interrupted(failed.value)
+    assert not _interrupted(duckdb.InvalidInputException("Invalid Input Error: no such column"))
