@@ -77,6 +77,23 @@ class ClaimChecks:
         }
         self.cooling = derive.cooldowns(con, ruleset, as_of, company, customers=wanted)
 
+    @classmethod
+    def of(cls, ruleset: Ruleset, as_of: date, reps: Sequence[derive.RepFacts],
+           customers: dict[str, tuple[str | None, str | None, str | None]],
+           cooling: dict[str, dict[str, date]]) -> ClaimChecks:
+        """The checks of one day from inputs already at hand (the replay's
+        own state): the salespeople, each customer's (owner, recorded pool,
+        region or None before it exists) and the cooldowns in force."""
+        checks = cls.__new__(cls)
+        checks.observer = NO_OBSERVER
+        checks.ruleset = ruleset
+        checks.as_of = as_of
+        checks.reps = {rep.rep_id: rep for rep in reps}
+        checks.customers = {cid: _Customer(owner, pool, region)
+                            for cid, (owner, pool, region) in customers.items()}
+        checks.cooling = cooling
+        return checks
+
     def verdict(self, rep_id: str, customer_id: str) -> ClaimVerdict:
         """Every reason the claim would be refused now (none: allowed).
         Raises HS520/HS521 for a salesperson or customer not loaded."""

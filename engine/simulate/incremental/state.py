@@ -1,0 +1,212 @@
+"""One scenario's state, column by column, carried from day to day.
+
+Customers are numbered by their position among every customer id of the
+company, sorted (``History.customer_ids``), those created later included, so
+that a customer appearing changes no other number. The state holds numpy
+arrays (owner, pool, the ownership-dependent days) and the customers' facts
+as :class:`highseas.compile.to_numpy.FactColumns`, which the compiled
+conditions are evaluated on. Columnar rather than an object per customer:
+a day changes a few hundred customers and evaluates conditions over many
+thousands, which numpy does in one call per condition leaf, and no SQL
+statement (whose fixed cost, not its rows, made the nightly path slow) is
+run on a replayed day.
+
+Which facts the owner decides (:meth:`ScenarioState.own`): a new owner
+holds the customer from the start of the day of the change (as the nightly
+apply and a claim record it), so their ``owned_since_day``,
+``last_touch_day`` and ``last_order_touch_day`` all start on that day; an
+activity by the owner (or by nobody) on a later day moves ``last_touch_day``
+to it, an order placed moves ``last_order_touch_day``. A customer in the
+high seas has none of the three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from highseas.compile import ir
+from highseas.compile.to_numpy import FactColumns
+from highseas.simulate.incremental.history import History
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+NOBODY = -1
+#: Columns that depend on the owner (the scenario's, never the history's).
+OWNER_COLUMNS = ("owned_since_day", "last_touch_day", "last_order_touch_day")
+#: Facts rows columns that are not conditions but the state keeps.
+_ROW_EXTRA = ("owner_rep_id", "pool_id", "region_pool")
+
+
+class ScenarioState:
+    """Owner, pool and facts of every customer of one scenario."""
+
+    def __init__(self, history: History, condition_types: dict[str, ir.ColumnType]) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self.customer_ids = history.customer_ids
+        self.index = {cid: i for i, cid in enumerate(self.customer_ids)}
+        self.rep_ids: list[str] = sorted({r.rep_id for d in history.days for r in d.reps}
+                                         | _owners(history.initial))
+        self.rep_index = {rep: i for i, rep in enumerate(self.rep_ids)}
+        size = len(self.customer_ids)
+        self.types = condition_types
+        # Every customer of the company, those created later as empty rows
+        # (Arrow's take gives a null row for a null index).
+        at = {cid: row for row, cid in
+              enumerate(history.initial.column("customer_id").to_pylist())}
+        joined = history.initial.take(pa.array([at.get(cid) for cid in self.customer_ids],
+                                               pa.int64()))
+        joined = joined.set_column(joined.column_names.index("customer_id"), "customer_id",
+                                   pa.array(self.customer_ids, pa.string()))
+        for column, empty in (("contacted", False), ("open_orders", 0)):
+            if column in joined.column_names:
+                position = joined.column_names.index(column)
+                joined = joined.set_column(position, column,
+                                           pc.fill_null(joined.column(column), empty))
+        if "tags" in joined.column_names:
+            position = joined.column_names.index("tags")
+            tags = [t if t is not None else [] for t in joined.column("tags").to_pylist()]
+            joined = joined.set_column(position, "tags", pa.array(tags, pa.list_(pa.string())))
+        self.facts = FactColumns.from_arrow(joined, condition_types)
+        present = set(history.initial.column("customer_id").to_pylist())
+        self.present = np.array([cid in present for cid in self.customer_ids], dtype=bool)
+        self.owner = np.full(size, NOBODY, dtype=np.int64)
+        self.pool: list[str | None] = [None] * size
+        #: The pool the customer's row records (what the pool sizes count).
+        self.stored_pool = [history.stored_pool[cid] for cid in self.customer_ids]
+        self.region_pool: list[str | None] = [None] * size
+        self.region: list[str | None] = [None] * size
+        self.name: list[str | None] = [None] * size
+        self.owned_since = np.zeros(size, dtype=np.int64)
+        self.last_touch = np.zeros(size, dtype=np.int64)
+        self.last_order = np.zeros(size, dtype=np.int64)
+        for cid, day in history.last_order_day.items():
+            if cid in self.index:
+                self.last_order[self.index[cid]] = day
+        rows = joined.select(["customer_id", *_ROW_EXTRA, "region", "name", *OWNER_COLUMNS])
+        self._take_rows(rows.to_pylist(), whole=True)
+
+    # -- reading ----------------------------------------------------------
+
+    def owner_id(self, i: int) -> str | None:
+        owner = int(self.owner[i])
+        return None if owner == NOBODY else self.rep_ids[owner]
+
+    def owned(self) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        return self.present & (self.owner != NOBODY)
+
+    def private_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.owner[self.owned()], minlength=len(self.rep_ids))
+        return {rep: int(n) for rep, n in zip(self.rep_ids, counts, strict=True) if n}
+
+    # -- writing ----------------------------------------------------------
+
+    def rep(self, rep_id: str) -> int:
+        """The number of salesperson ``rep_id`` (numbered on first sight)."""
+        number = self.rep_index.get(rep_id)
+        if number is None:
+            number = self.rep_index[rep_id] = len(self.rep_ids)
+            self.rep_ids.append(rep_id)
+        return number
+
+    def own(self, rows: Sequence[int], rep_id: str, day: date) -> None:
+        """``rep_id`` holds the customers ``rows`` from the start of ``day``."""
+        ordinal = day.toordinal()
+        number = self.rep(rep_id)
+        for i in rows:
+            self.owner[i] = number
+            self.pool[i] = None
+            self.stored_pool[i] = None
+            self.owned_since[i] = ordinal
+            self.last_touch[i] = ordinal
+        self._write_owner_columns(rows)
+
+    def release(self, rows: Sequence[int], pools: Sequence[str]) -> None:
+        """The customers ``rows`` go to the high seas, each to its pool."""
+        for i, pool in zip(rows, pools, strict=True):
+            self.owner[i] = NOBODY
+            self.pool[i] = pool
+            self.stored_pool[i] = pool
+        self._write_owner_columns(rows)
+
+    def touched(self, rows: Sequence[int], day: date) -> None:
+        """The owners of ``rows`` (or nobody) followed them up on ``day``."""
+        owned = [i for i in rows if self.owner[i] != NOBODY]
+        for i in owned:
+            self.last_touch[i] = day.toordinal()
+        self._write_owner_columns(owned)
+
+    def ordered(self, rows: Sequence[int], day: date) -> None:
+        """An order of each of ``rows`` was placed on ``day``."""
+        for i in rows:
+            self.last_order[i] = day.toordinal()
+        self._write_owner_columns(rows)
+
+    def changed(self, table: pa.Table) -> list[int]:
+        """Take the day's facts rows of customers whose dated facts changed;
+        returns the rows of customers it created."""
+        new = [self.index[cid] for cid in table.column("customer_id").to_pylist()
+               if not self.present[self.index[cid]]]
+        rows = [self.index[cid] for cid in table.column("customer_id").to_pylist()]
+        for column in self.types:
+            if column in OWNER_COLUMNS:
+                continue
+            values = table.column(column).to_pylist()
+            if column == "tags":
+                values = [v if v is not None else [] for v in values]
+            self.facts.set(column, rows, values)
+        if new:
+            created = set(new)
+            records = [r for r in table.select(
+                ["customer_id", *_ROW_EXTRA, "region", "name", *OWNER_COLUMNS]).to_pylist()
+                if self.index[r["customer_id"]] in created]
+            self._take_rows(records, whole=True)
+            self.present[new] = True
+        return new
+
+    def _take_rows(self, records: list[dict[str, Any]], whole: bool) -> None:
+        """Owner, pool and the owner's days of facts rows taken whole."""
+        rows = []
+        for record in records:
+            i = self.index[record["customer_id"]]
+            rows.append(i)
+            self.region_pool[i] = record["region_pool"]
+            self.region[i] = record["region"]
+            self.name[i] = record["name"]
+            owner = record["owner_rep_id"]
+            if owner is None:
+                self.owner[i] = NOBODY
+                self.pool[i] = record["pool_id"]
+                continue
+            self.owner[i] = self.rep(owner)
+            self.pool[i] = None
+            self.owned_since[i] = record["owned_since_day"] or 0
+            self.last_touch[i] = record["last_touch_day"] or 0
+        if whole:
+            self._write_owner_columns(rows)
+
+    def _write_owner_columns(self, rows: Sequence[int]) -> None:
+        if not rows:
+            return
+        index = np.asarray(rows, dtype=np.int64)
+        owned = self.owner[index] != NOBODY
+        since = self.owned_since[index]
+        columns = {
+            "owned_since_day": since,
+            "last_touch_day": np.maximum(since, self.last_touch[index]),
+            "last_order_touch_day": np.maximum(since, self.last_order[index]),
+        }
+        for column, values in columns.items():
+            if column in self.types:
+                self.facts.set(column, index, [int(v) if ok else None
+                                               for v, ok in zip(values, owned, strict=True)])
+
+
+def _owners(table: pa.Table) -> set[str]:
+    return {owner for owner in table.column("owner_rep_id").to_pylist() if owner is not None}
