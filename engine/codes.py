@@ -326,6 +326,12 @@ _retired(
 ADVISE_COMPANY = _code("HS710", "advise: several companies or none", _U, _S)
 ADVISE_SETTINGS = _code("HS711", "advise: --max-share outside 0..1 or no order status", _U, _S)
 INVALID_WARM_UP = _code("HS712", "--warm-up not a duration, or as long as the replay", _U, _S)
+REPLAY_PATHS_DIFFER = _code(
+    "HS713", "simulate --verify: the incremental and the nightly replay differ", _F, _S
+)
+INCREMENTAL_UNSUPPORTED = _code(
+    "HS714", "--replay-path incremental for a ruleset it cannot replay yet", _U, _S
+)
 OWNERSHIP_CHANGES_UNDONE = _code(
     "HS720", "database records ownership changes on or after --from (warning)", EXIT_OK, _S
 )

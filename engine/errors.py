@@ -155,6 +155,13 @@ class RejectedDataError(HighseasError):
     exit_code = codes.EXIT_FAILURE
 
 
+class ReplayDivergedError(HighseasError):
+    """``simulate --verify``: the incremental replay decided otherwise than
+    the nightly path on the same day (exit 1)."""
+
+    exit_code = codes.EXIT_FAILURE
+
+
 class BusyError(HighseasError):
     """Another process holds the database (exit 2)."""
 

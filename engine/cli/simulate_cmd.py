@@ -75,10 +75,17 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--warm-up", metavar="DURATION", default=None,
               help="Replay the first days (e.g. 30d) without counting them in any metric, "
               "so the starting backlog does not dominate.")
+@click.option("--replay-path", type=click.Choice(["auto", "incremental", "nightly"]),
+              default="auto", show_default=True,
+              help="auto: the incremental replay where it can replay the ruleset, else the "
+              "nightly run's own planner, day by day.")
+@click.option("--verify", is_flag=True,
+              help="Also replay on the nightly path and stop at the first difference "
+              "(exit 1); as slow as the nightly path.")
 def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tuple[str, ...],
              idle_period: str | None, sweeps: tuple[str, ...], out: Path | None,
              no_claim_back: bool, contact_after: str | None, contact_share: float,
-             jobs: int | None, warm_up: str | None) -> None:
+             jobs: int | None, warm_up: str | None, replay_path: str, verify: bool) -> None:
     """Replay the recorded history from --from to --to under the ruleset as
     written (the baseline) and under each scenario, and compare them."""
     days = len(simulation.day_range(start, end))
@@ -89,6 +96,7 @@ def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tu
             ruleset_path, db_path, start, end, sets=sets, idle_period=idle_period,
             sweeps=sweeps, out=out, claim_back=not no_claim_back, contact_after=contact_after,
             contact_share=contact_share, progress=progress, jobs=jobs, warm_up=warm_up,
+            replay_path=replay_path, verify=verify,
             command=_command_line(click.get_current_context()))
     if result.behaviour:
         click.echo(f"behaviour model: {result.behaviour}")

@@ -21,6 +21,9 @@ else of it. Modules:
 * ``overrides`` - ``--set`` / ``--idle-period`` / ``--sweep`` into scenario rulesets
 * ``replay`` - the day-by-day replay of recorded history on a database copy
 * ``replay_facts`` - the replay's incremental re-derivation of customer facts
+* ``incremental`` - the incremental replay: the nightly decisions on columnar
+  state, day by day, without SQL (imported where used: numpy)
+* ``verify`` - ``--verify``: the first difference of the two replay paths
 * ``metrics`` - metric tables of a replayed scenario, side by side
 * ``result`` - :class:`SimulationResult` and its text table
 * ``provenance`` - what produced a simulation: ruleset hash, database, command, date
@@ -42,7 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from highseas import codes
 from highseas.errors import Diagnostic, InvalidInputError, Severity
@@ -60,6 +63,7 @@ from highseas.simulate.provenance import (
 )
 from highseas.simulate.replay import (
     ContactModel,
+    ReplayLog,
     copy_database,
     day_range,
     measured_from,
@@ -68,7 +72,11 @@ from highseas.simulate.replay import (
 from highseas.simulate.replay import replay as replay_history  # ``replay`` stays the module
 from highseas.simulate.report import write_advice, write_outputs
 from highseas.simulate.result import SimulationResult
+from highseas.simulate.verify import check_equal
 from highseas.store.db import open_db
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = [
     "Advice",
@@ -92,6 +100,11 @@ class ReplayOptions:
 
     claim_back: bool = True
     contact: ContactModel | None = None
+    #: ``auto`` (the incremental replay where it can, else the nightly
+    #: path), ``incremental`` or ``nightly``.
+    path: str = "auto"
+    #: Replay on both paths and stop at the first difference (HS713).
+    verify: bool = False
 
 
 def plan_scenarios(
@@ -143,8 +156,7 @@ def _run_scenario(
                     "the ownership of that day", file=str(db), severity=Severity.WARNING,
                     hint="changes made outside highseas (not in the audit trail) cannot be "
                     "undone; relays in progress and rotation positions restart"))
-            log = replay_history(con, scenario.ruleset, days, claim_back=options.claim_back,
-                                 contact=options.contact, progress=progress)
+            log = _replay(con, scenario, days, options, progress)
             # A warm-up is replayed, not counted.
             context = collect_context(con, scenario.name, scenario.ruleset, first_counted,
                                       days[-1], counted(log, first_counted))
@@ -153,6 +165,31 @@ def _run_scenario(
             leftover.unlink(missing_ok=True)
     return ScenarioOutcome(scenario_tables(context), warnings, span,
                            tuple(state.seconds for state in log.days))
+
+
+def _replay(con: duckdb.DuckDBPyConnection, scenario: Scenario, days: list[date],
+            options: ReplayOptions, progress: Callable[[int], None] | None) -> ReplayLog:
+    """One scenario's replay on the path ``options`` asks for."""
+    from highseas.simulate import incremental  # numpy: only where a replay runs
+
+    ruleset = scenario.ruleset
+    reason = incremental.unsupported(ruleset, contact=options.contact)
+    if options.path == "incremental" and reason is not None:
+        raise InvalidInputError(
+            f"scenario {scenario.name}: the incremental replay cannot replay {reason} yet",
+            code=codes.INCREMENTAL_UNSUPPORTED, file="<command line>",
+            hint="leave out --replay-path (auto) to replay such a ruleset on the nightly path")
+    if options.path == "nightly" or reason is not None:
+        return replay_history(con, ruleset, days, claim_back=options.claim_back,
+                              contact=options.contact, progress=progress)
+    log = incremental.replay_incremental(con, ruleset, days, claim_back=options.claim_back,
+                                         progress=progress)
+    if options.verify:
+        # The incremental replay only read the copy: the nightly path starts
+        # from the same state.
+        nightly = replay_history(con, ruleset, days, claim_back=options.claim_back)
+        check_equal(nightly, log, scenario.name)
+    return log
 
 
 def simulate(
@@ -174,6 +211,8 @@ def simulate(
     warm_up: str | None = None,
     command: str | None = None,
     produced_on: date | None = None,
+    replay_path: str = "auto",
+    verify: bool = False,
 ) -> SimulationResult:
     """Replay ``start``..``end`` under the baseline and every scenario.
 
@@ -193,13 +232,22 @@ def simulate(
     first days are replayed but not counted in any metric. ``command``: how
     the report says it was asked for (default: this call, in Python);
     ``produced_on``: the date the report gives (default: ``SOURCE_DATE_EPOCH``'s
-    day when set, else today).
+    day when set, else today). ``replay_path``: ``auto`` replays each
+    scenario with the incremental replay when it can (else on the nightly
+    path), ``incremental`` or ``nightly`` force one (HS714 when the
+    incremental replay cannot). ``verify``: also replay the incrementally
+    replayed scenarios on the nightly path and raise HS713 (exit 1) at the
+    first difference (docs/simulation.md).
     """
     started = time.perf_counter()
     days = day_range(start, end)
     first_counted = measured_from(start, end, warm_up)
     contact = ContactModel.parse(contact_after, contact_share) if contact_after else None
-    options = ReplayOptions(claim_back, contact)
+    if replay_path not in ("auto", "incremental", "nightly"):
+        raise InvalidInputError(f"unknown replay path {replay_path!r}",
+                                code=codes.INCREMENTAL_UNSUPPORTED, file="<command line>",
+                                hint="auto, incremental or nightly")
+    options = ReplayOptions(claim_back, contact, replay_path, verify)
     source = Path(db)
     scenarios = plan_scenarios(ruleset, sets=sets, idle_period=idle_period, sweeps=sweeps)
     warnings: list[Diagnostic] = [w for s in scenarios for w in s.warnings]

@@ -1,0 +1,175 @@
+"""The incremental replay equals the nightly-path replay, day for day.
+
+Differential: random valid rulesets (the robustness generator's, each
+keeping every nightly-run invariant) reduced to what the incremental replay
+decides, over random histories of 60+ days (customers created, activities by
+owners, by others and by nobody, orders placed and closed, stage changes),
+replayed on both paths from the same copy: the logs are equal day for day
+(every decision but reminders, which both count, claims back, lost touches,
+pool sizes). A failure prints the first difference and hypothesis's
+minimal example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from highseas import codes
+from highseas.errors import ReplayDivergedError
+from highseas.ruleset.loader import load_ruleset
+from highseas.ruleset.model import Ruleset
+from highseas.simulate import incremental, simulate
+from highseas.simulate.incremental import planner as incremental_planner
+from highseas.simulate.replay import day_range, replay, rewind
+from highseas.simulate.verify import first_difference
+from tests.robustness.test_fuzz import valid_rulesets
+from tests.support.nightly import Facts
+from tests.support.simulate import AS_OF, QUICK_ORDER, generated_db
+
+FIRST = date(2026, 3, 1)
+DAYS = 62
+
+
+def supported_part(ruleset: Ruleset) -> Ruleset:
+    """``ruleset`` without what the incremental replay does not decide yet."""
+    return replace(ruleset, relays=(), allocations=(),
+                   caps=replace(ruleset.caps, private=()))
+
+
+@st.composite
+def histories(draw: st.DrawFn, ruleset: Ruleset) -> Facts:
+    """A company's facts with a history running through the replayed days."""
+    facts = Facts(ruleset.company.id)
+    countries = sorted({c for r in ruleset.regions for c in r.countries}) + ["ZZ"]
+    reps = [{"rep_id": f"r{i}",
+             "hired_on": (FIRST - timedelta(days=draw(st.sampled_from([5, 200, 900])))
+                          ).isoformat(),
+             "tier": draw(st.sampled_from([None, None, *[t.id for t in ruleset.tiers]]))}
+            for i in range(draw(st.integers(1, 4)))]
+    facts.reps(reps)
+    owners = [r["rep_id"] for r in reps]
+    customers, activities, orders = [], [], []
+    for i in range(draw(st.integers(1, 16))):
+        owner = draw(st.sampled_from([*owners, None]))
+        created = FIRST + timedelta(days=draw(st.integers(-400, DAYS - 5)))
+        customers.append({
+            "customer_id": f"c{i:02d}", "owner": owner,
+            "country": draw(st.sampled_from(countries)),
+            "stage": draw(st.sampled_from(["lead", "contract", "negotiation"])),
+            "tags": draw(st.sampled_from([[], ["vip"], ["key-account"]])),
+            "level": draw(st.integers(1, 5)),
+            "created_at": f"{created} 10:00",
+            "pool_id": None if owner else draw(st.sampled_from(
+                [None, *[p.id for p in ruleset.pools]])),
+        })
+        for _ in range(draw(st.integers(0, 4))):
+            at = FIRST + timedelta(days=draw(st.integers(-30, DAYS)))
+            hour = draw(st.integers(0, 9))
+            if at >= created:
+                activities.append({"customer_id": f"c{i:02d}", "at": f"{at} 0{hour}:00",
+                                   "rep_id": draw(st.sampled_from([*owners, None]))})
+        if draw(st.integers(0, 2)) == 0:
+            placed = created + timedelta(days=draw(st.integers(0, 60)))
+            orders.append({"customer_id": f"c{i:02d}", "placed_at": f"{placed} 11:00",
+                           "status": draw(st.sampled_from(["open", "won", "lost"]))})
+        if draw(st.integers(0, 3)) == 0:
+            facts.con.execute(
+                "INSERT INTO stage_changes VALUES (?, ?, ?, ?)",
+                [facts.company, f"c{i:02d}", draw(st.sampled_from(["contract", "won"])),
+                 FIRST + timedelta(days=draw(st.integers(0, DAYS)))])
+    facts.customers(customers).activities(activities).orders(orders)
+    return facts
+
+
+def both_paths(facts: Facts, ruleset: Ruleset, days: list[date]) -> tuple[object, object]:
+    rewind(facts.con, ruleset, days[0])
+    fast = incremental.replay_incremental(facts.con, ruleset, days)
+    slow = replay(facts.con, ruleset, days)
+    return slow, fast
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.filter_too_much])
+@given(st.data())
+def test_random_rulesets_replay_alike_on_both_paths(data: st.DataObject) -> None:
+    ruleset = supported_part(data.draw(valid_rulesets()))
+    facts = data.draw(histories(ruleset))
+    days = day_range(FIRST, FIRST + timedelta(days=DAYS - 1))
+    slow, fast = both_paths(facts, ruleset, days)
+    difference = first_difference(slow, fast)  # type: ignore[arg-type]
+    assert difference is None, difference.describe()
+
+
+@pytest.fixture(scope="module")
+def quick_order_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generated_db(tmp_path_factory.mktemp("incremental"), customers=200, reps=10)
+
+
+def releases_only(tmp_path: Path) -> Path:
+    """quick-order's ruleset without its private caps and allocation."""
+    import yaml
+
+    document = yaml.safe_load(QUICK_ORDER.read_text())
+    document["caps"].pop("private")
+    document.pop("allocation")
+    path = tmp_path / "quick-order-releases.yaml"
+    path.write_text(yaml.safe_dump(document))
+    load_ruleset(path)  # valid
+    return path
+
+
+def test_verify_passes_on_a_generated_company(quick_order_db: Path, tmp_path: Path) -> None:
+    """`simulate --verify` over 60 days of a generated company: both paths
+    agree, and the result is the nightly path's."""
+    ruleset = releases_only(tmp_path)
+    start = AS_OF - timedelta(days=59)
+    verified = simulate(ruleset, quick_order_db, start, AS_OF, sweeps=["idle-period=7d"],
+                        verify=True, jobs=1)
+    nightly = simulate(ruleset, quick_order_db, start, AS_OF, sweeps=["idle-period=7d"],
+                       replay_path="nightly", jobs=1)
+    assert verified.tables == nightly.tables
+    assert sum(row["released"] for row in nightly.tables["daily"]) > 0
+    assert sum(row["reminders"] for row in nightly.tables["daily"]) > 0
+
+
+def test_verify_stops_at_the_first_difference(quick_order_db: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """An incremental replay that forgets one release: --verify names the
+    day and the customer, and fails with HS713 (exit 1)."""
+    original = incremental_planner.IncrementalPlanner._releases
+    forgot: list[str] = []
+
+    def forgetful(self: incremental_planner.IncrementalPlanner, day: date,
+                  decided: object) -> list[tuple[object, ...]]:
+        decisions = original(self, day, decided)  # type: ignore[arg-type]
+        if decisions and not forgot:
+            forgot.append(str(decisions[-1][1]))
+            return decisions[:-1]
+        return decisions
+
+    monkeypatch.setattr(incremental_planner.IncrementalPlanner, "_releases", forgetful)
+    with pytest.raises(ReplayDivergedError) as failed:
+        simulate(releases_only(tmp_path), quick_order_db, AS_OF - timedelta(days=20), AS_OF,
+                 verify=True, jobs=1)
+    assert failed.value.first.code == codes.REPLAY_PATHS_DIFFER
+    assert failed.value.exit_code == 1
+    assert f"customer {forgot[0]}" in failed.value.first.message
+    assert "the incremental replay decided nothing" in failed.value.first.message
+
+
+def test_rulesets_it_cannot_replay_go_the_nightly_path(quick_order_db: Path) -> None:
+    ruleset = load_ruleset(QUICK_ORDER)
+    assert incremental.unsupported(ruleset) == "allocations"
+    from highseas.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError) as refused:
+        simulate(QUICK_ORDER, quick_order_db, AS_OF - timedelta(days=2), AS_OF,
+                 replay_path="incremental", jobs=1)
+    assert refused.value.first.code == codes.INCREMENTAL_UNSUPPORTED
