@@ -37,12 +37,12 @@ SKIP_SUMMARY_LIMIT = 40
 def allocate_requests(
     ledger: RunLedger, requests: list[AssignRequest], allocation: Allocation
 ) -> AllocationResult:
-    """Allocate ``requests`` (a Python list): see :func:`_allocate_chunks`;
+    """Allocate ``requests`` (a Python list): see :func:`allocate_chunks`;
     those nobody had room for are unassigned with that reason."""
     ordered = sorted(requests, key=lambda r: (r.pool_id, r.customer_id))
     size = ledger.chunk_size
     chunks = (ordered[start:start + size] for start in range(0, len(ordered), size))
-    result, processed, no_room = _allocate_chunks(ledger, chunks, allocation)
+    result, processed, no_room = allocate_chunks(ledger, chunks, allocation)
     if processed == len(ordered):
         return result
     rest = tuple(UnplacedRequest(r.customer_id, no_room, r.pool_id, r.reason)
@@ -82,13 +82,13 @@ def allocate_table(
             ledger.cooldowns.load(ids)
             yield [to_request(row) for row in rows]
 
-    result, _, no_room = _allocate_chunks(ledger, chunks(), allocation)
+    result, _, no_room = allocate_chunks(ledger, chunks(), allocation)
     return result, no_room
 
 
-def _allocate_chunks(
+def allocate_chunks(
     ledger: RunLedger, chunks: Iterable[list[AssignRequest]], allocation: Allocation
-) -> tuple[AllocationResult, int, str]:
+) -> tuple[AllocationResult, int, str]:  # (the replay's ledger is another type: see there)
     """Run one allocation over ``chunks`` (requests in allocation order),
     with the rotation state persisted for its id; keep the new state and
     the skip reasons.

@@ -23,6 +23,8 @@ else of it. Modules:
 * ``replay_facts`` - the replay's incremental re-derivation of customer facts
 * ``incremental`` - the incremental replay: the nightly decisions on columnar
   state, day by day, without SQL (imported where used: numpy)
+* ``incremental_runs`` - a sweep's scenarios on the incremental replay, sharing
+  their history (forked workers)
 * ``verify`` - ``--verify``: the first difference of the two replay paths
 * ``metrics`` - metric tables of a replayed scenario, side by side
 * ``result`` - :class:`SimulationResult` and its text table
@@ -167,6 +169,41 @@ def _run_scenario(
                            tuple(state.seconds for state in log.days))
 
 
+def _shared_incremental(scenarios: Sequence[Scenario], options: ReplayOptions) -> bool:
+    """Whether every scenario replays incrementally without --verify (they
+    then share their history: highseas.simulate.incremental_runs)."""
+    from highseas.simulate import incremental
+
+    return (options.path != "nightly" and not options.verify
+            and all(incremental.unsupported(s.ruleset, contact=options.contact) is None
+                    for s in scenarios))
+
+
+def _run_incremental(
+    scenarios: list[Scenario], source: Path, folder: Path, days: list[date],
+    options: ReplayOptions, progress: Callable[[int], None] | None, workers: int,
+    first_counted: date, db_label: str,
+) -> list[ScenarioOutcome]:
+    """The scenarios on the incremental replay, grouped by what their
+    history depends on; outcomes in the order of ``scenarios``."""
+    from highseas.simulate import incremental_runs
+
+    groups: dict[Any, list[int]] = {}
+    for index, scenario in enumerate(scenarios):
+        groups.setdefault(incremental_runs.facts_key(scenario.ruleset), []).append(index)
+    outcomes: dict[int, ScenarioOutcome] = {}
+    for number, members in enumerate(groups.values()):
+        results, warnings, span = incremental_runs.run_group(
+            [scenarios[i] for i in members], source, folder, f"incremental-{number}", days,
+            first_counted, options.claim_back, progress, workers, number == 0, db_label)
+        for position, (index, result) in enumerate(zip(members, results, strict=True)):
+            first = number == 0 and position == 0
+            outcomes[index] = ScenarioOutcome(
+                result.tables, warnings if first else [], span if first else (None, None),
+                result.day_seconds)
+    return [outcomes[index] for index in range(len(scenarios))]
+
+
 def _replay(con: duckdb.DuckDBPyConnection, scenario: Scenario, days: list[date],
             options: ReplayOptions, progress: Callable[[int], None] | None) -> ReplayLog:
     """One scenario's replay on the path ``options`` asks for."""
@@ -255,7 +292,10 @@ def simulate(
     distinct = [scenario for index, scenario in enumerate(scenarios) if same[index] == index]
     workers = _workers(jobs, len(distinct), len(days))
     with tempfile.TemporaryDirectory(prefix="highseas-sim-", dir=scratch) as folder:
-        if workers > 1:
+        if _shared_incremental(distinct, options):
+            outcomes = _run_incremental(distinct, source, Path(folder), days, options,
+                                        progress, workers, first_counted, str(db))
+        elif workers > 1:
             outcomes = _run_parallel(distinct, source, Path(folder), days, options,
                                      progress, workers, first_counted)
         else:

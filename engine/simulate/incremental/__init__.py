@@ -2,8 +2,11 @@
 scenario's columnar state instead of its database copy.
 
 Holds :mod:`.history` (what the recorded history brings each day, read once
-from the rewound copy), :mod:`.state` (one scenario's owners, pools and facts
-as numpy columns) and :mod:`.planner` (one day's decisions on that state).
+from the rewound copy), :mod:`.start` (the engine state the replay starts
+from: rotation, relays), :mod:`.state` (one scenario's owners, pools and
+facts as numpy columns), :mod:`.steps` (the nightly run's steps on that
+state) and :mod:`.planner` (one replayed day: claims back, facts, steps,
+apply).
 :func:`replay_incremental` gives the same :class:`highseas.simulate.replay.ReplayLog`
 as the nightly-path replay; ``highseas simulate --verify`` runs both and
 stops at the first day they differ (:mod:`highseas.simulate.verify`).
@@ -22,27 +25,35 @@ from typing import TYPE_CHECKING
 from highseas.ruleset.model import Ruleset
 from highseas.simulate.incremental.history import History, read_history
 from highseas.simulate.incremental.planner import IncrementalPlanner, unsupported
+from highseas.simulate.incremental.start import EngineStart, read_start
 from highseas.simulate.replay import DayState, ReplayLog
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["History", "read_history", "replay_incremental", "unsupported"]
+__all__ = ["EngineStart", "History", "read_history", "read_start", "replay_incremental",
+           "unsupported"]
 
 
 def replay_incremental(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | None,
     ruleset: Ruleset,
     days: list[date],
     *,
     claim_back: bool = True,
     history: History | None = None,
+    start: EngineStart | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ReplayLog:
     """Replay ``days`` under ``ruleset`` from the rewound copy ``con`` (only
-    read), as :func:`highseas.simulate.replay.replay` would on it."""
-    history = history or read_history(con, ruleset, days)
-    planner = IncrementalPlanner(ruleset, history, claim_back=claim_back)
+    read), as :func:`highseas.simulate.replay.replay` would on it. ``history``
+    and ``start``, when given (read from such a copy), spare reading them:
+    ``con`` may then be None."""
+    if history is None or start is None:
+        assert con is not None, "a copy to read the history from"
+        history = history or read_history(con, ruleset, days)
+        start = start or read_start(con, ruleset, days[0])
+    planner = IncrementalPlanner(ruleset, history, start, claim_back=claim_back)
     log = ReplayLog()
     for today in history.days:
         started = clock.perf_counter()

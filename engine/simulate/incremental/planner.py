@@ -1,26 +1,17 @@
-"""The incremental replay's day: the nightly run's decisions on the
-scenario's columnar state, in the nightly run's order.
+"""The incremental replay's day: claims back, the day's facts, then the
+nightly run's steps (:mod:`.steps`) on the scenario's columnar state, and
+the decisions applied to it and logged as the nightly-path replay logs them
+(:func:`highseas.simulate.replay.replay`).
 
-A day goes as the nightly-path replay's (:func:`highseas.simulate.replay.replay`):
-
-1. touches by salespeople who lost the customer in this scenario become
-   claims back (decided by :class:`highseas.nightly.claims.ClaimChecks`, the
-   nightly claim check, given the scenario's counters) or lost touches;
-2. the day's recorded facts are taken (:mod:`.history`);
-3. release rules, in ruleset order, release the owned customers whose
-   release condition (``when`` and not ``unless``, from the compiled IR,
-   :func:`highseas.compile.decision_points.release_condition`) holds;
-4. reminders: of the customers not released, those some rule would release
-   within one of its reminder offsets (the first rule to release, as the
-   nightly reminder step decides);
-5. the decisions are applied to the state and logged as the nightly-path
-   replay logs them.
-
-Conditions are evaluated over the whole column of customers with numpy
-(:mod:`highseas.compile.to_numpy`), which costs microseconds per thousand
-customers; no SQL runs. What this planner does not decide yet (private caps,
-allocations, relays, the behaviour model) :func:`unsupported` names, and
-such a scenario is replayed on the nightly path.
+Claims back are decided by :class:`highseas.nightly.claims.ClaimChecks`,
+the nightly claim check, given the scenario's counters and cooldowns. What
+the planner carries from day to day besides the state: the customers each
+salesperson received (claim caps), who lost which customer when (cooldowns,
+claims back), reminders sent, rotation positions, relays in progress and
+the relay history (lapsed cooldowns, "never relayed twice"), and the days
+each salesperson touched each customer (a relay holder's contact). What it
+does not decide (the behaviour model) :func:`unsupported` names; such a
+scenario is replayed on the nightly path.
 """
 
 from __future__ import annotations
@@ -33,15 +24,14 @@ from typing import Any
 import numpy as np
 
 from highseas.compile import ir
-from highseas.compile.decision_points import release_condition
-from highseas.compile.to_numpy import DayConditions, evaluate
 from highseas.nightly import facts as derive
 from highseas.nightly.claims import ClaimChecks, ClaimVerdict
-from highseas.nightly.plan import ACTIONS
-from highseas.nightly.steps.reminders import first_release, reminder_offset
-from highseas.ruleset.model import PoolTarget, ReleaseRule, Ruleset
+from highseas.nightly.plan import ACTIONS, OWNERSHIP_ACTIONS
+from highseas.ruleset.model import Ruleset
 from highseas.simulate.incremental.history import DayHistory, History
+from highseas.simulate.incremental.start import EngineStart
 from highseas.simulate.incremental.state import NOBODY, ScenarioState
+from highseas.simulate.incremental.steps import Conditions, DayRun
 
 #: Event actions that count against a salesperson's claim caps.
 _RECEIVING = frozenset(derive.RECEIVING_ACTIONS)
@@ -51,12 +41,6 @@ def unsupported(ruleset: Ruleset, *, contact: object = None) -> str | None:
     """Why the incremental planner cannot replay ``ruleset`` (None: it can)."""
     if contact is not None:
         return "the behaviour model (--contact-after)"
-    if ruleset.relays:
-        return "activation relays"
-    if ruleset.allocations:
-        return "allocations"
-    if ruleset.caps.private:
-        return "private caps"
     return None
 
 
@@ -95,35 +79,33 @@ class Received:
 class IncrementalPlanner:
     """Replays days on one scenario's :class:`ScenarioState`."""
 
-    def __init__(self, ruleset: Ruleset, history: History, *, claim_back: bool = True) -> None:
+    def __init__(self, ruleset: Ruleset, history: History, start: EngineStart, *,
+                 claim_back: bool = True) -> None:
         self.ruleset = ruleset
         self.history = history
         self.claim_back = claim_back
         self.state = ScenarioState(history, ir.column_types(ruleset))
+        self.conditions = Conditions(ruleset)
         self.received = Received()
-        self.lost_on = dict(history.lost_on)
+        #: customer -> {salesperson: the last day they lost it} (cooldowns).
+        self.lost_on: dict[str, dict[str, date]] = {}
+        for (customer_id, rep_id), day in history.lost_on.items():
+            self.lost_on.setdefault(customer_id, {})[rep_id] = day
         self.reminded = set(history.reminded)
         #: (customer, salesperson) pairs this scenario took the customer from.
         self.lost_here: set[tuple[str, str]] = set()
-        self._conditions: dict[tuple[str, date], ir.Node] = {}
-        self._windows: dict[tuple[str, date], DayConditions] = {}
-
-    # -- conditions --------------------------------------------------------
-
-    def _condition(self, rule: ReleaseRule, day: date) -> ir.Node:
-        key = (rule.id, day)
-        node = self._conditions.get(key)
-        if node is None:
-            node = self._conditions[key] = release_condition(rule, day, self.ruleset)
-        return node
-
-    def _window(self, rule: ReleaseRule, first: date, days: int) -> DayConditions:
-        key = (rule.id, first)
-        window = self._windows.get(key)
-        if window is None or window.days != days:
-            nodes = [self._condition(rule, first + timedelta(days=i)) for i in range(days)]
-            window = self._windows[key] = DayConditions(first, nodes)
-        return window
+        self.rotation = dict(start.rotation)
+        self.relays = dict(start.relays)
+        self.relay_events = {c: list(e) for c, e in start.relay_events.items()}
+        self.contacted_before = set(start.contacted_before)
+        self.first_day = history.days[0].day if history.days else None
+        self.relay_ids = {relay.id for relay in ruleset.relays}
+        self.ever_relayed = np.zeros(len(self.state.customer_ids), dtype=bool)
+        for customer_id in self.relay_events:
+            if customer_id in self.state.index:
+                self.ever_relayed[self.state.index[customer_id]] = True
+        #: (customer, salesperson) -> days of their activities replayed so far.
+        self.touch_days: dict[tuple[str, str], list[date]] = {}
 
     # -- the day -----------------------------------------------------------
 
@@ -134,21 +116,29 @@ class IncrementalPlanner:
         if self.claim_back and self.lost_here:
             claimed, lost = self._claims_back(today, events)
         self._take_facts(today)
-        decided = np.zeros(len(self.state.customer_ids), dtype=bool)
-        releases = self._releases(day, decided)
-        reminders = self._reminders(day, decided)
+        run = DayRun(self.state, self.ruleset, self.conditions, day, self.reps(today),
+                     self.rotation, self.relays, lambda ids: self._cooldown_reps(ids, day),
+                     self.ever_relayed, self.reminded, self._contacted)
+        run.relays_in_progress()
+        run.new_relays()
+        run.releases()
+        run.trims()
+        run.reminders_step()
+        run.allocations()
         order = {action: i for i, action in enumerate(ACTIONS)}
-        for decision in sorted(releases, key=lambda d: (order[d[0]], d[1], d[2])):
+        decisions = sorted(run.decisions, key=lambda d: (order[d[0]], d[1], d[2]))
+        for decision in decisions:
             events.append((day, *decision))
-        self._apply(day, releases)
+        self._apply(day, decisions, run)
         counts = {action: 0 for action in ACTIONS}
-        counts["release"] = len(releases)
-        counts["remind"] = len(reminders)
-        counts["unassigned"] = 0
+        for decision in decisions:
+            counts[decision[0]] += 1
+        counts["remind"] = len(run.reminders)
+        counts["unassigned"] = run.unassigned_count()
         counts["customers_evaluated"] = int(self.state.present.sum())
         high_seas, private, pools = self._pool_sizes()
         return DayOutcome(day, counts, events, claimed, lost, high_seas, private, pools,
-                          reminders)
+                          run.reminders)
 
     def _take_facts(self, today: DayHistory) -> None:
         state = self.state
@@ -157,13 +147,30 @@ class IncrementalPlanner:
         touched = []
         for touch in today.touches:
             i = state.index.get(touch.customer_id)
-            if i is None or not state.present[i]:
+            if i is None:
+                continue
+            if touch.rep_id is not None:
+                days = self.touch_days.setdefault((touch.customer_id, touch.rep_id), [])
+                if not days or days[-1] != today.day:
+                    days.append(today.day)
+            if not state.present[i]:
                 continue
             if touch.rep_id is None or touch.rep_id == state.owner_id(i):
                 touched.append(i)
         state.touched(touched, today.day)
         state.ordered([state.index[c] for c in today.ordered
                        if c in state.index and state.present[state.index[c]]], today.day)
+
+    def _contacted(self, customer_id: str, rep_id: str, started_on: date) -> bool:
+        """Whether ``rep_id`` made contact with the customer on or after
+        ``started_on`` (up to the day being replayed)."""
+        if (self.first_day is not None and started_on < self.first_day
+                and customer_id in self.contacted_before):
+            holding = self.relays.get(customer_id)
+            if holding is not None and holding.rep_id == rep_id:
+                return True
+        days = self.touch_days.get((customer_id, rep_id))
+        return bool(days) and days[-1] >= started_on  # type: ignore[index]
 
     def reps(self, today: DayHistory) -> list[derive.RepFacts]:
         """The salespeople on the day: the history's, with this scenario's
@@ -187,17 +194,43 @@ class IncrementalPlanner:
         return out
 
     def _cooling(self, customer_ids: list[str], day: date) -> dict[str, dict[str, date]]:
-        cooldown = self.ruleset.caps.cooldown
-        if cooldown is None:
-            return {}
-        wanted = set(customer_ids)
+        """customer -> {salesperson: cooldown end} as
+        :func:`highseas.nightly.facts.cooldowns` gives them on ``day``."""
         out: dict[str, dict[str, date]] = {}
-        for (customer_id, rep_id), lost_on in self.lost_on.items():
-            if customer_id in wanted and lost_on <= day:
-                until = cooldown.add_to(lost_on)
-                if until > day:
-                    out.setdefault(customer_id, {})[rep_id] = until
+        wanted = set(customer_ids)
+        cooldown = self.ruleset.caps.cooldown
+        if cooldown is not None:
+            for customer_id in wanted:
+                for rep_id, lost_on in self.lost_on.get(customer_id, {}).items():
+                    if lost_on <= day:
+                        until = cooldown.add_to(lost_on)
+                        if until > day:
+                            out.setdefault(customer_id, {})[rep_id] = until
+        for relay in self.ruleset.relays:
+            lapse = relay.lapsed_cooldown
+            if lapse is None:
+                continue
+            since = lapse.subtract_from(day) - timedelta(days=4)
+            for customer_id in wanted & self.relay_events.keys():
+                events = self.relay_events[customer_id]
+                latest: dict[str, date] = {}
+                for on, rule, action, from_rep, _ in events:
+                    if (rule != relay.id or action not in ("relay", "release")
+                            or from_rep is None or not since < on <= day):
+                        continue
+                    if any(p_rule == relay.id and p_action == "relay" and p_to == from_rep
+                           and p_on < on for p_on, p_rule, p_action, _, p_to in events):
+                        latest[from_rep] = max(on, latest.get(from_rep, on))
+                for rep_id, lapsed_on in latest.items():
+                    until = lapse.add_to(lapsed_on)
+                    if until > day:
+                        ends = out.setdefault(customer_id, {})
+                        ends[rep_id] = max(until, ends.get(rep_id, until))
         return out
+
+    def _cooldown_reps(self, customer_ids: list[str], day: date) -> dict[str, frozenset[str]]:
+        return {cid: frozenset(rep for rep, until in ends.items() if until > day)
+                for cid, ends in self._cooling(customer_ids, day).items()}
 
     def _claims_back(self, today: DayHistory, events: list[tuple[Any, ...]]) -> tuple[int, int]:
         state = self.state
@@ -246,83 +279,37 @@ class IncrementalPlanner:
             self.received.add(verdict.rep_id, day)
         return claimed, lost
 
-    def _releases(self, day: date, decided: np.ndarray[Any, Any]) -> list[tuple[Any, ...]]:
+    def _apply(self, day: date, decisions: list[tuple[Any, ...]], run: DayRun) -> None:
         state = self.state
-        out: list[tuple[Any, ...]] = []
-        for rule in self.ruleset.release_rules:
-            hits = evaluate(self._condition(rule, day), state.facts) & state.owned() & ~decided
-            rows = np.flatnonzero(hits)
-            if not len(rows):
+        released: list[int] = []
+        pools: list[str] = []
+        owned: list[int] = []
+        owners: list[str] = []
+        for action, customer_id, rule, from_rep, to_rep, _from_pool, to_pool, _ in decisions:
+            if action not in OWNERSHIP_ACTIONS:
                 continue
-            decided[rows] = True
-            for i in rows.tolist():
-                pool = self._pool_for(rule.target, i)
-                out.append(("release", state.customer_ids[i], rule.id, state.owner_id(i), None,
-                            None, pool, None))
-        return out
-
-    def _pool_for(self, target: PoolTarget, i: int) -> str:
-        if target.by_region or target.pool is None:
-            pool = self.state.region_pool[i]
-            assert pool is not None
-            return pool
-        return target.pool
-
-    def _reminders(self, day: date, decided: np.ndarray[Any, Any]
-                   ) -> list[tuple[str, str, date, str]]:
-        rules = tuple(self.ruleset.release_rules)
-        offsets = [offset for rule in rules for offset in rule.remind_before]
-        if not offsets:
-            return []
-        state = self.state
-        horizon = max(offsets, key=lambda o: o.add_to(day))
-        last = horizon.add_to(day)
-        eligible = state.owned() & ~decided
-        candidates = np.zeros(len(state.customer_ids), dtype=bool)
-        for rule in rules:
-            for offset in rule.remind_before:
-                candidates |= evaluate(self._condition(rule, offset.add_to(day)), state.facts)
-        rows = np.flatnonzero(candidates & eligible)
-        if not len(rows):
-            return []
-        facts = state.facts.take(rows)
-        start = np.zeros(len(rows), dtype=np.int64)
-        days_per_rule = []
-        span = (last - day).days
-        for rule in rules:
-            window = self._window(rule, day + timedelta(days=1), span)
-            first = window.first_day(facts, start)
-            days_per_rule.append(first)
-        out = []
-        for position, i in enumerate(rows.tolist()):
-            found = tuple(int(first[position]) + 1 if first[position] >= 0 else None
-                          for first in days_per_rule)
-            chosen = first_release(rules, found)
-            if chosen is None:
-                continue
-            rule, due_in = chosen
-            due_on = day + timedelta(days=due_in)
-            offset = reminder_offset(rule, day, due_on)
-            if offset is None:
-                continue
-            key = (state.customer_ids[i], rule.id, due_on, f"remind:{offset}")
-            if key in self.reminded:
-                continue
-            self.reminded.add(key)
-            out.append((state.customer_ids[i], rule.id, due_on, str(offset)))
-        return out
-
-    def _apply(self, day: date, decisions: list[tuple[Any, ...]]) -> None:
-        state = self.state
-        rows = []
-        pools = []
-        for _action, customer_id, _rule, from_rep, _to_rep, _from_pool, to_pool, _ in decisions:
-            rows.append(state.index[customer_id])
-            pools.append(to_pool)
+            i = state.index[customer_id]
+            if to_rep is None:
+                released.append(i)
+                pools.append(to_pool)
+            else:
+                owned.append(i)
+                owners.append(to_rep)
+                if action in _RECEIVING:
+                    self.received.add(to_rep, day)
             if from_rep is not None:
-                self.lost_on[(customer_id, from_rep)] = day
                 self.lost_here.add((customer_id, from_rep))
-        state.release(rows, pools)
+                if to_rep != from_rep:
+                    self.lost_on.setdefault(customer_id, {})[from_rep] = day
+            if rule in self.relay_ids:
+                self.relay_events.setdefault(customer_id, []).append(
+                    (day, rule, action, from_rep, to_rep))
+                self.ever_relayed[i] = True
+        state.release(released, pools)
+        state.own_many(owned, owners, day)
+        for customer_id in run.relay_deletes:
+            self.relays.pop(customer_id, None)
+        self.relays.update(run.relay_upserts)
 
     def _pool_sizes(self) -> tuple[int, int, dict[str, int]]:
         state = self.state

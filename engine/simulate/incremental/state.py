@@ -127,6 +127,21 @@ class ScenarioState:
             self.last_touch[i] = ordinal
         self._write_owner_columns(rows)
 
+    def own_many(self, rows: Sequence[int], rep_ids: Sequence[str], day: date) -> None:
+        """Each of ``rows`` is held by its salesperson of ``rep_ids`` from
+        the start of ``day``."""
+        if not rows:
+            return
+        ordinal = day.toordinal()
+        index = np.asarray(rows, dtype=np.int64)
+        self.owner[index] = [self.rep(rep) for rep in rep_ids]
+        self.owned_since[index] = ordinal
+        self.last_touch[index] = ordinal
+        for i in rows:
+            self.pool[i] = None
+            self.stored_pool[i] = None
+        self._write_owner_columns(rows)
+
     def release(self, rows: Sequence[int], pools: Sequence[str]) -> None:
         """The customers ``rows`` go to the high seas, each to its pool."""
         for i, pool in zip(rows, pools, strict=True):
