@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.processes import wait_until_open
+
 ROOT = Path(__file__).resolve().parents[2]
 RULESET = ROOT / "rulesets" / "regional-trading.yaml"
 COMPANY = "regional-trading"
@@ -245,17 +247,23 @@ def test_readers_during_an_apply_see_a_consistent_state_or_busy(db: Path,
     allowed = {k: {_in_process(_reader_args(k, copy, customer))} for k in kinds}
     writer = subprocess.Popen(_run_args(db, FIRST_DAY), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
+    # The readers start once the writer holds the file (on a busy machine the
+    # writer may still be importing after 0.3 s, and a reader first would
+    # make the writer, not the reader, the one told the file is busy).
+    wait_until_open(writer, db, seconds=30)
     readers = []
-    for delay in (0.3, 0.8):
-        time.sleep(delay)
-        for kind in kinds:
-            readers.append((kind, subprocess.Popen(
-                [*_script(), *_reader_args(kind, db, customer)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
-    writer.communicate(timeout=60)
-    assert writer.returncode == 0
-    results = [(kind, reader.communicate(timeout=60), reader.returncode)
-               for kind, reader in readers]
+    try:
+        for delay in (0.1, 0.4):
+            time.sleep(delay)
+            for kind in kinds:
+                readers.append((kind, subprocess.Popen(
+                    [*_script(), *_reader_args(kind, db, customer)],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        _, writer_err = writer.communicate(timeout=60)
+    finally:
+        results = [(kind, reader.communicate(timeout=60), reader.returncode)
+                   for kind, reader in readers]
+    assert writer.returncode == 0, writer_err
     assert _check_all_or_nothing(before, _state(db), FIRST_DAY)
     for kind in kinds:
         allowed[kind].add(_in_process(_reader_args(kind, db, customer)))

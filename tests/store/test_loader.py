@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from highseas.errors import InvalidInputError, RejectedDataError
 from highseas.store.db import init_db, open_db
 from highseas.store.loader import load_file
 from highseas.store.tables import TABLES
+from tests.support.processes import wait_until_open
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "fixtures" / "small"
@@ -464,30 +463,6 @@ def _big_activities(path: Path, rows: int) -> None:
         )
 
 
-def _wait_until_reading(proc: subprocess.Popen[str], path: Path, seconds: float) -> None:
-    """Until the process has had ``path`` open for 50 ms (DuckDB is reading
-    it, not just the loader peeking at its header row), or it ended."""
-    target = str(path.resolve())
-    fds = Path(f"/proc/{proc.pid}/fd")
-    deadline = time.monotonic() + seconds
-    opened: float | None = None
-    while proc.poll() is None and time.monotonic() < deadline:
-        if not fds.is_dir():  # no /proc here: give it time to start instead
-            time.sleep(1.5)
-            return
-        try:
-            is_open = any(os.readlink(fds / fd) == target for fd in os.listdir(fds))
-        except OSError:
-            continue  # a descriptor closed while we looked
-        if not is_open:
-            opened = None
-        elif opened is None:
-            opened = time.monotonic()
-        elif time.monotonic() - opened >= 0.05:
-            return
-        time.sleep(0.002)
-
-
 def test_ctrl_c_during_a_load_writes_nothing(small_db: Path, tmp_path: Path) -> None:
     """A real SIGINT while `highseas load` reads a big file: exit 130,
     "interrupted: nothing was written (...)", no traceback, every table as before.
@@ -502,7 +477,7 @@ def test_ctrl_c_during_a_load_writes_nothing(small_db: Path, tmp_path: Path) -> 
                                str(big), "--company", COMPANY], cwd=ROOT, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
             try:
-                _wait_until_reading(proc, big, seconds=30)
+                wait_until_open(proc, big, seconds=30)
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGINT)
                 out, err = proc.communicate(timeout=60)
