@@ -332,6 +332,7 @@ REPLAY_PATHS_DIFFER = _code(
 INCREMENTAL_UNSUPPORTED = _code(
     "HS714", "--replay-path incremental for a ruleset it cannot replay yet", _U, _S
 )
+VERIFY_EVERY_BELOW_ONE = _code("HS715", "--verify-every below 1", _U, _S)
 OWNERSHIP_CHANGES_UNDONE = _code(
     "HS720", "database records ownership changes on or after --from (warning)", EXIT_OK, _S
 )

@@ -82,10 +82,14 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--verify", is_flag=True,
               help="Also replay on the nightly path and stop at the first difference "
               "(exit 1); as slow as the nightly path.")
+@click.option("--verify-every", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Plan every K-th day on the nightly path, on the incremental replay's "
+              "state, and stop at the first difference (exit 1).")
 def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tuple[str, ...],
              idle_period: str | None, sweeps: tuple[str, ...], out: Path | None,
              no_claim_back: bool, contact_after: str | None, contact_share: float,
-             jobs: int | None, warm_up: str | None, replay_path: str, verify: bool) -> None:
+             jobs: int | None, warm_up: str | None, replay_path: str, verify: bool,
+             verify_every: int | None) -> None:
     """Replay the recorded history from --from to --to under the ruleset as
     written (the baseline) and under each scenario, and compare them."""
     days = len(simulation.day_range(start, end))
@@ -96,7 +100,7 @@ def simulate(ruleset_path: Path, db_path: Path, start: date, end: date, sets: tu
             ruleset_path, db_path, start, end, sets=sets, idle_period=idle_period,
             sweeps=sweeps, out=out, claim_back=not no_claim_back, contact_after=contact_after,
             contact_share=contact_share, progress=progress, jobs=jobs, warm_up=warm_up,
-            replay_path=replay_path, verify=verify,
+            replay_path=replay_path, verify=verify, verify_every=verify_every or 0,
             command=_command_line(click.get_current_context()))
     if result.behaviour:
         click.echo(f"behaviour model: {result.behaviour}")

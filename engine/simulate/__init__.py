@@ -74,7 +74,7 @@ from highseas.simulate.replay import (
 from highseas.simulate.replay import replay as replay_history  # ``replay`` stays the module
 from highseas.simulate.report import write_advice, write_outputs
 from highseas.simulate.result import SimulationResult
-from highseas.simulate.verify import check_equal
+from highseas.simulate.verify import StateCheck, check_equal
 from highseas.store.db import open_db
 
 if TYPE_CHECKING:
@@ -107,6 +107,9 @@ class ReplayOptions:
     path: str = "auto"
     #: Replay on both paths and stop at the first difference (HS713).
     verify: bool = False
+    #: Plan every K-th day on the nightly path, on the incremental replay's
+    #: state, and stop at the first difference (HS713); 0: never.
+    verify_every: int = 0
 
 
 def plan_scenarios(
@@ -174,7 +177,7 @@ def _shared_incremental(scenarios: Sequence[Scenario], options: ReplayOptions) -
     then share their history: highseas.simulate.incremental_runs)."""
     from highseas.simulate import incremental
 
-    return (options.path != "nightly" and not options.verify
+    return (options.path != "nightly" and not options.verify and not options.verify_every
             and all(incremental.unsupported(s.ruleset, contact=options.contact) is None
                     for s in scenarios))
 
@@ -219,8 +222,10 @@ def _replay(con: duckdb.DuckDBPyConnection, scenario: Scenario, days: list[date]
     if options.path == "nightly" or reason is not None:
         return replay_history(con, ruleset, days, claim_back=options.claim_back,
                               contact=options.contact, progress=progress)
+    check = (StateCheck(con, ruleset, options.verify_every, scenario.name)
+             if options.verify_every else None)
     log = incremental.replay_incremental(con, ruleset, days, claim_back=options.claim_back,
-                                         progress=progress)
+                                         progress=progress, check=check)
     if options.verify:
         # The incremental replay only read the copy: the nightly path starts
         # from the same state.
@@ -250,6 +255,7 @@ def simulate(
     produced_on: date | None = None,
     replay_path: str = "auto",
     verify: bool = False,
+    verify_every: int = 0,
 ) -> SimulationResult:
     """Replay ``start``..``end`` under the baseline and every scenario.
 
@@ -274,7 +280,9 @@ def simulate(
     path), ``incremental`` or ``nightly`` force one (HS714 when the
     incremental replay cannot). ``verify``: also replay the incrementally
     replayed scenarios on the nightly path and raise HS713 (exit 1) at the
-    first difference (docs/simulation.md).
+    first difference (docs/simulation.md). ``verify_every`` K: plan every
+    K-th day (the first included) on the nightly path, on the incremental
+    replay's own state, and raise HS713 at a difference.
     """
     started = time.perf_counter()
     days = day_range(start, end)
@@ -284,7 +292,10 @@ def simulate(
         raise InvalidInputError(f"unknown replay path {replay_path!r}",
                                 code=codes.INCREMENTAL_UNSUPPORTED, file="<command line>",
                                 hint="auto, incremental or nightly")
-    options = ReplayOptions(claim_back, contact, replay_path, verify)
+    if verify_every < 0:
+        raise InvalidInputError(f"--verify-every {verify_every}: give 1 or more",
+                                code=codes.VERIFY_EVERY_BELOW_ONE, file="<command line>")
+    options = ReplayOptions(claim_back, contact, replay_path, verify, verify_every)
     source = Path(db)
     scenarios = plan_scenarios(ruleset, sets=sets, idle_period=idle_period, sweeps=sweeps)
     warnings: list[Diagnostic] = [w for s in scenarios for w in s.warnings]

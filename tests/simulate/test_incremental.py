@@ -171,3 +171,30 @@ def test_what_it_cannot_replay_goes_the_nightly_path(quick_order_db: Path) -> No
                  replay_path="incremental", contact_after="3d", jobs=1)
     assert refused.value.first.code == codes.INCREMENTAL_UNSUPPORTED
     assert "behaviour model" in refused.value.first.message
+
+
+def test_verify_every_plans_on_the_incremental_state(quick_order_db: Path) -> None:
+    """`--verify-every 1`: each day the nightly planner plans on the state
+    the incremental replay carried (owners, events, reminders, rotation),
+    and agrees; the answer is the nightly path's."""
+    start = AS_OF - timedelta(days=24)
+    checked = simulate(QUICK_ORDER, quick_order_db, start, AS_OF, verify_every=1, jobs=1)
+    nightly = simulate(QUICK_ORDER, quick_order_db, start, AS_OF, replay_path="nightly",
+                       jobs=1)
+    assert checked.tables == nightly.tables
+
+
+def test_verify_every_catches_state_that_went_stale(quick_order_db: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state that forgets the owners' follow-ups: the state check's
+    nightly plan releases what the stale state keeps, or the other way."""
+    from highseas.simulate.incremental.state import ScenarioState
+
+    monkeypatch.setattr(ScenarioState, "touched", lambda self, rows, day: None)
+    with pytest.raises(ReplayDivergedError) as failed:
+        simulate(QUICK_ORDER, quick_order_db, AS_OF - timedelta(days=30), AS_OF,
+                 verify_every=5, jobs=1)
+    assert "(state check)" in failed.value.first.message
+    with pytest.raises(InvalidInputError) as refused:
+        simulate(QUICK_ORDER, quick_order_db, AS_OF, AS_OF, verify_every=-1)
+    assert refused.value.first.code == codes.VERIFY_EVERY_BELOW_ONE

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from highseas.ruleset.model import Ruleset
 from highseas.simulate.incremental.history import History, read_history
-from highseas.simulate.incremental.planner import IncrementalPlanner, unsupported
+from highseas.simulate.incremental.planner import DayCheck, IncrementalPlanner, unsupported
 from highseas.simulate.incremental.start import EngineStart, read_start
 from highseas.simulate.replay import DayState, ReplayLog
 
@@ -44,11 +44,13 @@ def replay_incremental(
     history: History | None = None,
     start: EngineStart | None = None,
     progress: Callable[[int], None] | None = None,
+    check: DayCheck | None = None,
 ) -> ReplayLog:
     """Replay ``days`` under ``ruleset`` from the rewound copy ``con`` (only
     read), as :func:`highseas.simulate.replay.replay` would on it. ``history``
     and ``start``, when given (read from such a copy), spare reading them:
-    ``con`` may then be None."""
+    ``con`` may then be None. ``check``: ``--verify-every``
+    (:class:`highseas.simulate.verify.StateCheck`)."""
     if history is None or start is None:
         assert con is not None, "a copy to read the history from"
         history = history or read_history(con, ruleset, days)
@@ -57,7 +59,7 @@ def replay_incremental(
     log = ReplayLog()
     for today in history.days:
         started = clock.perf_counter()
-        outcome = planner.day(today)
+        outcome = planner.day(today, check, log.events)
         log.events.extend(outcome.events)
         log.days.append(DayState(outcome.day, outcome.counts, outcome.high_seas,
                                  outcome.private, outcome.pools, outcome.claims_back,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,6 +32,22 @@ from highseas.simulate.incremental.history import DayHistory, History
 from highseas.simulate.incremental.start import EngineStart
 from highseas.simulate.incremental.state import NOBODY, ScenarioState
 from highseas.simulate.incremental.steps import Conditions, DayRun
+
+
+class DayCheck(Protocol):
+    """A check of replayed days against the nightly planner
+    (:class:`highseas.simulate.verify.StateCheck` for ``--verify-every``)."""
+
+    def due(self) -> bool:
+        """Whether the day about to be replayed is checked."""
+
+    def nightly_plan(self, day: date, planner: IncrementalPlanner,
+                     events: list[tuple[Any, ...]]) -> Any:
+        """The nightly plan of ``day`` on ``planner``'s state."""
+
+    def compare(self, day: date, expected: Any, decisions: list[tuple[Any, ...]],
+                reminders: list[tuple[str, str, date, str]], unassigned: int) -> None:
+        """Raise at a difference (``expected`` None: the day was not checked)."""
 
 #: Event actions that count against a salesperson's claim caps.
 _RECEIVING = frozenset(derive.RECEIVING_ACTIONS)
@@ -109,13 +125,19 @@ class IncrementalPlanner:
 
     # -- the day -----------------------------------------------------------
 
-    def day(self, today: DayHistory) -> DayOutcome:
+    def day(self, today: DayHistory, check: DayCheck | None = None,
+            logged: list[tuple[Any, ...]] | None = None) -> DayOutcome:
+        """Replay one day. ``check`` (``--verify-every``): when due, the
+        nightly planner plans the day on this state (written into the copy;
+        ``logged``: the replay log's events so far) and must agree."""
         day = today.day
         events: list[tuple[Any, ...]] = []
         claimed = lost = 0
         if self.claim_back and self.lost_here:
             claimed, lost = self._claims_back(today, events)
         self._take_facts(today)
+        expected = (check.nightly_plan(day, self, [*(logged or []), *events])
+                    if check is not None and check.due() else None)
         run = DayRun(self.state, self.ruleset, self.conditions, day, self.reps(today),
                      self.rotation, self.relays, lambda ids: self._cooldown_reps(ids, day),
                      self.ever_relayed, self.reminded, self._contacted)
@@ -129,6 +151,8 @@ class IncrementalPlanner:
         decisions = sorted(run.decisions, key=lambda d: (order[d[0]], d[1], d[2]))
         for decision in decisions:
             events.append((day, *decision))
+        if check is not None:
+            check.compare(day, expected, decisions, run.reminders, run.unassigned_count())
         self._apply(day, decisions, run)
         counts = {action: 0 for action in ACTIONS}
         for decision in decisions:

@@ -84,6 +84,8 @@ class ScenarioState:
         self.region: list[str | None] = [None] * size
         self.name: list[str | None] = [None] * size
         self.owned_since = np.zeros(size, dtype=np.int64)
+        #: Customers whose owner or pool this scenario changed.
+        self.moved: set[int] = set()
         self.last_touch = np.zeros(size, dtype=np.int64)
         self.last_order = np.zeros(size, dtype=np.int64)
         for cid, day in history.last_order_day.items():
@@ -125,6 +127,7 @@ class ScenarioState:
             self.stored_pool[i] = None
             self.owned_since[i] = ordinal
             self.last_touch[i] = ordinal
+        self.moved.update(rows)
         self._write_owner_columns(rows)
 
     def own_many(self, rows: Sequence[int], rep_ids: Sequence[str], day: date) -> None:
@@ -140,6 +143,7 @@ class ScenarioState:
         for i in rows:
             self.pool[i] = None
             self.stored_pool[i] = None
+        self.moved.update(rows)
         self._write_owner_columns(rows)
 
     def release(self, rows: Sequence[int], pools: Sequence[str]) -> None:
@@ -148,6 +152,7 @@ class ScenarioState:
             self.owner[i] = NOBODY
             self.pool[i] = pool
             self.stored_pool[i] = pool
+        self.moved.update(rows)
         self._write_owner_columns(rows)
 
     def touched(self, rows: Sequence[int], day: date) -> None:
