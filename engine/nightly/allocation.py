@@ -144,8 +144,11 @@ def allocate(
     allocation: Allocation,
     regions: Sequence[Region],
     positions: Mapping[str, str | None],
+    explain: bool = True,
 ) -> AllocationResult:
     """Assign ``requests`` to ``reps`` by ``allocation``'s strategy.
+    ``explain=False``: the same assignments, without the salespeople
+    skipped for customers left unassigned (nobody reads them).
 
     Deterministic: the result depends only on the inputs, never on their
     order. Raises :class:`InvalidInputError` (HS560-HS564) for inconsistent
@@ -153,7 +156,7 @@ def allocate(
     weights or limits, a salesperson or a customer twice).
     """
     _check_inputs(requests, reps, allocation)
-    allocator = Allocator(reps, allocation, regions, positions)
+    allocator = Allocator(reps, allocation, regions, positions, explain)
     assignments: list[Assignment] = []
     unassigned: list[UnplacedRequest] = []
     skipped: dict[str, tuple[tuple[str, str], ...]] = {}

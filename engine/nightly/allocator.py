@@ -128,7 +128,13 @@ class Allocator:
         allocation: Allocation,
         regions: Sequence[Region],
         positions: Mapping[str, str | None],
+        explain: bool = True,
     ) -> None:
+        #: False: who is skipped and why is not wanted (a plan that only
+        #: counts the customers it leaves unassigned), so a customer whose
+        #: regions had nobody eligible before its own exclusions is left
+        #: unassigned at once (exclusions only remove salespeople).
+        self.explain = explain
         self.allocation = allocation
         self.strategy = allocation.strategy
         self.fallback = allocation.region_fallback
@@ -430,12 +436,14 @@ class Allocator:
         # become eligible again within a run, and pointers of empty rotations
         # do not move.
         cache_key = None
-        if _CACHE_UNASSIGNED and not request.cooldown_reps and not request.exclude_reps:
-            cache_key = (request.pool_id, request.region)
-            hit = self.unassigned_cache.get(cache_key)
+        plain = not request.cooldown_reps and not request.exclude_reps
+        if _CACHE_UNASSIGNED and (plain or not self.explain):
+            hit = self.unassigned_cache.get((request.pool_id, request.region))
             if hit is not None and hit[0] == self.deaths:
                 return None, UnplacedRequest(request.customer_id, hit[1], request.pool_id,
                                         request.reason), hit[2], hit[3]
+            if plain:
+                cache_key = (request.pool_id, request.region)
         skips: list[Skip] = []
         omitted = 0
         served = self.allocation.pools
@@ -490,11 +498,14 @@ class Allocator:
                 tried.append(region)
         # Nobody: explain with off-tier reps of the home region and eligible reps
         # elsewhere.
-        if len(plan) > 1:
+        if not self.explain:
+            skips, omitted = [], 0
+        elif len(plan) > 1:
             skips = _first_per_rep(skips)
-        for rep_id in self.off_tier.get(home, ()):
-            skips.append((rep_id, NOT_IN_TIERS))
-        if home is not None and None not in plan:
+        if self.explain:
+            for rep_id in self.off_tier.get(home, ()):
+                skips.append((rep_id, NOT_IN_TIERS))
+        if self.explain and home is not None and None not in plan:
             for i in self._wrong_region(tuple(tried), request):
                 skips.append((self.ids[i], WRONG_REGION))
         if home is None:

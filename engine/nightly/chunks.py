@@ -25,7 +25,7 @@ from highseas.nightly.allocation import (
     has_room,
 )
 from highseas.nightly.allocation_types import Skip
-from highseas.nightly.events import SalespersonSkipped
+from highseas.nightly.events import NO_OBSERVER, SalespersonSkipped
 from highseas.nightly.ledger import RunLedger
 from highseas.nightly.reasons import SkipReason, skip_label
 from highseas.ruleset.model import Allocation
@@ -110,6 +110,9 @@ def allocate_chunks(
         "(inactive, away, or private or claim caps reached)"
     )
     parts = iter(chunks)
+    # Who was skipped for a customer left unassigned is read only by full
+    # plans (reasons) and observers (coverage); a counted plan skips it.
+    explain = ledger.unassigned_rows or ledger.observer is not NO_OBSERVER
     while True:
         # Check for room before fetching the next chunk: its requests are
         # built (and remembered by the caller) only if they are processed.
@@ -123,7 +126,8 @@ def allocate_chunks(
             key: rep for (alloc, key), rep in ledger.rotation.items() if alloc == allocation.id
         }
         current.update(positions)
-        part_result = allocate(part, snapshots, allocation, ledger.ruleset.regions, current)
+        part_result = allocate(part, snapshots, allocation, ledger.ruleset.regions, current,
+                               explain=explain)
         processed += len(part)
         positions.update(part_result.positions)
         assignments.extend(part_result.assignments)

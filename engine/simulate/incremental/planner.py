@@ -337,9 +337,12 @@ class IncrementalPlanner:
 
     def _pool_sizes(self) -> tuple[int, int, dict[str, int]]:
         state = self.state
-        unowned = np.flatnonzero(state.present & (state.owner == NOBODY))
+        unowned = state.present & (state.owner == NOBODY)
+        codes = state.stored_code[unowned]
+        counts = np.bincount(codes + 1, minlength=len(state.pool_names) + 1)
         pools: dict[str, int] = {}
-        for i in unowned.tolist():
-            name = state.stored_pool[i] or "(none)"
-            pools[name] = pools.get(name, 0) + 1
-        return len(unowned), int(state.owned().sum()), pools
+        for number, count in enumerate(counts.tolist()):
+            if count:
+                name = state.pool_names[number - 1] if number else "(none)"
+                pools[name or "(none)"] = pools.get(name or "(none)", 0) + count
+        return int(unowned.sum()), int(state.owned().sum()), pools

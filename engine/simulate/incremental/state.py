@@ -80,6 +80,14 @@ class ScenarioState:
         self.pool: list[str | None] = [None] * size
         #: The pool the customer's row records (what the pool sizes count).
         self.stored_pool = [history.stored_pool[cid] for cid in self.customer_ids]
+        #: Pool names numbered (:meth:`pool_number`), and the same three pools
+        #: as numbers (-1: none), for numpy.
+        self.pool_names: list[str] = []
+        self._pool_numbers: dict[str, int] = {}
+        self.pool_code = np.full(size, -1, dtype=np.int64)
+        self.region_pool_code = np.full(size, -1, dtype=np.int64)
+        self.stored_code = np.array([self.pool_number(p) for p in self.stored_pool],
+                                    dtype=np.int64)
         self.region_pool: list[str | None] = [None] * size
         self.region: list[str | None] = [None] * size
         self.name: list[str | None] = [None] * size
@@ -93,6 +101,25 @@ class ScenarioState:
                 self.last_order[self.index[cid]] = day
         rows = joined.select(["customer_id", *_ROW_EXTRA, "region", "name", *OWNER_COLUMNS])
         self._take_rows(rows.to_pylist(), whole=True)
+
+    # -- pools as numbers --------------------------------------------------
+
+    def pool_number(self, name: str | None) -> int:
+        """The number of pool ``name`` (-1 for None), numbered on first sight."""
+        if name is None:
+            return -1
+        number = self._pool_numbers.get(name)
+        if number is None:
+            number = self._pool_numbers[name] = len(self.pool_names)
+            self.pool_names.append(name)
+        return number
+
+    def pool_ranks(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Each pool number's rank in name order (to sort as SQL sorts ids)."""
+        order = sorted(range(len(self.pool_names)), key=self.pool_names.__getitem__)
+        ranks = np.empty(len(order), dtype=np.int64)
+        ranks[order] = np.arange(len(order))
+        return ranks
 
     # -- reading ----------------------------------------------------------
 
@@ -127,6 +154,8 @@ class ScenarioState:
             self.stored_pool[i] = None
             self.owned_since[i] = ordinal
             self.last_touch[i] = ordinal
+        self.pool_code[list(rows)] = -1
+        self.stored_code[list(rows)] = -1
         self.moved.update(rows)
         self._write_owner_columns(rows)
 
@@ -143,6 +172,8 @@ class ScenarioState:
         for i in rows:
             self.pool[i] = None
             self.stored_pool[i] = None
+        self.pool_code[index] = -1
+        self.stored_code[index] = -1
         self.moved.update(rows)
         self._write_owner_columns(rows)
 
@@ -152,6 +183,7 @@ class ScenarioState:
             self.owner[i] = NOBODY
             self.pool[i] = pool
             self.stored_pool[i] = pool
+            self.pool_code[i] = self.stored_code[i] = self.pool_number(pool)
         self.moved.update(rows)
         self._write_owner_columns(rows)
 
@@ -182,11 +214,14 @@ class ScenarioState:
                 values = [v if v is not None else [] for v in values]
             self.facts.set(column, rows, values)
         if new:
-            created = set(new)
-            records = [r for r in table.select(
-                ["customer_id", *_ROW_EXTRA, "region", "name", *OWNER_COLUMNS]).to_pylist()
-                if self.index[r["customer_id"]] in created]
-            self._take_rows(records, whole=True)
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            wanted = pa.array([self.customer_ids[i] for i in new], pa.string())
+            created = table.filter(pc.is_in(table.column("customer_id"), value_set=wanted))
+            self._take_rows(created.select(
+                ["customer_id", *_ROW_EXTRA, "region", "name", *OWNER_COLUMNS]).to_pylist(),
+                whole=True)
             self.present[new] = True
         return new
 
@@ -197,15 +232,18 @@ class ScenarioState:
             i = self.index[record["customer_id"]]
             rows.append(i)
             self.region_pool[i] = record["region_pool"]
+            self.region_pool_code[i] = self.pool_number(record["region_pool"])
             self.region[i] = record["region"]
             self.name[i] = record["name"]
             owner = record["owner_rep_id"]
             if owner is None:
                 self.owner[i] = NOBODY
                 self.pool[i] = record["pool_id"]
+                self.pool_code[i] = self.pool_number(record["pool_id"])
                 continue
             self.owner[i] = self.rep(owner)
             self.pool[i] = None
+            self.pool_code[i] = -1
             self.owned_since[i] = record["owned_since_day"] or 0
             self.last_touch[i] = record["last_touch_day"] or 0
         if whole:

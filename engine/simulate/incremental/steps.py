@@ -54,7 +54,7 @@ _NOBODY: frozenset[str] = frozenset()
 #: A customer entering a relay round: (row, holder, round, salespeople tried).
 RelayItem = tuple[int, str | None, int, tuple[str, ...]]
 #: Requests allocated at a time.
-REPLAY_CHUNK = 64
+REPLAY_CHUNK = 500
 
 
 @dataclass
@@ -144,7 +144,7 @@ class DayRun:
         self.in_relay = np.zeros(size, dtype=bool)
         self.decisions: list[Decision] = []
         self.reminders: list[tuple[str, str, date, str]] = []
-        self.unassigned: set[str] = set()
+        self.unassigned = np.zeros(size, dtype=bool)
         self.relay_deletes: list[str] = []
         self.relay_upserts: dict[str, RelayHolding] = {}
 
@@ -166,33 +166,43 @@ class DayRun:
             return pool if pool is not None else derive.pool_of_region(self.ruleset, None)
         return target.pool
 
-    def _allocate(self, rows: list[int], pool_of: Callable[[int], str],
+    def _allocate(self, rows: np.ndarray[Any, Any], pools: np.ndarray[Any, Any],
                   reason_of: Callable[[int], str], allocation: Allocation,
                   exclude: Callable[[int], frozenset[str]] | None = None
-                  ) -> tuple[dict[str, Assignment], list[str]]:
-        """Allocate the customers ``rows`` as the nightly run does (in pool
-        and customer order, a chunk at a time, stopping once nobody has
-        room): who gets each, and the customers left unassigned. Requests
-        (and their cooldowns) are built only for the chunks allocated."""
+                  ) -> tuple[dict[str, Assignment], np.ndarray[Any, Any]]:
+        """Allocate the customers ``rows`` (``pools``: the number of each
+        one's pool) as the nightly run does: in pool and customer order, a
+        chunk at a time, stopping once nobody has room. Returns who gets
+        each, and the rows left unassigned. Requests (and their cooldowns)
+        are built only for the chunks allocated."""
         state = self.state
         ids = state.customer_ids
-        ordered = sorted((pool_of(i), ids[i], i) for i in rows)
+        names = state.pool_names
+        rows = np.asarray(rows, dtype=np.int64)
+        pools = np.asarray(pools, dtype=np.int64)
+        # customer numbers are in customer id order: (pool name, number) is
+        # the nightly run's ORDER BY pool_id, customer_id
+        order = np.lexsort((rows, state.pool_ranks()[pools])) if len(rows) else rows
+        ordered_rows, ordered_pools = rows[order], pools[order]
         size = self.ledger.chunk_size
 
         def chunks() -> Iterator[list[AssignRequest]]:
-            for begin in range(0, len(ordered), size):
-                part = ordered[begin:begin + size]
-                cooling = self.cooldowns([cid for _, cid, _ in part])
-                yield [AssignRequest(customer_id=cid, pool_id=pool, region=state.region[i],
-                                     cooldown_reps=cooling.get(cid, _NOBODY),
+            for begin in range(0, len(ordered_rows), size):
+                part = ordered_rows[begin:begin + size].tolist()
+                part_pools = ordered_pools[begin:begin + size].tolist()
+                cooling = self.cooldowns([ids[i] for i in part])
+                yield [AssignRequest(customer_id=ids[i], pool_id=names[pool],
+                                     region=state.region[i],
+                                     cooldown_reps=cooling.get(ids[i], _NOBODY),
                                      exclude_reps=exclude(i) if exclude else frozenset(),
                                      reason=reason_of(i))
-                       for pool, cid, i in part]
+                       for i, pool in zip(part, part_pools, strict=True)]
 
         result, processed, _ = allocate_chunks(self.ledger, chunks(), allocation)  # type: ignore[arg-type]
         assigned = {a.customer_id: a for a in result.assignments}
-        left = [u.customer_id for u in result.unassigned]
-        left.extend(cid for _, cid, _ in ordered[processed:])
+        left = np.concatenate([
+            np.array([state.index[u.customer_id] for u in result.unassigned], dtype=np.int64),
+            ordered_rows[processed:]])
         return assigned, left
 
     # -- 1. relays in progress ----------------------------------------------
@@ -239,27 +249,47 @@ class DayRun:
         self._record(("release", customer_id, relay.id, rep_id, None, None, pool, round_))
         self.relay_deletes.append(customer_id)
 
-    def _relay_round_done(self, relay: ActivationRelay, items: list[RelayItem]) -> None:
-        """Allocate a relay round to ``items`` (row, holder, round, tried)."""
+    def _relay_round_done(self, relay: ActivationRelay, items: list[RelayItem],
+                          first_rows: np.ndarray[Any, Any] | None = None) -> None:
+        """Allocate a relay round to ``items`` (row, holder, round, tried),
+        or to round 1 of ``first_rows`` (new relays: held by their owner)."""
         state = self.state
         by_row = {item[0]: item for item in items}
-        rounds = {item[0]: item[2] for item in items}
+        if first_rows is None:
+            rows = np.array(sorted(by_row), dtype=np.int64)
+            pools = state.region_pool_code[rows]
+        else:
+            rows = first_rows
+            pools = np.where(state.pool_code[rows] >= 0, state.pool_code[rows],
+                             state.region_pool_code[rows])
+
+        def exclude(i: int) -> frozenset[str]:
+            if first_rows is None:
+                return frozenset(by_row[i][3])
+            owner = state.owner_id(i)
+            return frozenset({owner}) if owner else frozenset()
+
         assigned, _ = self._allocate(
-            list(by_row), lambda i: state.pool[i] or self.pool_for(PoolTarget(), i)
-            if rounds[i] == 1 else self.pool_for(PoolTarget(), i),
-            lambda i: f"relay round {rounds[i]}", relay_allocation(relay),
-            lambda i: frozenset(by_row[i][3]) if rounds[i] > 1
-            else (frozenset({o}) if (o := by_row[i][1]) else frozenset()))
+            rows, pools,
+            (lambda i: f"relay round {by_row[i][2]}") if first_rows is None
+            else (lambda i: "relay round 1"),
+            relay_allocation(relay), exclude)
+        if first_rows is not None:
+            # Round 1 for everyone: those nobody took stay where they are.
+            self.unassigned[first_rows] = True
+            items = [(state.index[cid], state.owner_id(state.index[cid]), 1, ())
+                     for cid in assigned]
+            self.unassigned[[item[0] for item in items]] = False
         deadline = relay.contact_window.add_to(self.day)
-        for i, holder, round_, tried in sorted(items, key=lambda item: state.customer_ids[item[0]]):
+        for i, holder, round_, tried in sorted(items, key=lambda item: item[0]):
             customer_id = state.customer_ids[i]
             assignment = assigned.get(customer_id)
             if assignment is None:
                 if round_ > 1 and relay.region_fallback == "wait":
-                    self.unassigned.add(customer_id)
+                    self.unassigned[i] = True
                     continue
                 if round_ == 1:
-                    self.unassigned.add(customer_id)
+                    self.unassigned[i] = True
                 else:
                     self._relay_to_pool(i, holder, relay, round_ - 1)
                 continue
@@ -280,8 +310,7 @@ class DayRun:
                                   & ~self.ever_relayed)
             if not len(rows):
                 continue
-            items: list[RelayItem] = [(i, state.owner_id(i), 1, ()) for i in rows.tolist()]
-            self._relay_round_done(relay, items)
+            self._relay_round_done(relay, [], rows)
 
     # -- 3. release rules -----------------------------------------------------
 
@@ -376,8 +405,10 @@ class DayRun:
     def _receivers(self, tier: str, rule_id: str, rows: list[int]) -> dict[str, str]:
         allocation = Allocation(id=rule_id, tiers=(tier,), strategy="least_loaded",
                                 region_fallback="any_region")
+        trim_pool = self.state.pool_number("*trim*")
         assigned, _ = self._allocate(
-            rows, lambda i: "*trim*", lambda i: "trim", allocation,
+            np.array(rows, dtype=np.int64), np.full(len(rows), trim_pool, dtype=np.int64),
+            lambda i: "trim", allocation,
             lambda i: frozenset({o}) if (o := self.state.owner_id(i)) else frozenset())
         return {cid: a.rep_id for cid, a in assigned.items()}
 
@@ -435,17 +466,23 @@ class DayRun:
                 mask &= evaluate(self.conditions.lowered(f"allocate:{allocation.id}",
                                                          allocation.when, self.day),
                                  state.facts)
-            rows = [i for i in np.flatnonzero(mask).tolist() if state.pool[i] in pools]
-            if not rows:
+            served = np.array([state.pool_number(p) for p in sorted(pools)], dtype=np.int64)
+            rows = np.flatnonzero(mask & np.isin(state.pool_code, served))
+            if not len(rows):
                 continue
-            assigned, left = self._allocate(rows, lambda i: state.pool[i] or "",
+            assigned, left = self._allocate(rows, state.pool_code[rows],
                                             lambda i: "rotation", allocation)
             for customer_id in sorted(assigned):
                 assignment = assigned[customer_id]
                 self._record(("assign", customer_id, allocation.id, None,
                               assignment.rep_id, assignment.pool_id, None, None))
-            self.unassigned.update(left)
+            self.unassigned[left] = True
 
     def unassigned_count(self) -> int:
-        assigned = {d[1] for d in self.decisions if d[0] == "assign"}
-        return len(self.unassigned - assigned)
+        """Customers left in their pool by a relay or an allocation, each
+        once, not those a later allocation of the run assigned."""
+        left = self.unassigned.copy()
+        for decision in self.decisions:
+            if decision[0] == "assign":
+                left[self.state.index[decision[1]]] = False
+        return int(left.sum())
