@@ -30,7 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
-EXAMPLES = ("quick-order", "large-project", "regional-trading")
+#: Each example ruleset and a sweep its reminders allow.
+EXAMPLES = {"quick-order": "idle-period=30d", "large-project": "idle-period=1y",
+            "regional-trading": "idle-period=30d"}
 
 
 def _simulate(ruleset: Path, db: Path, start: date, end: date, **options: object) -> float:
@@ -69,7 +71,7 @@ def main() -> int:
 
     runs: list[tuple[str, Path, Path, date, date, list[str]]] = []
     with tempfile.TemporaryDirectory(prefix="highseas-verify-") as folder:
-        for name in EXAMPLES:
+        for name, sweep in EXAMPLES.items():
             if args.only and name not in args.only:
                 continue
             db = Path(folder) / f"{name}.duckdb"
@@ -77,7 +79,7 @@ def main() -> int:
             end = DEFAULT_AS_OF
             runs.append((name, ROOT / "rulesets" / f"{name}.yaml", db,
                          end - timedelta(days=args.days - 1), end,
-                         ["idle-period=30d"]))
+                         [sweep]))
         for name, importer, source, company in (
             ("crm", import_crm_sales_opportunities, SHARED / "crm-sales-opportunities",
              "crm-sales-opportunities"),

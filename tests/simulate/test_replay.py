@@ -285,15 +285,23 @@ def test_warns_when_the_database_already_applied_runs_in_the_window(db: Path,
 def test_a_scenario_equal_to_the_baseline_is_not_replayed_twice(
         db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from highseas import simulate as module
+    from highseas.simulate import incremental_runs
 
     calls: list[str] = []
     original = module._run_scenario
+    original_group = incremental_runs.run_group
 
     def counting(scenario: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append(scenario.name)
         return original(scenario, *args, **kwargs)
 
+    def counting_group(scenarios: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.extend(scenario.name for scenario in scenarios)
+        return original_group(scenarios, *args, **kwargs)
+
+    # either replay path: one scenario at a time, or a group sharing a history
     monkeypatch.setattr(module, "_run_scenario", counting)
+    monkeypatch.setattr(incremental_runs, "run_group", counting_group)
     ticks: list[int] = []
     # quick-order's rule already idles for 14 days
     result = simulate(QUICK_ORDER, db, AS_OF - timedelta(days=1), AS_OF,
