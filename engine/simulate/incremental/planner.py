@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from highseas.compile import ir
+from highseas.compile.decision_points import release_condition
 from highseas.nightly import facts as derive
 from highseas.nightly.claims import ClaimChecks, ClaimVerdict
 from highseas.nightly.plan import ACTIONS, OWNERSHIP_ACTIONS
@@ -76,6 +77,29 @@ class DayOutcome:
     reminders: list[tuple[str, str, date, str]] = field(default_factory=list)
 
 
+#: Fact columns the steps read besides conditions (trims: who is trimmed
+#: and in which order).
+_STEP_COLUMNS = frozenset({"open_orders", "last_touch_day", "owned_since_day", "level"})
+
+
+def read_columns(ruleset: Ruleset) -> dict[str, ir.ColumnType]:
+    """The fact columns the replay of ``ruleset`` reads, with their types:
+    those of its compiled conditions (read on any day: lowering changes
+    thresholds, not columns) and those the steps read. The state keeps
+    only these current."""
+    day = date(2000, 1, 1)
+    nodes = [release_condition(rule, day, ruleset) for rule in ruleset.release_rules]
+    conditions = [relay.when for relay in ruleset.relays]
+    conditions += [a.when for a in ruleset.allocations if a.when is not None]
+    for cap in ruleset.caps.private:
+        conditions += [cap.protect] if cap.protect is not None else []
+        conditions += [t.when for t in cap.excess_to if t.when is not None]
+    nodes += [ir.lower(condition, day, ruleset) for condition in conditions]
+    read = set(_STEP_COLUMNS).union(*(ir.columns_of(node) for node in nodes))
+    return {column: kind for column, kind in ir.column_types(ruleset).items()
+            if column in read}
+
+
 class Received:
     """The days each salesperson received customers in this scenario."""
 
@@ -100,7 +124,7 @@ class IncrementalPlanner:
         self.ruleset = ruleset
         self.history = history
         self.claim_back = claim_back
-        self.state = ScenarioState(history, ir.column_types(ruleset))
+        self.state = ScenarioState(history, read_columns(ruleset))
         self.conditions = Conditions(ruleset)
         self.received = Received()
         #: customer -> {salesperson: the last day they lost it} (cooldowns).
