@@ -26,6 +26,7 @@ else of it. Modules:
 * ``incremental_runs`` - a sweep's scenarios on the incremental replay, sharing
   their history (forked workers)
 * ``verify`` - ``--verify``: the first difference of the two replay paths
+* ``workers`` - scenarios in worker processes, with the progress of their days
 * ``metrics`` - metric tables of a replayed scenario, side by side
 * ``result`` - :class:`SimulationResult` and its text table
 * ``provenance`` - what produced a simulation: ruleset hash, database, command, date
@@ -402,35 +403,17 @@ def _run_parallel(
 ) -> list[ScenarioOutcome]:
     """Scenarios in worker processes (spawned: no inherited DuckDB state), each
     DuckDB connection limited to one thread so the processes share the CPUs."""
-    import multiprocessing
-    import queue
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from highseas.simulate.workers import run_in_processes
 
-    context = multiprocessing.get_context("spawn")
-    manager = context.Manager() if progress is not None else None
-    ticks = manager.Queue() if manager is not None else None
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(_scenario_worker, scenario, source, folder, index, days,
-                                   options, ticks, first_counted)
-                       for index, scenario in enumerate(scenarios)]
-            pending = set(futures)
-            while pending:
-                _done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                while ticks is not None and progress is not None:
-                    try:
-                        progress(ticks.get_nowait())
-                    except queue.Empty:
-                        break
-            return [future.result() for future in futures]
-    finally:
-        if manager is not None:
-            manager.shutdown()
+    return run_in_processes(
+        "spawn", workers, _scenario_worker,
+        [(scenario, source, folder, index, days, options, first_counted)
+         for index, scenario in enumerate(scenarios)], progress)
 
 
 def _scenario_worker(
     scenario: Scenario, source: Path, folder: Path, index: int, days: list[date],
-    options: ReplayOptions, ticks: Any, first_counted: date,
+    options: ReplayOptions, first_counted: date, ticks: Any,
 ) -> ScenarioOutcome:
     progress = ticks.put if ticks is not None else None
     return _run_scenario(scenario, source, folder, index, days, options, progress,

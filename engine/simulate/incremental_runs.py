@@ -111,24 +111,7 @@ def _worker(index: int, ticks: Any) -> IncrementalOutcome:
 
 def _forked(count: int, workers: int,
             progress: Callable[[int], None] | None) -> list[IncrementalOutcome]:
-    import queue
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from highseas.simulate.workers import run_in_processes
 
-    context = multiprocessing.get_context("fork")
-    manager = context.Manager() if progress is not None else None
-    ticks = manager.Queue() if manager is not None else None
-    try:
-        with ProcessPoolExecutor(max_workers=min(workers, count), mp_context=context) as pool:
-            futures = [pool.submit(_worker, index, ticks) for index in range(count)]
-            pending = set(futures)
-            while pending:
-                _done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                while ticks is not None and progress is not None:
-                    try:
-                        progress(ticks.get_nowait())
-                    except queue.Empty:
-                        break
-            return [future.result() for future in futures]
-    finally:
-        if manager is not None:
-            manager.shutdown()
+    return run_in_processes("fork", min(workers, count), _worker,
+                            [(index,) for index in range(count)], progress)

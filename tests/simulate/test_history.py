@@ -31,7 +31,7 @@ from highseas.ruleset.model import Ruleset
 from highseas.simulate.incremental import read_history
 from highseas.simulate.replay import day_range
 from tests.robustness.test_fuzz import valid_rulesets
-from tests.simulate.test_incremental import DAYS, FIRST, histories, supported_part
+from tests.simulate.test_incremental import DAYS, FIRST, histories
 from tests.support.simulate import AS_OF, QUICK_ORDER, generated_db
 
 PerDay = list[tuple[pa.Table | None, list[derive.RepFacts]]]
@@ -261,6 +261,6 @@ def with_more_history(draw: st.DrawFn, ruleset: Ruleset) -> duckdb.DuckDBPyConne
                                  HealthCheck.filter_too_much])
 @given(st.data())
 def test_random_histories_read_alike(data: st.DataObject) -> None:
-    ruleset = supported_part(data.draw(valid_rulesets()))
+    ruleset = data.draw(valid_rulesets())
     con = data.draw(with_more_history(ruleset))
     assert_same(con, ruleset, day_range(FIRST, FIRST + timedelta(days=DAYS - 1)))

@@ -13,7 +13,6 @@ minimal example.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -35,12 +34,6 @@ from tests.support.simulate import AS_OF, QUICK_ORDER, generated_db
 
 FIRST = date(2026, 3, 1)
 DAYS = 62
-
-
-def supported_part(ruleset: Ruleset) -> Ruleset:
-    """``ruleset`` without what the incremental replay does not decide yet."""
-    return replace(ruleset, relays=(), allocations=(),
-                   caps=replace(ruleset.caps, private=()))
 
 
 @st.composite

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from highseas.nightly.plan import RelayStateRow
 from highseas.ruleset.model import Ruleset
-from highseas.simulate.incremental.steps import RelayHolding
 
 if TYPE_CHECKING:
     import duckdb
@@ -21,7 +21,7 @@ class EngineStart:
     #: (allocation id, pool or region key) -> the last salesperson served.
     rotation: dict[tuple[str, str], str | None]
     #: customer -> its relay in progress.
-    relays: dict[str, RelayHolding]
+    relays: dict[str, RelayStateRow]
     #: Relay events so far: customer -> [(day, relay id, action, from, to)].
     relay_events: dict[str, list[tuple[date, str, str, str | None, str | None]]]
     #: Relays in progress whose holder already made contact before the first day.
@@ -34,8 +34,8 @@ def read_start(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, first: date) ->
         "SELECT allocation_id, pool_id, last_rep_id FROM rotation_state WHERE company_id = ?",
         [company]).fetchall()}
     relays = {
-        customer_id: RelayHolding(relay_id, int(round_), rep_id, started_on, deadline,
-                                  tuple(tried or ()))
+        customer_id: RelayStateRow(customer_id, relay_id, int(round_), rep_id, started_on,
+                                   deadline, tuple(tried or ()))
         for customer_id, relay_id, round_, rep_id, started_on, deadline, tried in con.execute(
             "SELECT customer_id, relay_id, round, rep_id, started_on, deadline, reps_tried "
             "FROM relay_state WHERE company_id = ?", [company]).fetchall()

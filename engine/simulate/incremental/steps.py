@@ -39,6 +39,7 @@ from highseas.nightly.allocation_types import Skip
 from highseas.nightly.chunks import allocate_chunks
 from highseas.nightly.events import NO_OBSERVER
 from highseas.nightly.ledger import RepLoads
+from highseas.nightly.plan import RelayStateRow
 from highseas.nightly.steps.allocations import WEEKDAYS
 from highseas.nightly.steps.reminders import first_release, reminder_offset
 from highseas.ruleset.model import ActivationRelay, Allocation, PoolTarget, PrivateCap, Ruleset
@@ -55,18 +56,6 @@ _NOBODY: frozenset[str] = frozenset()
 RelayItem = tuple[int, str | None, int, tuple[str, ...]]
 #: Requests allocated at a time.
 REPLAY_CHUNK = 500
-
-
-@dataclass
-class RelayHolding:
-    """A relay in progress (a ``relay_state`` row)."""
-
-    relay_id: str
-    round: int
-    rep_id: str
-    started_on: date
-    deadline: date
-    reps_tried: tuple[str, ...]
 
 
 @dataclass
@@ -122,7 +111,7 @@ class DayRun:
     def __init__(self, state: ScenarioState, ruleset: Ruleset, conditions: Conditions,
                  day: date, reps: list[derive.RepFacts],
                  rotation: dict[tuple[str, str], str | None],
-                 relays: dict[str, RelayHolding],
+                 relays: dict[str, RelayStateRow],
                  cooldowns: Callable[[list[str]], dict[str, frozenset[str]]],
                  ever_relayed: np.ndarray[Any, np.dtype[np.bool_]],
                  reminded: set[tuple[str, str, date, str]],
@@ -146,7 +135,7 @@ class DayRun:
         self.reminders: list[tuple[str, str, date, str]] = []
         self.unassigned = np.zeros(size, dtype=bool)
         self.relay_deletes: list[str] = []
-        self.relay_upserts: dict[str, RelayHolding] = {}
+        self.relay_upserts: dict[str, RelayStateRow] = {}
 
     # -- shared -------------------------------------------------------------
 
@@ -295,8 +284,8 @@ class DayRun:
                 continue
             self._record(("relay", customer_id, relay.id, holder, assignment.rep_id, None,
                           None, round_))
-            self.relay_upserts[customer_id] = RelayHolding(
-                relay.id, round_, assignment.rep_id, self.day, deadline,
+            self.relay_upserts[customer_id] = RelayStateRow(
+                customer_id, relay.id, round_, assignment.rep_id, self.day, deadline,
                 (*tried, assignment.rep_id))
             self.in_relay[i] = True
 
