@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -97,26 +97,51 @@ class ClaimChecks:
     def verdict(self, rep_id: str, customer_id: str) -> ClaimVerdict:
         """Every reason the claim would be refused now (none: allowed).
         Raises HS520/HS521 for a salesperson or customer not loaded."""
-        ruleset = self.ruleset
+        rep = self._rep(rep_id)
+        customer = self._customer(customer_id)
+        refusals = list(self._refusals(rep, customer, customer_id))
+        for refusal in refusals:
+            self.observer.notice(ClaimRefused(refusal))
+        return ClaimVerdict(rep_id, customer_id, not refusals,
+                            tuple(render_refusal(r) for r in refusals), customer.pool_id,
+                            tuple(refusals))
+
+    def allowed(self, rep_id: str, customer_id: str) -> bool:
+        """Whether :meth:`verdict` would allow the claim (nobody is told of
+        a refusal; a replay that only counts claims asks this)."""
+        rep = self._rep(rep_id)
+        refusals = self._refusals(rep, self._customer(customer_id), customer_id)
+        return next(refusals, None) is None
+
+    def _rep(self, rep_id: str) -> derive.RepFacts:
         rep = self.reps.get(rep_id)
         if rep is None:
             raise InvalidInputError(
-                f"no salesperson {rep_id!r} in company {ruleset.company.id}",
+                f"no salesperson {rep_id!r} in company {self.ruleset.company.id}",
                 code=codes.UNKNOWN_SALESPERSON,
                 hint=did_you_mean(rep_id, list(self.reps)) or "check the rep id",
             )
+        return rep
+
+    def _customer(self, customer_id: str) -> _Customer:
         customer = self.customers.get(customer_id)
         if customer is None:
             raise InvalidInputError(
-                f"no customer {customer_id!r} in company {ruleset.company.id}",
+                f"no customer {customer_id!r} in company {self.ruleset.company.id}",
                 code=codes.UNKNOWN_CUSTOMER,
             )
-        refusals: list[ClaimRefusal] = []
+        return customer
+
+    def _refusals(self, rep: derive.RepFacts, customer: _Customer,
+                  customer_id: str) -> Iterator[ClaimRefusal]:
+        """The reasons to refuse ``rep`` the customer, in the order told."""
+        ruleset = self.ruleset
+        rep_id = rep.rep_id
         if customer.owner is not None:
-            refusals.append(ClaimRefusal(RefusalKind.NOT_IN_HIGH_SEAS, rep_id, customer_id,
-                                         owner=customer.owner))
+            yield ClaimRefusal(RefusalKind.NOT_IN_HIGH_SEAS, rep_id, customer_id,
+                               owner=customer.owner)
         if not rep.active:
-            refusals.append(ClaimRefusal(RefusalKind.INACTIVE, rep_id, customer_id))
+            yield ClaimRefusal(RefusalKind.INACTIVE, rep_id, customer_id)
         claim_cap = next((c for c in ruleset.caps.claims if c.tier == rep.tier), None)
         if claim_cap is not None:
             for label, used, cap in (
@@ -125,29 +150,24 @@ class ClaimChecks:
                 ("month", rep.claims_month, claim_cap.per_month),
             ):
                 if cap is not None and used >= cap:
-                    refusals.append(ClaimRefusal(
+                    yield ClaimRefusal(
                         RefusalKind.CLAIM_CAP, rep_id, customer_id, tier=rep.tier,
                         period=label, used=used, limit=cap,
-                    ))
+                    )
         private_cap = next((c for c in ruleset.caps.private if c.tier == rep.tier), None)
         if private_cap is not None and rep.private_count >= private_cap.max:
-            refusals.append(ClaimRefusal(
+            yield ClaimRefusal(
                 RefusalKind.PRIVATE_CAP, rep_id, customer_id, tier=rep.tier,
                 used=rep.private_count, limit=private_cap.max,
-            ))
+            )
         until = self.cooling.get(customer_id, {}).get(rep_id)
         if until is not None and until > self.as_of:
-            refusals.append(ClaimRefusal(RefusalKind.COOLDOWN, rep_id, customer_id,
-                                         tier=rep.tier, until=until))
+            yield ClaimRefusal(RefusalKind.COOLDOWN, rep_id, customer_id,
+                               tier=rep.tier, until=until)
         region = customer.region
         if region is not None and rep.regions and region not in rep.regions:
-            refusals.append(ClaimRefusal(RefusalKind.REGION, rep_id, customer_id,
-                                         region=region, covers=tuple(rep.regions)))
-        for refusal in refusals:
-            self.observer.notice(ClaimRefused(refusal))
-        return ClaimVerdict(rep_id, customer_id, not refusals,
-                            tuple(render_refusal(r) for r in refusals), customer.pool_id,
-                            tuple(refusals))
+            yield ClaimRefusal(RefusalKind.REGION, rep_id, customer_id,
+                               region=region, covers=tuple(rep.regions))
 
     def granted(self, verdict: ClaimVerdict) -> None:
         """Count an allowed claim recorded on the as-of day: the customer is
