@@ -17,6 +17,7 @@ import math
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
+from functools import lru_cache
 
 from highseas.nightly.allocation_types import (
     SKIP_LIMIT,
@@ -106,6 +107,18 @@ class HeapRotation:
         self.key = key
 
 
+@lru_cache(maxsize=1024)
+def _region_set(regions: tuple[str, ...]) -> frozenset[str]:
+    """A salesperson's regions as a set (salespeople share a few region lists)."""
+    return frozenset(regions)
+
+
+@lru_cache(maxsize=1024)
+def _region_list(regions: tuple[str, ...]) -> tuple[str, ...]:
+    """A salesperson's regions, each once, in order."""
+    return tuple(sorted(set(regions)))
+
+
 # --------------------------------------------------------------------------
 # The allocator
 # --------------------------------------------------------------------------
@@ -150,7 +163,7 @@ class Allocator:
         self.month = [r.claims_month for r in ordered]
         self.last30 = [r.assigned_last_30d for r in ordered]
         self.run = [r.given_this_run for r in ordered]
-        self.region_sets = [frozenset(r.regions) for r in ordered]
+        self.region_sets = [_region_set(r.regions) for r in ordered]
         rep_w = dict(allocation.rep_weights)
         tier_w = dict(allocation.tier_weights)
         self.weights = [_weight_of(r, rep_w, tier_w) for r in ordered]
@@ -164,7 +177,7 @@ class Allocator:
         self.off_tier: dict[str | None, list[str]] = {}
         for i, rep in enumerate(ordered):
             if not in_tier[i]:
-                for region in sorted(set(rep.regions)):
+                for region in _region_list(rep.regions):
                     bucket = self.off_tier.setdefault(region, [])
                     if len(bucket) < SKIP_LIMIT:
                         bucket.append(rep.rep_id)
@@ -173,7 +186,7 @@ class Allocator:
                     bucket.append(rep.rep_id)
                 continue
             all_idx.append(i)
-            for region in sorted(set(rep.regions)):
+            for region in _region_list(rep.regions):
                 by_region.setdefault(region, []).append(i)
         self.lists: dict[str | None, RepList] = {
             region: RepList(region, idx, [self.ids[i] for i in idx])

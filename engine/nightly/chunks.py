@@ -87,11 +87,13 @@ def allocate_table(
 
 
 def allocate_chunks(
-    ledger: RunLedger, chunks: Iterable[list[AssignRequest]], allocation: Allocation
+    ledger: RunLedger, chunks: Iterable[list[AssignRequest]], allocation: Allocation,
+    count: int | None = None,
 ) -> tuple[AllocationResult, int, str]:  # (the replay's ledger is another type: see there)
     """Run one allocation over ``chunks`` (requests in allocation order),
     with the rotation state persisted for its id; keep the new state and
-    the skip reasons.
+    the skip reasons. ``count``, when known, is how many chunks there are
+    (the room left is then not checked after the last).
 
     Chunk by chunk, the salespeople's counters carry what earlier chunks
     gave (caps and the per-run limit count the whole run). Once nobody
@@ -113,7 +115,8 @@ def allocate_chunks(
     # Who was skipped for a customer left unassigned is read only by full
     # plans (reasons) and observers (coverage); a counted plan skips it.
     explain = ledger.unassigned_rows or ledger.observer is not NO_OBSERVER
-    while True:
+    taken = 0
+    while count is None or taken < count:
         # Check for room before fetching the next chunk: its requests are
         # built (and remembered by the caller) only if they are processed.
         snapshots = ledger.loads.snapshots(pending)
@@ -122,6 +125,7 @@ def allocate_chunks(
         part = next(parts, None)
         if part is None:
             break
+        taken += 1
         current = {
             key: rep for (alloc, key), rep in ledger.rotation.items() if alloc == allocation.id
         }

@@ -71,20 +71,30 @@ class RepLoads:
     """The salespeople of the run and their counters, kept current as
     customers move."""
 
-    def __init__(self, ruleset: Ruleset, reps: Sequence[derive.RepFacts]) -> None:
+    def __init__(self, ruleset: Ruleset, reps: Sequence[derive.RepFacts],
+                 counters: Mapping[str, tuple[int, int, int, int, int]] | None = None) -> None:
+        """``counters``: each salesperson's (private, today, week, month,
+        last 30 days) instead of their facts' own (a replayed scenario's)."""
         self.ruleset = ruleset
         self.reps = list(reps)
         self.rep_by_id = {rep.rep_id: rep for rep in self.reps}
-        self.loads = {
-            rep.rep_id: _Load(
-                rep.private_count,
-                rep.claims_today,
-                rep.claims_week,
-                rep.claims_month,
-                rep.assigned_last_30d,
-            )
-            for rep in self.reps
-        }
+        if counters is not None:
+            self.loads = {rep.rep_id: _Load(*counters[rep.rep_id]) for rep in self.reps}
+        else:
+            self.loads = {
+                rep.rep_id: _Load(
+                    rep.private_count,
+                    rep.claims_today,
+                    rep.claims_week,
+                    rep.claims_month,
+                    rep.assigned_last_30d,
+                )
+                for rep in self.reps
+            }
+        self._private_caps = {cap.tier: cap.max for cap in ruleset.caps.private}
+        self._claim_caps = {cap.tier: cap for cap in ruleset.caps.claims}
+        #: salesperson -> (counters, snapshot) of the last :meth:`snapshots`
+        self._snapshots: dict[str, tuple[tuple[int, ...], RepSnapshot]] = {}
 
     def private(self, rep_id: str) -> int:
         return self.loads[rep_id].private
@@ -105,37 +115,43 @@ class RepLoads:
 
     def snapshots(self, pending: Mapping[str, int] | None = None) -> list[RepSnapshot]:
         """Salespeople as allocation sees them now; ``pending`` adds customers
-        already given in this allocation but not yet recorded."""
+        already given in this allocation but not yet recorded. A salesperson
+        whose counters are those of the previous call keeps its snapshot."""
         pending = pending or {}
-        private_caps = {cap.tier: cap.max for cap in self.ruleset.caps.private}
-        claim_caps = {cap.tier: cap for cap in self.ruleset.caps.claims}
         snapshots = []
         for rep in self.reps:
             load = self.loads[rep.rep_id]
             extra = pending.get(rep.rep_id, 0)
-            claim = claim_caps.get(rep.tier or "")
-            snapshots.append(
-                RepSnapshot(
-                    rep_id=rep.rep_id,
-                    tier=rep.tier,
-                    regions=rep.regions,
-                    active=rep.active,
-                    away=rep.away,
-                    private_count=load.private + extra,
-                    private_cap=private_caps.get(rep.tier or ""),
-                    claims_today=load.today + extra,
-                    claims_week=load.week + extra,
-                    claims_month=load.month + extra,
-                    claim_cap_day=claim.per_day if claim else None,
-                    claim_cap_week=claim.per_week if claim else None,
-                    claim_cap_month=claim.per_month if claim else None,
-                    assigned_last_30d=load.last30 + extra,
-                    weight=rep.weight,
-                    away_until=rep.away_until,
-                    given_this_run=extra,
-                )
-            )
+            counters = (load.private + extra, load.today + extra, load.week + extra,
+                        load.month + extra, load.last30 + extra, extra)
+            known = self._snapshots.get(rep.rep_id)
+            if known is None or known[0] != counters:
+                known = self._snapshots[rep.rep_id] = (counters, self._snapshot(rep, counters))
+            snapshots.append(known[1])
         return snapshots
+
+    def _snapshot(self, rep: derive.RepFacts, counters: tuple[int, ...]) -> RepSnapshot:
+        private, today, week, month, last30, extra = counters
+        claim = self._claim_caps.get(rep.tier or "")
+        return RepSnapshot(
+            rep_id=rep.rep_id,
+            tier=rep.tier,
+            regions=rep.regions,
+            active=rep.active,
+            away=rep.away,
+            private_count=private,
+            private_cap=self._private_caps.get(rep.tier or ""),
+            claims_today=today,
+            claims_week=week,
+            claims_month=month,
+            claim_cap_day=claim.per_day if claim else None,
+            claim_cap_week=claim.per_week if claim else None,
+            claim_cap_month=claim.per_month if claim else None,
+            assigned_last_30d=last30,
+            weight=rep.weight,
+            away_until=rep.away_until,
+            given_this_run=extra,
+        )
 
 
 class Cooldowns:
