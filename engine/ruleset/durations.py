@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 DURATION_PATTERN = r"^([1-9][0-9]{0,3})(d|w|mo|y)$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
@@ -74,8 +74,6 @@ class Duration:
         release date is always ``start + duration``. (31 March minus a month
         is 29 February, but 30 and 31 January plus a month are 29 February too.)
         """
-        from datetime import timedelta
-
         start = self.subtract_from(day)
         while self.add_to(start + timedelta(days=1)) <= day:
             start += timedelta(days=1)
@@ -87,8 +85,6 @@ class Duration:
 
 
 def _shift(day: date, duration: Duration, sign: int) -> date:
-    from datetime import timedelta
-
     if duration.unit == "d":
         return day + timedelta(days=sign * duration.amount)
     if duration.unit == "w":
