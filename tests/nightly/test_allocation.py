@@ -731,3 +731,32 @@ def test_weighted_state_when_people_join_and_leave() -> None:
                  positions=first.positions)
     assert [a.rep_id for a in second.assignments] == ["b", "a", "b", "d"]
     assert "c" not in json.loads(second.positions["pool@emea#weighted"] or "")["lag"]
+
+
+def test_salespeople_snapshots_follow_every_move_and_pending_customer() -> None:
+    """Allocation chunk by chunk sees each salesperson's counters as they
+    are now, whether or not they changed since the previous chunk."""
+    from highseas.nightly.facts import RepFacts
+    from highseas.nightly.ledger import RepLoads
+    from tests.support.nightly import ruleset_with
+
+    def facts(rep_id: str) -> RepFacts:
+        return RepFacts(rep_id=rep_id, name=rep_id, hired_on=date(2020, 1, 1), tier="veteran",
+                        regions=("emea",), active=True, away=False, away_until=None,
+                        weight=None, private_count=3, claims_today=1, claims_week=2,
+                        claims_month=3, assigned_last_30d=4)
+
+    loads = RepLoads(ruleset_with("regional-trading"), [facts("ann"), facts("bob")])
+    first = {s.rep_id: s for s in loads.snapshots()}
+    loads.moved(None, "ann")
+    second = {s.rep_id: s for s in loads.snapshots({"bob": 2})}
+    assert (second["ann"].private_count, second["ann"].claims_today,
+            second["ann"].assigned_last_30d) == (4, 2, 5)
+    assert (second["bob"].private_count, second["bob"].claims_week,
+            second["bob"].given_this_run) == (5, 4, 2)
+    third = {s.rep_id: s for s in loads.snapshots()}
+    assert third["bob"] == first["bob"] and third["ann"] == second["ann"]
+    replayed = RepLoads(ruleset_with("regional-trading"), [facts("ann")],
+                        {"ann": (9, 0, 0, 0, 0)})
+    assert replayed.snapshots()[0].private_count == 9
+    assert replayed.snapshots()[0].claims_month == 0

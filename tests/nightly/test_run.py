@@ -479,6 +479,12 @@ def test_claims_recorded_together_are_all_or_nothing() -> None:
     # the batch counts earlier claims: the same as check_claim once they are written
     assert checks.verdict("vic", "p0").reasons == (
         "p0 is not in the high seas (you already own it)",)
+    # the yes/no question a replay asks agrees with the verdict
+    assert {(rep, cid): checks.allowed(rep, cid) for rep in ("vic", "ida")
+            for cid in ("p0", "p1", "p2", "loose")} == {
+        (rep, cid): checks.verdict(rep, cid).allowed for rep in ("vic", "ida")
+        for cid in ("p0", "p1", "p2", "loose")}
+    assert not checks.allowed("ida", "p1") and checks.allowed("ida", "p2")
     record_claim(con, rules, today, check_claim(con, rules, today, "ida", "p1"))
     events = "SELECT count(*) FROM ownership_events WHERE action = 'claim'"
     with pytest.raises(InvalidInputError, match="p1 was taken in the meantime"):
