@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -132,6 +132,11 @@ class _Column:
         """Rows ``rows`` get the normalized ``values`` (None is NULL)."""
         raise NotImplementedError
 
+    def assign(self, rows: IntArray, source: _Column) -> None:
+        """Rows ``rows`` get the values of ``source``, a column of the same
+        name and type with one row per position."""
+        raise NotImplementedError
+
     def value(self, row: int) -> object:
         """The normalized value of one row (as :func:`ir.normalize_value`)."""
         raise NotImplementedError
@@ -200,6 +205,11 @@ class _NumericColumn(_Column):
         filled = [(np.nan if self.ctype == "number" else 0) if v is None else v for v in values]
         self.values[rows] = np.array(filled, dtype=self.values.dtype)
         self._null[rows] = null
+
+    def assign(self, rows: IntArray, source: _Column) -> None:
+        assert isinstance(source, _NumericColumn) and source.ctype == self.ctype
+        self.values[rows] = source.values
+        self._null[rows] = source._null
 
     def value(self, row: int) -> object:
         if self._null[row]:
@@ -272,8 +282,9 @@ class _StringColumn(_Column):
     def take(self, rows: IntArray) -> _StringColumn:
         return _StringColumn(self.name, self.codes[rows], self.dictionary, self._index)
 
-    def set(self, rows: IntArray, values: list[object]) -> None:
-        new = {v for v in values if isinstance(v, str) and v not in self._index}
+    def _add(self, texts: Iterable[str]) -> None:
+        """Take ``texts`` into the dictionary (re-encoding the codes)."""
+        new = {text for text in texts if text not in self._index}
         if new:
             merged = tuple(sorted(set(self.dictionary) | new))
             position = {text: code for code, text in enumerate(merged)}
@@ -281,9 +292,20 @@ class _StringColumn(_Column):
                              dtype=np.int64)
             self.codes = remap[self.codes]  # -1 (NULL) maps to the last entry, -1
             self.dictionary, self._index = merged, position
+
+    def set(self, rows: IntArray, values: list[object]) -> None:
+        self._add(v for v in values if isinstance(v, str))
         self.codes[rows] = np.array(
             [-1 if v is None else self._index[str(v)] for v in values], dtype=np.int64
         )
+
+    def assign(self, rows: IntArray, source: _Column) -> None:
+        assert isinstance(source, _StringColumn)
+        self._add(source.dictionary)
+        # the source's codes in this dictionary (-1, NULL, maps to the last entry)
+        remap = np.array([self._index[text] for text in source.dictionary] + [-1],
+                         dtype=np.int64)
+        self.codes[rows] = remap[source.codes]
 
     def value(self, row: int) -> object:
         code = int(self.codes[row])
@@ -322,15 +344,25 @@ class _TagsColumn(_Column):
     def take(self, rows: IntArray) -> _TagsColumn:
         return _TagsColumn(self.name, self.members[rows], self.tags)
 
-    def set(self, rows: IntArray, values: list[object]) -> None:
-        lists = [tuple(v) if isinstance(v, tuple | list) else () for v in values]
-        new = sorted({t for tags in lists for t in tags if t not in self._index})
+    def _add(self, tags: Iterable[str]) -> None:
+        new = sorted({t for t in tags if t not in self._index})
         if new:
             self.members = np.hstack(
                 [self.members, np.zeros((len(self.members), len(new)), dtype=bool)]
             )
             self.tags = self.tags + tuple(new)
             self._index = {tag: i for i, tag in enumerate(self.tags)}
+
+    def assign(self, rows: IntArray, source: _Column) -> None:
+        assert isinstance(source, _TagsColumn)
+        self._add(source.tags)
+        self.members[rows] = False
+        columns = np.array([self._index[t] for t in source.tags], dtype=np.int64)
+        self.members[np.ix_(rows, columns)] = source.members
+
+    def set(self, rows: IntArray, values: list[object]) -> None:
+        lists = [tuple(v) if isinstance(v, tuple | list) else () for v in values]
+        self._add(t for tags in lists for t in tags)
         self.members[rows] = False
         for row, tags in zip(rows.tolist(), lists, strict=True):
             self.members[row, [self._index[t] for t in tags]] = True
@@ -414,6 +446,43 @@ class FactColumns:
         if column in ir.NON_NULL_COLUMNS and any(v is None for v in normalized):
             raise _fact_error(column, "NULL but the facts contract says it never is")
         target.set(positions, normalized)
+
+    def set_days(self, column: str, rows: npt.ArrayLike, days: IntArray, null: BoolArray
+                 ) -> None:
+        """In place: the rows at the positions ``rows`` of the ``date``
+        column ``column`` get the day numbers ``days`` (NULL where ``null``)."""
+        target = self.column(column)
+        positions = self._positions(rows)
+        if not isinstance(target, _NumericColumn) or target.ctype != "date":
+            raise EngineError(f"column {column!r} holds no dates",
+                              code=codes.COMPILER_INVARIANT)
+        if len(days) != len(positions) or len(null) != len(positions):
+            raise EngineError(f"{len(days)} days for {len(positions)} rows of {column!r}",
+                              code=codes.COMPILER_INVARIANT)
+        if (((days < 1) | (days > _MAX_DAY)) & ~null).any():
+            raise _fact_error(column, f"a value outside 1..{_MAX_DAY}")
+        target.values[positions] = np.where(null, 0, days)
+        target._null[positions] = null
+
+    def set_arrow(self, column: str, rows: npt.ArrayLike, array: pa.Array | pa.ChunkedArray
+                  ) -> None:
+        """In place: the rows at the positions ``rows`` of ``column`` get the
+        values of the Arrow ``array`` (one per row), read and checked as
+        :meth:`from_arrow` reads a column."""
+        target = self.column(column)
+        positions = self._positions(rows)
+        if len(array) != len(positions):
+            raise EngineError(
+                f"{len(array)} values for {len(positions)} rows of {column!r}",
+                code=codes.COMPILER_INVARIANT,
+            )
+        import pyarrow as pa
+
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        source = _from_arrow(column, target.ctype, array)
+        _check_not_null(source)
+        target.assign(positions, source)
 
     def row(self, position: int) -> dict[str, object]:
         """One row, normalized as :func:`ir.normalize_fact` would (for

@@ -156,6 +156,46 @@ def test_take_and_set_keep_evaluation_equal_to_holds(
     assert evaluate(node, subset).tolist() == before  # a taken copy stays as it was
 
 
+@SETTINGS
+@given(condition=CONDITIONS, rows=st.lists(ROW, min_size=2, max_size=15), data=st.data())
+def test_set_arrow_writes_the_rows_set_writes(
+    condition: model.Condition, rows: list[dict[str, object]], data: st.DataObject
+) -> None:
+    """A day's changed facts read column-wise from Arrow land as the same
+    values, new strings and tags included, as writing them value by value."""
+    ruleset = _ruleset(condition)
+    types = ir.column_types(ruleset)
+    node = ir.lower(condition, AS_OF, ruleset)
+    by_value = FactColumns.from_arrow(_table(rows), types)
+    by_arrow = FactColumns.from_arrow(_table(rows), types)
+    targets = data.draw(st.lists(st.integers(0, len(rows) - 1), min_size=1, max_size=5,
+                                 unique=True))
+    news = data.draw(st.lists(ROW, min_size=len(targets), max_size=len(targets)))
+    changed = _table(news)
+    for column in sorted(types):
+        by_value.set(column, targets, [new.get(column) for new in news])
+        by_arrow.set_arrow(column, targets, changed.column(column) if column in
+                           changed.column_names else pa.nulls(len(news)))
+    assert [by_arrow.row(i) for i in range(len(rows))] == [
+        by_value.row(i) for i in range(len(rows))]
+    assert evaluate(node, by_arrow).tolist() == evaluate(node, by_value).tolist()
+
+
+def test_set_days_writes_day_numbers_and_nulls() -> None:
+    types: dict[str, ir.ColumnType] = {"last_touch_day": "date", "open_orders": "integer"}
+    columns = FactColumns.from_arrow(
+        pa.table({"last_touch_day": [10, 20, 30], "open_orders": [0, 0, 0]}), types)
+    columns.set_days("last_touch_day", [2, 0], np.array([700_000, 5]), np.array([False, True]))
+    assert [columns.row(i)["last_touch_day"] for i in range(3)] == [
+        None, 20, 700_000]
+    with pytest.raises(EngineError) as caught:
+        columns.set_days("open_orders", [0], np.array([1]), np.array([False]))
+    assert caught.value.first.code == codes.COMPILER_INVARIANT
+    with pytest.raises(EngineError) as caught:
+        columns.set_days("last_touch_day", [0], np.array([0]), np.array([False]))
+    assert caught.value.first.code == codes.FACT_VALUE_TYPE
+
+
 @pytest.mark.parametrize("condition", [
     model.IdleFor(d("1mo")),
     model.AnyOf((model.OwnedFor(d("1y")), model.WonWithin(d("6mo")))),
