@@ -16,7 +16,6 @@ scenario is replayed on the nightly path.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -27,12 +26,13 @@ from highseas.compile import ir
 from highseas.compile.decision_points import release_condition
 from highseas.nightly import facts as derive
 from highseas.nightly.claims import ClaimChecks, ClaimVerdict
+from highseas.nightly.ledger import RepLoads
 from highseas.nightly.plan import ACTIONS, OWNERSHIP_ACTIONS
 from highseas.ruleset.model import Ruleset
 from highseas.simulate.incremental.history import DayHistory, History
 from highseas.simulate.incremental.start import EngineStart
 from highseas.simulate.incremental.state import NOBODY, ScenarioState
-from highseas.simulate.incremental.steps import Conditions, DayRun
+from highseas.simulate.incremental.steps import Conditions, DayRun, Reminded
 
 
 class DayCheck(Protocol):
@@ -101,19 +101,34 @@ def read_columns(ruleset: Ruleset) -> dict[str, ir.ColumnType]:
 
 
 class Received:
-    """The days each salesperson received customers in this scenario."""
+    """How many customers each salesperson received in this scenario, per
+    replayed day (from ``first`` on, ``days`` days)."""
 
-    def __init__(self) -> None:
-        self.days: dict[str, list[int]] = {}
+    def __init__(self, first: date, days: int) -> None:
+        self.first = first.toordinal()
+        self.rows: dict[str, int] = {}
+        self.counts = np.zeros((16, max(days, 1)), dtype=np.int64)
 
     def add(self, rep_id: str, day: date) -> None:
-        self.days.setdefault(rep_id, []).append(day.toordinal())
+        row = self.rows.get(rep_id)
+        if row is None:
+            row = self.rows[rep_id] = len(self.rows)
+            if row == len(self.counts):
+                self.counts = np.vstack([self.counts, np.zeros_like(self.counts)])
+        self.counts[row, day.toordinal() - self.first] += 1
 
-    def between(self, rep_id: str, first: date, last: date) -> int:
-        days = self.days.get(rep_id)
-        if not days:
-            return 0
-        return bisect_right(days, last.toordinal()) - bisect_left(days, first.toordinal())
+    def counters(self, rep_ids: list[str], day: date) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Per salesperson of ``rep_ids`` (columns): what they received on
+        ``day``, in its week, in its month and in the 30 days to it (rows,
+        the order of ``RepFacts.claims_today`` etc.)."""
+        last = day.toordinal() - self.first
+        starts = (day, day - timedelta(days=day.weekday()), day.replace(day=1),
+                  day - timedelta(days=29))
+        sums = np.stack([self.counts[:, max(0, start.toordinal() - self.first):last + 1]
+                         .sum(axis=1) for start in starts])
+        rows = np.array([self.rows.get(rep_id, -1) for rep_id in rep_ids], dtype=np.int64)
+        out: np.ndarray[Any, np.dtype[np.int64]] = np.where(rows >= 0, sums[:, rows], 0)
+        return out
 
 
 class IncrementalPlanner:
@@ -126,12 +141,13 @@ class IncrementalPlanner:
         self.claim_back = claim_back
         self.state = ScenarioState(history, read_columns(ruleset))
         self.conditions = Conditions(ruleset)
-        self.received = Received()
+        self.received = Received(history.days[0].day if history.days else date.min,
+                                 len(history.days))
         #: customer -> {salesperson: the last day they lost it} (cooldowns).
         self.lost_on: dict[str, dict[str, date]] = {}
         for (customer_id, rep_id), day in history.lost_on.items():
             self.lost_on.setdefault(customer_id, {})[rep_id] = day
-        self.reminded = set(history.reminded)
+        self.reminded = Reminded(set(history.reminded), len(self.state.customer_ids), ruleset)
         #: (customer, salesperson) pairs this scenario took the customer from.
         self.lost_here: set[tuple[str, str]] = set()
         self.rotation = dict(start.rotation)
@@ -162,7 +178,8 @@ class IncrementalPlanner:
         self._take_facts(today)
         expected = (check.nightly_plan(day, self, [*(logged or []), *events])
                     if check is not None and check.due() else None)
-        run = DayRun(self.state, self.ruleset, self.conditions, day, self.reps(today),
+        loads = RepLoads(self.ruleset, today.reps, self.counters(today, today.reps))
+        run = DayRun(self.state, self.ruleset, self.conditions, day, loads,
                      self.rotation, self.relays, lambda ids: self._cooldown_reps(ids, day),
                      self.ever_relayed, self.reminded, self._contacted)
         run.relays_in_progress()
@@ -220,25 +237,29 @@ class IncrementalPlanner:
         days = self.touch_days.get((customer_id, rep_id))
         return bool(days) and days[-1] >= started_on  # type: ignore[index]
 
-    def reps(self, today: DayHistory) -> list[derive.RepFacts]:
-        """The salespeople on the day: the history's, with this scenario's
-        holdings and the customers it gave them counted in."""
-        day = today.day
-        week = day - timedelta(days=day.weekday())
-        month = day.replace(day=1)
+    def counters(self, today: DayHistory, reps: list[derive.RepFacts]
+                 ) -> dict[str, tuple[int, int, int, int, int]]:
+        """Each of ``reps``' (private, today, week, month, last 30 days) on
+        the day: the history's claims with this scenario's holdings and the
+        customers it gave them counted in."""
         private = self.state.private_counts()
+        got = self.received.counters([rep.rep_id for rep in reps], today.day).tolist()
+        return {rep.rep_id: (private.get(rep.rep_id, 0), rep.claims_today + day_,
+                             rep.claims_week + week, rep.claims_month + month,
+                             rep.assigned_last_30d + last30)
+                for rep, day_, week, month, last30 in zip(reps, *got, strict=True)}
+
+    def reps(self, today: DayHistory, only: set[str]) -> list[derive.RepFacts]:
+        """The salespeople of ``only`` on the day, with this scenario's
+        counters (:meth:`counters`)."""
+        reps = [rep for rep in today.reps if rep.rep_id in only]
+        counters = self.counters(today, reps)
         out = []
-        for rep in today.reps:
-            got = self.received
-            out.append(replace(
-                rep,
-                private_count=private.get(rep.rep_id, 0),
-                claims_today=rep.claims_today + got.between(rep.rep_id, day, day),
-                claims_week=rep.claims_week + got.between(rep.rep_id, week, day),
-                claims_month=rep.claims_month + got.between(rep.rep_id, month, day),
-                assigned_last_30d=rep.assigned_last_30d
-                + got.between(rep.rep_id, day - timedelta(days=29), day),
-            ))
+        for rep in reps:
+            private, day_, week, month, last30 = counters[rep.rep_id]
+            out.append(replace(rep, private_count=private, claims_today=day_,
+                               claims_week=week, claims_month=month,
+                               assigned_last_30d=last30))
         return out
 
     def _cooling(self, customer_ids: list[str], day: date) -> dict[str, dict[str, date]]:
@@ -295,7 +316,7 @@ class IncrementalPlanner:
         order = sorted(first, key=lambda key: (first[key], key[0], key[1]))
         customers = sorted({cid for cid, _ in order})
         checks = ClaimChecks.of(
-            self.ruleset, day, self.reps(today),
+            self.ruleset, day, self.reps(today, {rep_id for _, rep_id in order}),
             {cid: (state.owner_id(state.index[cid]), state.stored_pool[state.index[cid]],
                    state.region[state.index[cid]] if state.present[state.index[cid]]
                    else None)
@@ -310,20 +331,20 @@ class IncrementalPlanner:
             owner, pool = customer.owner, customer.pool_id
             if owner == rep_id:
                 continue
-            if owner is None and rep_id in checks.reps:
+            if owner is None and rep_id in checks.reps and checks.allowed(rep_id, customer_id):
                 verdict = checks.verdict(rep_id, customer_id)
-                if verdict.allowed:
-                    claims.append(verdict)
-                    checks.granted(verdict)
-                    claimed += 1
-                    events.append((day, "claim_back", customer_id, "claim", None, rep_id,
-                                   pool, None, None))
-                    continue
+                claims.append(verdict)
+                checks.granted(verdict)
+                claimed += 1
+                events.append((day, "claim_back", customer_id, "claim", None, rep_id,
+                               pool, None, None))
+                continue
             lost += 1
             events.append((day, "lost_touch", customer_id, None, rep_id, owner, pool, None,
                            None))
+        state.own_many([state.index[verdict.customer_id] for verdict in claims],
+                       [verdict.rep_id for verdict in claims], day)
         for verdict in claims:
-            state.own([state.index[verdict.customer_id]], verdict.rep_id, day)
             self.received.add(verdict.rep_id, day)
         return claimed, lost
 

@@ -209,10 +209,7 @@ class ScenarioState:
         for column in self.types:
             if column in OWNER_COLUMNS:
                 continue
-            values = table.column(column).to_pylist()
-            if column == "tags":
-                values = [v if v is not None else [] for v in values]
-            self.facts.set(column, rows, values)
+            self.facts.set_arrow(column, rows, table.column(column))
         if new:
             import pyarrow as pa
             import pyarrow.compute as pc
@@ -262,8 +259,7 @@ class ScenarioState:
         }
         for column, values in columns.items():
             if column in self.types:
-                self.facts.set(column, index, [int(v) if ok else None
-                                               for v, ok in zip(values, owned, strict=True)])
+                self.facts.set_days(column, index, values, ~owned)
 
 
 def _owners(table: pa.Table) -> set[str]:

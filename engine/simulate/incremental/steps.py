@@ -32,7 +32,7 @@ import numpy as np
 
 from highseas.compile import ir
 from highseas.compile.decision_points import release_condition
-from highseas.compile.to_numpy import DayConditions, evaluate
+from highseas.compile.to_numpy import DayConditions, FactColumns, evaluate
 from highseas.nightly import facts as derive
 from highseas.nightly.allocation import Assignment, AssignRequest, relay_allocation
 from highseas.nightly.allocation_types import Skip
@@ -41,7 +41,7 @@ from highseas.nightly.events import NO_OBSERVER
 from highseas.nightly.ledger import RepLoads
 from highseas.nightly.plan import RelayStateRow
 from highseas.nightly.steps.allocations import WEEKDAYS
-from highseas.nightly.steps.reminders import first_release, reminder_offset
+from highseas.nightly.steps.reminders import reminder_offset
 from highseas.ruleset.model import ActivationRelay, Allocation, PoolTarget, PrivateCap, Ruleset
 
 if TYPE_CHECKING:
@@ -56,6 +56,9 @@ _NOBODY: frozenset[str] = frozenset()
 RelayItem = tuple[int, str | None, int, tuple[str, ...]]
 #: Requests allocated at a time.
 REPLAY_CHUNK = 500
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+#: Days a release rule's window is lowered for beyond the days asked for.
+WINDOW_DAYS = 60
 
 
 @dataclass
@@ -74,13 +77,55 @@ class MemoryLedger:
     skipped: dict[str, list[Skip]] = field(default_factory=dict)
 
 
+def _days(facts: FactColumns, column: str, rows: IntArray) -> IntArray:
+    values: IntArray = np.asarray(facts.column(column).values)[rows]  # type: ignore[attr-defined]
+    return values
+
+
+class Reminded:
+    """The reminders sent (customer, rule, due day, ``remind:<offset>``), and
+    per customer the last one found sent: a customer reminded of the same
+    release on the days before is told apart without a set lookup."""
+
+    def __init__(self, sent: set[tuple[str, str, date, str]], customers: int,
+                 ruleset: Ruleset) -> None:
+        self.sent = sent
+        self.rules = len(ruleset.release_rules)
+        self.offsets = max((len(rule.remind_before) for rule in ruleset.release_rules),
+                           default=0)
+        #: per customer, the code of the last reminder found sent (-1: none)
+        self.last = np.full(customers, -1, dtype=np.int64)
+
+    def send(self, run: DayRun, rows: IntArray, rules: IntArray, due_in: IntArray,
+             offsets: IntArray) -> None:
+        """Remind of the releases due in ``due_in`` days by rule number
+        ``rules`` (offset number ``offsets``) the owners of ``rows``, each
+        once."""
+        codes = ((run.day.toordinal() + due_in) * self.rules + rules) * self.offsets + offsets
+        fresh = codes != self.last[rows]
+        self.last[rows] = codes
+        release_rules = run.ruleset.release_rules
+        for i, rule_number, days, offset_number in zip(
+                rows[fresh].tolist(), rules[fresh].tolist(), due_in[fresh].tolist(),
+                offsets[fresh].tolist(), strict=True):
+            rule = release_rules[rule_number]
+            offset = rule.remind_before[offset_number]
+            customer_id = run.state.customer_ids[i]
+            due_on = run.day + timedelta(days=days)
+            key = (customer_id, rule.id, due_on, f"remind:{offset}")
+            if key in self.sent:
+                continue
+            self.sent.add(key)
+            run.reminders.append((customer_id, rule.id, due_on, str(offset)))
+
+
 class Conditions:
     """The compiled conditions of one ruleset, lowered per day (memoised)."""
 
     def __init__(self, ruleset: Ruleset) -> None:
         self.ruleset = ruleset
         self._nodes: dict[tuple[str, date], ir.Node] = {}
-        self._windows: dict[tuple[str, date, int], DayConditions] = {}
+        self._windows: dict[int, DayConditions] = {}
 
     def _node(self, key: str, day: date, make: Callable[[], ir.Node]) -> ir.Node:
         node = self._nodes.get((key, day))
@@ -96,31 +141,37 @@ class Conditions:
     def lowered(self, key: str, condition: Any, day: date) -> ir.Node:
         return self._node(key, day, lambda: ir.lower(condition, day, self.ruleset))
 
-    def release_window(self, index: int, first: date, days: int) -> DayConditions:
-        key = (f"release:{index}", first, days)
-        window = self._windows.get(key)
-        if window is None:
-            window = self._windows[key] = DayConditions(
-                first, [self.release(index, first + timedelta(days=i)) for i in range(days)])
-        return window
+    def release_days(self, index: int, first: date, days: int) -> tuple[DayConditions, int]:
+        """Release rule ``index`` lowered for at least the ``days`` days from
+        ``first`` on, and the index of ``first`` in it. Consecutive days
+        share one longer window (lowered once for :data:`WINDOW_DAYS` more)."""
+        window = self._windows.get(index)
+        if window is not None:
+            offset = (first - window.first_date).days
+            if offset >= 0 and offset + days <= window.days:
+                return window, offset
+        length = days + WINDOW_DAYS
+        window = self._windows[index] = DayConditions(
+            first, [self.release(index, first + timedelta(days=i)) for i in range(length)])
+        return window, 0
 
 
 class DayRun:
     """One replayed nightly run on ``state`` (see the module docstring)."""
 
     def __init__(self, state: ScenarioState, ruleset: Ruleset, conditions: Conditions,
-                 day: date, reps: list[derive.RepFacts],
+                 day: date, loads: RepLoads,
                  rotation: dict[tuple[str, str], str | None],
                  relays: dict[str, RelayStateRow],
                  cooldowns: Callable[[list[str]], dict[str, frozenset[str]]],
                  ever_relayed: np.ndarray[Any, np.dtype[np.bool_]],
-                 reminded: set[tuple[str, str, date, str]],
+                 reminded: Reminded,
                  contacted: Callable[[str, str, date], bool]) -> None:
         self.state = state
         self.ruleset = ruleset
         self.conditions = conditions
         self.day = day
-        self.ledger = MemoryLedger(ruleset, RepLoads(ruleset, reps), rotation)
+        self.ledger = MemoryLedger(ruleset, loads, rotation)
         self.relays = relays
         self.cooldowns = cooldowns
         self.ever_relayed = ever_relayed
@@ -187,7 +238,9 @@ class DayRun:
                                      reason=reason_of(i))
                        for i, pool in zip(part, part_pools, strict=True)]
 
-        result, processed, _ = allocate_chunks(self.ledger, chunks(), allocation)  # type: ignore[arg-type]
+        count = -(-len(ordered_rows) // size)
+        result, processed, _ = allocate_chunks(self.ledger, chunks(), allocation,  # type: ignore[arg-type]
+                                               count)
         assigned = {a.customer_id: a for a in result.assignments}
         left = np.concatenate([
             np.array([state.index[u.customer_id] for u in result.unassigned], dtype=np.int64),
@@ -336,29 +389,31 @@ class DayRun:
                                                           self.day), facts)
         numbers = {state.rep_index[rep]: n for rep, n in over.items() if rep in state.rep_index}
         rows = np.flatnonzero(eligible & np.isin(state.owner, list(numbers)))
-        by_owner: dict[int, list[int]] = {}
-        for i in rows.tolist():
-            by_owner.setdefault(int(state.owner[i]), []).append(i)
-        chosen: list[int] = []
-        for owner, members in by_owner.items():
-            members.sort(key=self._excess_key(cap))
-            chosen.extend(members[:numbers[owner]])
-        return sorted(chosen, key=lambda i: state.customer_ids[i])
+        owners = state.owner[rows]
+        # by owner, then the cap's excess order, then customer id (row order)
+        order = np.lexsort((rows, *reversed(self._excess_keys(cap, rows)), owners))
+        rows, owners = rows[order], owners[order]
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+        limit = np.zeros(len(state.rep_ids), dtype=np.int64)
+        limit[list(numbers)] = list(numbers.values())
+        chosen: list[int] = np.sort(rows[rank < limit[owners]]).tolist()
+        return chosen
 
-    def _excess_key(self, cap: PrivateCap) -> Callable[[int], tuple[Any, ...]]:
-        state = self.state
-        ids = state.customer_ids
+    def _excess_keys(self, cap: PrivateCap, rows: IntArray) -> list[np.ndarray[Any, Any]]:
+        """The sort keys of the cap's excess order for ``rows`` (first key
+        first): held customers, whose days are never NULL."""
+        facts = self.state.facts
         if cap.excess_order == "least_recently_followed_up":
-            touch = state.facts.column("last_touch_day")
-            return lambda i: (touch.value(i), ids[i])
+            return [_days(facts, "last_touch_day", rows)]
         if cap.excess_order == "oldest_owned":
-            since = state.facts.column("owned_since_day")
-            return lambda i: (since.value(i), ids[i])
+            return [_days(facts, "owned_since_day", rows)]
         if cap.excess_order == "newest_owned":
-            since = state.facts.column("owned_since_day")
-            return lambda i: (-since.value(i), ids[i])  # type: ignore[operator]
-        level = state.facts.column("level")
-        return lambda i: ((0, 0) if level.value(i) is None else (1, level.value(i)), ids[i])
+            return [-_days(facts, "owned_since_day", rows)]
+        level = facts.column("level")
+        null = level.null()[rows]
+        values = np.asarray(level.values)[rows]  # type: ignore[attr-defined]
+        return [~null, np.where(null, 0, values)]  # NULL levels first
 
     def _send_excess(self, cap: PrivateCap, trimmed: list[int]) -> None:
         state = self.state
@@ -420,26 +475,29 @@ class DayRun:
         if not len(rows):
             return
         facts = state.facts.take(rows)
-        start = np.zeros(len(rows), dtype=np.int64)
         span = (last - day).days
-        firsts = [self.conditions.release_window(index, day + timedelta(days=1), span)
-                  .first_day(facts, start) for index in range(len(rules))]
-        for position, i in enumerate(rows.tolist()):
-            found = tuple(int(first[position]) + 1 if first[position] >= 0 else None
-                          for first in firsts)
-            chosen = first_release(rules, found)
-            if chosen is None:
-                continue
-            rule, due_in = chosen
-            due_on = day + timedelta(days=due_in)
-            offset = reminder_offset(rule, day, due_on)
-            if offset is None:
-                continue
-            key = (state.customer_ids[i], rule.id, due_on, f"remind:{offset}")
-            if key in self.reminded:
-                continue
-            self.reminded.add(key)
-            self.reminders.append((state.customer_ids[i], rule.id, due_on, str(offset)))
+        # Each rule's first release day, in days after ``day`` (beyond the
+        # span: none); the first rule in ruleset order wins a tie.
+        never = np.iinfo(np.int64).max
+        found = []
+        for index in range(len(rules)):
+            window, offset = self.conditions.release_days(index, day + timedelta(days=1), span)
+            first = window.first_day(facts, offset) - offset
+            found.append(np.where((first >= 0) & (first < span), first + 1, never))
+        firsts = np.stack(found)
+        chosen = np.argmin(firsts, axis=0)
+        due_in = firsts[chosen, np.arange(len(rows))]
+        # The reminder each rule sends for a release ``d`` days away
+        # (``sends[rule, d]``, its position in the rule's offsets, -1 for
+        # none), as the nightly reminder step decides it.
+        sends = np.array([[-1, *(rule.remind_before.index(offset) if (
+            offset := reminder_offset(rule, day, day + timedelta(days=d))) is not None else -1
+            for d in range(1, span + 2))] for rule in rules], dtype=np.int64)
+        due = due_in != never
+        rows, chosen, due_in = rows[due], chosen[due], due_in[due]
+        position = sends[chosen, due_in]
+        self.reminded.send(self, rows[position >= 0], chosen[position >= 0],
+                           due_in[position >= 0], position[position >= 0])
 
     # -- 6. allocations -------------------------------------------------------
 
