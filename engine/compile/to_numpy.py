@@ -447,6 +447,24 @@ class FactColumns:
             raise _fact_error(column, "NULL but the facts contract says it never is")
         target.set(positions, normalized)
 
+    def put(self, rows: npt.ArrayLike, source: FactColumns,
+            skip: Sequence[str] = ()) -> None:
+        """In place: the rows at the positions ``rows`` get the rows of
+        ``source`` (one per position), column by column, but the columns of
+        ``skip``. ``source`` holds every such column, with the same type."""
+        positions = self._positions(rows)
+        if len(source) != len(positions):
+            raise EngineError(f"{len(source)} rows for {len(positions)} positions",
+                              code=codes.COMPILER_INVARIANT)
+        for name, target in self._columns.items():
+            if name in skip:
+                continue
+            other = source.column(name)
+            if other.ctype != target.ctype:
+                raise EngineError(f"column {name!r} holds {other.ctype}, not {target.ctype}",
+                                  code=codes.COMPILER_INVARIANT)
+            target.assign(positions, other)
+
     def set_days(self, column: str, rows: npt.ArrayLike, days: IntArray, null: BoolArray
                  ) -> None:
         """In place: the rows at the positions ``rows`` of the ``date``

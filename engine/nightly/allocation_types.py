@@ -213,3 +213,37 @@ def has_room(rep: RepSnapshot, allocation: Allocation) -> bool:
         week=rep.claims_week, month=rep.claims_month, last30=rep.assigned_last_30d,
         given=rep.given_this_run,
     ) is None
+
+
+def room_left(rep: RepSnapshot, allocation: Allocation, most: int) -> int:
+    """How many more customers ``rep`` could receive from ``allocation``, up
+    to ``most`` (regions, cooldowns, exclusions and weights ignored, as in
+    :func:`has_room`). Every customer given adds one to each counter, so
+    this is the first number of further customers at which
+    :func:`load_skip_reason` finds a reason (searched, not recomputed)."""
+    if static_skip_reason(rep, allocation) is not None:
+        return 0
+
+    def full(more: int) -> bool:
+        return load_skip_reason(
+            rep, allocation, private=rep.private_count + more, day=rep.claims_today + more,
+            week=rep.claims_week + more, month=rep.claims_month + more,
+            last30=rep.assigned_last_30d + more, given=rep.given_this_run + more,
+        ) is not None
+
+    if full(0):
+        return 0
+    low, high = 0, 1  # full(low) is False
+    while high < most and not full(high):
+        low, high = high, high * 2
+    if high >= most:
+        if not full(most):
+            return most
+        high = most
+    while high - low > 1:  # full(high) is True
+        middle = (low + high) // 2
+        if full(middle):
+            high = middle
+        else:
+            low = middle
+    return high

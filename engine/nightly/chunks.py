@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from highseas.nightly.allocation import (
     AllocationResult,
@@ -24,7 +24,7 @@ from highseas.nightly.allocation import (
     allocate,
     has_room,
 )
-from highseas.nightly.allocation_types import Skip
+from highseas.nightly.allocation_types import Skip, room_left
 from highseas.nightly.events import NO_OBSERVER, SalespersonSkipped
 from highseas.nightly.ledger import RunLedger
 from highseas.nightly.reasons import SkipReason, skip_label
@@ -86,14 +86,30 @@ def allocate_table(
     return result, no_room
 
 
+@runtime_checkable
+class RequestSource(Protocol):
+    """Requests in allocation order, handed out as many at a time as the
+    salespeople have room for (a replay that builds them as they are asked
+    for, and would otherwise build and place many nobody can take)."""
+
+    #: The requests not handed out yet.
+    left: int
+    #: The most requests handed out at a time.
+    most: int
+
+    def take(self, room: int) -> list[AssignRequest]:
+        """The next requests: at least one, and about ``room`` (at most
+        how many the salespeople could still receive) when they can."""
+
+
 def allocate_chunks(
-    ledger: RunLedger, chunks: Iterable[list[AssignRequest]], allocation: Allocation,
-    count: int | None = None,
+    ledger: RunLedger, chunks: Iterable[list[AssignRequest]] | RequestSource,
+    allocation: Allocation,
 ) -> tuple[AllocationResult, int, str]:  # (the replay's ledger is another type: see there)
-    """Run one allocation over ``chunks`` (requests in allocation order),
-    with the rotation state persisted for its id; keep the new state and
-    the skip reasons. ``count``, when known, is how many chunks there are
-    (the room left is then not checked after the last).
+    """Run one allocation over ``chunks`` (requests in allocation order, or
+    a :class:`RequestSource` asked for as many as there is room for), with
+    the rotation state persisted for its id; keep the new state and the
+    skip reasons.
 
     Chunk by chunk, the salespeople's counters carry what earlier chunks
     gave (caps and the per-run limit count the whole run). Once nobody
@@ -111,21 +127,28 @@ def allocate_chunks(
         f"no salesperson of {', '.join(allocation.tiers)} has room left "
         "(inactive, away, or private or claim caps reached)"
     )
-    parts = iter(chunks)
+    source = chunks if isinstance(chunks, RequestSource) else None
+    parts = iter(chunks) if not isinstance(chunks, RequestSource) else None
     # Who was skipped for a customer left unassigned is read only by full
     # plans (reasons) and observers (coverage); a counted plan skips it.
     explain = ledger.unassigned_rows or ledger.observer is not NO_OBSERVER
-    taken = 0
-    while count is None or taken < count:
+    while source is None or source.left > 0:
         # Check for room before fetching the next chunk: its requests are
         # built (and remembered by the caller) only if they are processed.
         snapshots = ledger.loads.snapshots(pending)
-        if not any(has_room(rep, allocation) for rep in snapshots):
-            break
-        part = next(parts, None)
-        if part is None:
-            break
-        taken += 1
+        part: list[AssignRequest] | None
+        if source is not None:
+            room = sum(room_left(rep, allocation, source.most) for rep in snapshots)
+            if not room:
+                break
+            part = source.take(room)
+        else:
+            if not any(has_room(rep, allocation) for rep in snapshots):
+                break
+            assert parts is not None
+            part = next(parts, None)
+            if part is None:
+                break
         current = {
             key: rep for (alloc, key), rep in ledger.rotation.items() if alloc == allocation.id
         }

@@ -76,6 +76,10 @@ def run_group(scenarios: Sequence[Scenario], source: Path, folder: Path, name: s
                 "undone; relays in progress and rotation positions restart"))
         history = incremental.read_history(con, baseline, days)
         starts = [incremental.read_start(con, s.ruleset, days[0]) for s in scenarios]
+        # the changed customers' facts, read once for the workers to share
+        for types in {tuple(sorted(incremental.read_columns(s.ruleset).items()))
+                      for s in scenarios}:
+            history.prepare(dict(types))
         con.execute("CHECKPOINT")
     _SHARED.update(history=history, starts=starts, scenarios=list(scenarios), copy=copy,
                    days=days, first_counted=first_counted, claim_back=claim_back)

@@ -24,15 +24,20 @@ from typing import TYPE_CHECKING
 
 from highseas.ruleset.model import Ruleset
 from highseas.simulate.incremental.history import History, read_history
-from highseas.simulate.incremental.planner import DayCheck, IncrementalPlanner, unsupported
+from highseas.simulate.incremental.planner import (
+    DayCheck,
+    IncrementalPlanner,
+    read_columns,
+    unsupported,
+)
 from highseas.simulate.incremental.start import EngineStart, read_start
 from highseas.simulate.replay import DayState, ReplayLog
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["EngineStart", "History", "read_history", "read_start", "replay_incremental",
-           "unsupported"]
+__all__ = ["EngineStart", "History", "read_columns", "read_history", "read_start",
+           "replay_incremental", "unsupported"]
 
 
 def replay_incremental(

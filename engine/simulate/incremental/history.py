@@ -24,17 +24,23 @@ of every day from one read of them, of their holdings and of their claims
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
+from highseas.compile import ir
+from highseas.compile.to_numpy import FactColumns
 from highseas.nightly import facts as derive
 from highseas.ruleset.model import Ruleset
 
 if TYPE_CHECKING:
     import duckdb
+    import numpy as np
     import pyarrow as pa
+
+    IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,23 @@ class DayHistory:
     ordered: list[str] = field(default_factory=list)
     #: The salespeople hired by the day, history counters only.
     reps: list[derive.RepFacts] = field(default_factory=list)
+    #: The same in numbers (:class:`DayNumbers`), set by :func:`read_history`.
+    numbers: DayNumbers | None = None
+
+
+@dataclass
+class DayNumbers:
+    """A day's activities, orders and changed customers as numbers: each
+    customer by its position in ``History.customer_ids``, each salesperson
+    by its position in ``History.rep_ids``."""
+
+    #: Per activity (time order): the customer, and the salesperson (-1: none named).
+    touch_rows: IntArray
+    touch_reps: IntArray
+    #: The customers with an order placed on the day.
+    ordered_rows: IntArray
+    #: The customers of the rows of ``DayHistory.changed``, in their order.
+    changed_rows: IntArray
 
 
 @dataclass
@@ -83,6 +106,32 @@ class History:
     #: The pool each customer's row records (None: none recorded), as the
     #: pool sizes of a replayed day count them.
     stored_pool: dict[str, str | None]
+    #: Every salesperson the history names, sorted: position = their number.
+    rep_ids: list[str] = field(default_factory=list)
+    #: (customer, salesperson) -> the replayed days they were in touch, in order.
+    touch_days: dict[tuple[str, str], list[date]] = field(default_factory=dict)
+    #: The changed customers' facts of each day (:meth:`changed_facts`).
+    _facts: dict[tuple[int, tuple[tuple[str, str], ...]], FactColumns] = field(
+        default_factory=dict)
+
+    def changed_facts(self, day_index: int, types: Mapping[str, ir.ColumnType]
+                      ) -> FactColumns:
+        """The ``types`` columns of the changed customers of day
+        ``day_index``, read once (:meth:`prepare` reads them before the
+        scenarios' workers start, which then share them)."""
+        key = (day_index, tuple(sorted(types.items())))
+        facts = self._facts.get(key)
+        if facts is None:
+            table = self.days[day_index].changed
+            assert table is not None, "a day with changed customers"
+            facts = self._facts[key] = FactColumns.from_arrow(table, dict(types))
+        return facts
+
+    def prepare(self, types: Mapping[str, ir.ColumnType]) -> None:
+        """Read the ``types`` columns of every day's changed customers."""
+        for index, day in enumerate(self.days):
+            if day.changed is not None and day.changed.num_rows:
+                self.changed_facts(index, types)
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> Any:
@@ -147,8 +196,46 @@ def read_history(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, days: list[da
         DayHistory(day=day, changed=changed.get(day), touches=touches.get(day, []),
                    ordered=ordered.get(day, []), reps=reps[n])
         for n, day in enumerate(days)]
-    return History(ruleset, history_days, customer_ids, initial, last_order_day, lost_on,
-                   reminded, stored_pool)
+    history = History(ruleset, history_days, customer_ids, initial, last_order_day, lost_on,
+                      reminded, stored_pool)
+    _number(history)
+    return history
+
+
+def _number(history: History) -> None:
+    """Number the customers and salespeople of every day (:class:`DayNumbers`)
+    and gather each pair's days in touch."""
+    import numpy as np
+
+    def owners(table: pa.Table | None) -> set[str]:
+        if table is None:
+            return set()
+        return {o for o in table.column("owner_rep_id").to_pylist() if o is not None}
+
+    history.rep_ids = sorted(
+        {rep.rep_id for day in history.days for rep in day.reps}
+        | {t.rep_id for day in history.days for t in day.touches if t.rep_id is not None}
+        | owners(history.initial) | set().union(*(owners(day.changed) for day in history.days)))
+    at = {cid: i for i, cid in enumerate(history.customer_ids)}
+    rep_at = {rep_id: i for i, rep_id in enumerate(history.rep_ids)}
+
+    def rows(customer_ids: list[str]) -> IntArray:
+        return np.array([at[cid] for cid in customer_ids], dtype=np.int64)
+
+    for day in history.days:
+        touches = [t for t in day.touches if t.customer_id in at]  # (others: no customer)
+        for touch in touches:
+            if touch.rep_id is not None:
+                days = history.touch_days.setdefault((touch.customer_id, touch.rep_id), [])
+                if not days or days[-1] != day.day:
+                    days.append(day.day)
+        day.numbers = DayNumbers(
+            touch_rows=rows([t.customer_id for t in touches]),
+            touch_reps=np.array([rep_at[t.rep_id] if t.rep_id is not None else -1
+                                 for t in touches], dtype=np.int64),
+            ordered_rows=rows([cid for cid in day.ordered if cid in at]),
+            changed_rows=rows(day.changed.column("customer_id").to_pylist()
+                              if day.changed is not None else []))
 
 
 #: The (day, customer) pairs of the customers whose dated facts change on a

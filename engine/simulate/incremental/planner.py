@@ -16,6 +16,7 @@ scenario is replayed on the nightly path.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -160,8 +161,8 @@ class IncrementalPlanner:
         for customer_id in self.relay_events:
             if customer_id in self.state.index:
                 self.ever_relayed[self.state.index[customer_id]] = True
-        #: (customer, salesperson) -> days of their activities replayed so far.
-        self.touch_days: dict[tuple[str, str], list[date]] = {}
+        #: The day being replayed.
+        self.today = self.first_day or date.min
 
     # -- the day -----------------------------------------------------------
 
@@ -207,24 +208,18 @@ class IncrementalPlanner:
 
     def _take_facts(self, today: DayHistory) -> None:
         state = self.state
+        numbers = today.numbers
+        assert numbers is not None and self.first_day is not None
         if today.changed is not None and today.changed.num_rows:
-            state.changed(today.changed)
-        touched = []
-        for touch in today.touches:
-            i = state.index.get(touch.customer_id)
-            if i is None:
-                continue
-            if touch.rep_id is not None:
-                days = self.touch_days.setdefault((touch.customer_id, touch.rep_id), [])
-                if not days or days[-1] != today.day:
-                    days.append(today.day)
-            if not state.present[i]:
-                continue
-            if touch.rep_id is None or touch.rep_id == state.owner_id(i):
-                touched.append(i)
+            state.changed(today.changed, numbers.changed_rows, self.history.changed_facts(
+                (today.day - self.first_day).days, state.types))
+        rows, reps = numbers.touch_rows, numbers.touch_reps
+        # an activity by nobody named, or by the owner, follows the customer up
+        touched = rows[state.present[rows] & ((reps == -1) | (reps == state.owner[rows]))]
         state.touched(touched, today.day)
-        state.ordered([state.index[c] for c in today.ordered
-                       if c in state.index and state.present[state.index[c]]], today.day)
+        ordered = numbers.ordered_rows
+        state.ordered(ordered[state.present[ordered]], today.day)
+        self.today = today.day
 
     def _contacted(self, customer_id: str, rep_id: str, started_on: date) -> bool:
         """Whether ``rep_id`` made contact with the customer on or after
@@ -234,8 +229,9 @@ class IncrementalPlanner:
             holding = self.relays.get(customer_id)
             if holding is not None and holding.rep_id == rep_id:
                 return True
-        days = self.touch_days.get((customer_id, rep_id))
-        return bool(days) and days[-1] >= started_on  # type: ignore[index]
+        days = self.history.touch_days.get((customer_id, rep_id), [])
+        first = bisect_left(days, started_on)
+        return first < len(days) and days[first] <= self.today
 
     def counters(self, today: DayHistory, reps: list[derive.RepFacts]
                  ) -> dict[str, tuple[int, int, int, int, int]]:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 NOBODY = -1
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
 #: Columns that depend on the owner (the scenario's, never the history's).
 OWNER_COLUMNS = ("owned_since_day", "last_touch_day", "last_order_touch_day")
 #: Facts rows columns that are not conditions but the state keeps.
@@ -51,8 +52,9 @@ class ScenarioState:
 
         self.customer_ids = history.customer_ids
         self.index = {cid: i for i, cid in enumerate(self.customer_ids)}
+        # the history's numbering (which the day's numbers use), complete
         self.rep_ids: list[str] = sorted({r.rep_id for d in history.days for r in d.reps}
-                                         | _owners(history.initial))
+                                         | _owners(history.initial) | set(history.rep_ids))
         self.rep_index = {rep: i for i, rep in enumerate(self.rep_ids)}
         size = len(self.customer_ids)
         self.types = condition_types
@@ -187,29 +189,23 @@ class ScenarioState:
         self.moved.update(rows)
         self._write_owner_columns(rows)
 
-    def touched(self, rows: Sequence[int], day: date) -> None:
+    def touched(self, rows: IntArray, day: date) -> None:
         """The owners of ``rows`` (or nobody) followed them up on ``day``."""
-        owned = [i for i in rows if self.owner[i] != NOBODY]
-        for i in owned:
-            self.last_touch[i] = day.toordinal()
+        owned = rows[self.owner[rows] != NOBODY]
+        self.last_touch[owned] = day.toordinal()
         self._write_owner_columns(owned)
 
-    def ordered(self, rows: Sequence[int], day: date) -> None:
+    def ordered(self, rows: IntArray, day: date) -> None:
         """An order of each of ``rows`` was placed on ``day``."""
-        for i in rows:
-            self.last_order[i] = day.toordinal()
+        self.last_order[rows] = day.toordinal()
         self._write_owner_columns(rows)
 
-    def changed(self, table: pa.Table) -> list[int]:
-        """Take the day's facts rows of customers whose dated facts changed;
-        returns the rows of customers it created."""
-        new = [self.index[cid] for cid in table.column("customer_id").to_pylist()
-               if not self.present[self.index[cid]]]
-        rows = [self.index[cid] for cid in table.column("customer_id").to_pylist()]
-        for column in self.types:
-            if column in OWNER_COLUMNS:
-                continue
-            self.facts.set_arrow(column, rows, table.column(column))
+    def changed(self, table: pa.Table, rows: IntArray, facts: FactColumns) -> list[int]:
+        """Take the day's facts rows ``table`` of customers whose dated facts
+        changed (``rows``: their positions; ``facts``: the table's columns
+        the state keeps); returns the rows of customers it created."""
+        new: list[int] = rows[~self.present[rows]].tolist()
+        self.facts.put(rows, facts, skip=OWNER_COLUMNS)
         if new:
             import pyarrow as pa
             import pyarrow.compute as pc
@@ -246,8 +242,8 @@ class ScenarioState:
         if whole:
             self._write_owner_columns(rows)
 
-    def _write_owner_columns(self, rows: Sequence[int]) -> None:
-        if not rows:
+    def _write_owner_columns(self, rows: Sequence[int] | IntArray) -> None:
+        if len(rows) == 0:
             return
         index = np.asarray(rows, dtype=np.int64)
         owned = self.owner[index] != NOBODY

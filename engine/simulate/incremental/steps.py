@@ -23,7 +23,7 @@ part of the nightly ledger that code reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -57,6 +57,9 @@ RelayItem = tuple[int, str | None, int, tuple[str, ...]]
 #: Requests allocated at a time.
 REPLAY_CHUNK = 500
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
+#: The fewest requests allocated at a time (when the salespeople have
+#: room for fewer: customers they cannot take still need placing).
+MIN_CHUNK = 32
 #: Days a release rule's window is lowered for beyond the days asked for.
 WINDOW_DAYS = 60
 
@@ -80,6 +83,42 @@ class MemoryLedger:
 def _days(facts: FactColumns, column: str, rows: IntArray) -> IntArray:
     values: IntArray = np.asarray(facts.column(column).values)[rows]  # type: ignore[attr-defined]
     return values
+
+
+class _Requests:
+    """The requests of customers ``rows`` (in allocation order), built as
+    allocation asks for them (:class:`highseas.nightly.chunks.RequestSource`)
+    with their cooldowns."""
+
+    def __init__(self, run: DayRun, rows: IntArray, pools: IntArray,
+                 reason_of: Callable[[int], str],
+                 exclude: Callable[[int], frozenset[str]] | None) -> None:
+        self.run = run
+        self.rows = rows
+        self.pools = pools
+        self.reason_of = reason_of
+        self.exclude = exclude
+        self.given = 0
+        self.left = len(rows)
+        self.most = run.ledger.chunk_size
+        self.floor = MIN_CHUNK
+
+    def take(self, room: int) -> list[AssignRequest]:
+        # as many as there is room for, but more each time: customers
+        # nobody with room can take (regions, cooldowns) still need placing
+        size = min(max(room, self.floor), self.most)
+        self.floor *= 2
+        begin, self.given = self.given, min(self.given + size, len(self.rows))
+        self.left = len(self.rows) - self.given
+        state = self.run.state
+        ids, names, exclude = state.customer_ids, state.pool_names, self.exclude
+        part = self.rows[begin:self.given].tolist()
+        cooling = self.run.cooldowns([ids[i] for i in part])
+        return [AssignRequest(customer_id=ids[i], pool_id=names[pool], region=state.region[i],
+                              cooldown_reps=cooling.get(ids[i], _NOBODY),
+                              exclude_reps=exclude(i) if exclude else _NOBODY,
+                              reason=self.reason_of(i))
+                for i, pool in zip(part, self.pools[begin:self.given].tolist(), strict=True)]
 
 
 class Reminded:
@@ -216,31 +255,14 @@ class DayRun:
         each, and the rows left unassigned. Requests (and their cooldowns)
         are built only for the chunks allocated."""
         state = self.state
-        ids = state.customer_ids
-        names = state.pool_names
         rows = np.asarray(rows, dtype=np.int64)
         pools = np.asarray(pools, dtype=np.int64)
         # customer numbers are in customer id order: (pool name, number) is
         # the nightly run's ORDER BY pool_id, customer_id
         order = np.lexsort((rows, state.pool_ranks()[pools])) if len(rows) else rows
         ordered_rows, ordered_pools = rows[order], pools[order]
-        size = self.ledger.chunk_size
-
-        def chunks() -> Iterator[list[AssignRequest]]:
-            for begin in range(0, len(ordered_rows), size):
-                part = ordered_rows[begin:begin + size].tolist()
-                part_pools = ordered_pools[begin:begin + size].tolist()
-                cooling = self.cooldowns([ids[i] for i in part])
-                yield [AssignRequest(customer_id=ids[i], pool_id=names[pool],
-                                     region=state.region[i],
-                                     cooldown_reps=cooling.get(ids[i], _NOBODY),
-                                     exclude_reps=exclude(i) if exclude else frozenset(),
-                                     reason=reason_of(i))
-                       for i, pool in zip(part, part_pools, strict=True)]
-
-        count = -(-len(ordered_rows) // size)
-        result, processed, _ = allocate_chunks(self.ledger, chunks(), allocation,  # type: ignore[arg-type]
-                                               count)
+        source = _Requests(self, ordered_rows, ordered_pools, reason_of, exclude)
+        result, processed, _ = allocate_chunks(self.ledger, source, allocation)  # type: ignore[arg-type]
         assigned = {a.customer_id: a for a in result.assignments}
         left = np.concatenate([
             np.array([state.index[u.customer_id] for u in result.unassigned], dtype=np.int64),
