@@ -142,6 +142,15 @@ class _Column:
         raise NotImplementedError
 
 
+def among(codes: IntArray, wanted: Sequence[int], size: int) -> BoolArray:
+    """Per row, whether its code (``0 <= code < size``, or -1 for none) is
+    one of ``wanted``: a lookup in a table of the ``size`` codes."""
+    table = np.zeros(size + 1, dtype=bool)  # the last entry: code -1
+    table[np.asarray(wanted, dtype=np.int64)] = True
+    result: BoolArray = table[codes]
+    return result
+
+
 def _compare_scalar(leaf: ir.Leaf, values: Any, null: BoolArray) -> BoolArray:
     """A scalar or ``in`` leaf over plain numpy ``values``, false on NULL."""
     op = leaf.op
@@ -252,7 +261,7 @@ class _StringColumn(_Column):
             if not isinstance(target, tuple):
                 raise _wrong_leaf(leaf, self.ctype)
             wanted = [self._index[v] for v in target if isinstance(v, str) and v in self._index]
-            inside = np.isin(self.codes, np.array(wanted, dtype=np.int64))
+            inside = among(self.codes, wanted, len(self.dictionary))
             return (inside if op == "in" else ~inside) & present
         if not isinstance(target, str):
             raise _wrong_leaf(leaf, self.ctype)

@@ -32,7 +32,7 @@ import numpy as np
 
 from highseas.compile import ir
 from highseas.compile.decision_points import release_condition
-from highseas.compile.to_numpy import DayConditions, FactColumns, evaluate
+from highseas.compile.to_numpy import DayConditions, FactColumns, among, evaluate
 from highseas.nightly import facts as derive
 from highseas.nightly.allocation import Assignment, AssignRequest, relay_allocation
 from highseas.nightly.allocation_types import Skip
@@ -43,6 +43,7 @@ from highseas.nightly.plan import RelayStateRow
 from highseas.nightly.steps.allocations import WEEKDAYS
 from highseas.nightly.steps.reminders import reminder_offset
 from highseas.ruleset.model import ActivationRelay, Allocation, PoolTarget, PrivateCap, Ruleset
+from highseas.simulate.incremental.state import NOBODY as NO_OWNER
 
 if TYPE_CHECKING:
     from highseas.simulate.incremental.state import ScenarioState
@@ -272,20 +273,23 @@ class DayRun:
     # -- 1. relays in progress ----------------------------------------------
 
     def relays_in_progress(self) -> None:
+        # (in any order: decisions are sorted, round allocations take rows in order)
         state = self.state
         relays = {relay.id: relay for relay in self.ruleset.relays}
         pending: dict[str, list[RelayItem]] = {}
-        for customer_id in sorted(self.relays):
-            holding = self.relays[customer_id]
-            i = state.index.get(customer_id)
-            if i is None or not state.present[i] or holding.started_on > self.day:
+        index, present, owners, rep_ids = state.index, state.present, state.owner, state.rep_ids
+        day, contacted_since, in_relay = self.day, self.contacted, self.in_relay
+        for customer_id, holding in self.relays.items():
+            i = index.get(customer_id)
+            if i is None or not present[i] or holding.started_on > day:
                 continue
-            owner = state.owner_id(i)
-            contacted = self.contacted(customer_id, holding.rep_id, holding.started_on)
+            number = int(owners[i])
+            owner = None if number == NO_OWNER else rep_ids[number]
+            contacted = contacted_since(customer_id, holding.rep_id, holding.started_on)
             relay = relays.get(holding.relay_id)
             if (relay is not None and owner == holding.rep_id and not contacted
-                    and self.day < holding.deadline):
-                self.in_relay[i] = True
+                    and day < holding.deadline):
+                in_relay[i] = True
                 continue
             if relay is None or owner != holding.rep_id:
                 self.relay_deletes.append(customer_id)
@@ -410,7 +414,7 @@ class DayRun:
             eligible &= ~evaluate(self.conditions.lowered(f"protect:{cap.tier}", cap.protect,
                                                           self.day), facts)
         numbers = {state.rep_index[rep]: n for rep, n in over.items() if rep in state.rep_index}
-        rows = np.flatnonzero(eligible & np.isin(state.owner, list(numbers)))
+        rows = np.flatnonzero(eligible & among(state.owner, list(numbers), len(state.rep_ids)))
         owners = state.owner[rows]
         # by owner, then the cap's excess order, then customer id (row order)
         order = np.lexsort((rows, *reversed(self._excess_keys(cap, rows)), owners))
@@ -536,7 +540,7 @@ class DayRun:
                                                          allocation.when, self.day),
                                  state.facts)
             served = np.array([state.pool_number(p) for p in sorted(pools)], dtype=np.int64)
-            rows = np.flatnonzero(mask & np.isin(state.pool_code, served))
+            rows = np.flatnonzero(mask & among(state.pool_code, served, len(state.pool_names)))
             if not len(rows):
                 continue
             assigned, left = self._allocate(rows, state.pool_code[rows],
