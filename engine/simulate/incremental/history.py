@@ -24,9 +24,10 @@ of every day from one read of them, of their holdings and of their claims
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
@@ -43,15 +44,6 @@ if TYPE_CHECKING:
     IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 
-@dataclass(frozen=True)
-class Touch:
-    """One recorded activity of a replayed day."""
-
-    customer_id: str
-    rep_id: str | None
-    at: datetime
-
-
 @dataclass
 class DayHistory:
     """The recorded facts of one day (see the module docstring)."""
@@ -59,8 +51,6 @@ class DayHistory:
     day: date
     #: Nightly facts rows of the customers whose dated facts change today.
     changed: pa.Table | None
-    #: The day's activities, in time order.
-    touches: list[Touch] = field(default_factory=list)
     #: Customers with an order placed today.
     ordered: list[str] = field(default_factory=list)
     #: The salespeople hired by the day, history counters only.
@@ -75,7 +65,8 @@ class DayNumbers:
     customer by its position in ``History.customer_ids``, each salesperson
     by its position in ``History.rep_ids``."""
 
-    #: Per activity (time order): the customer, and the salesperson (-1: none named).
+    #: Per activity of the day, in time order (then customer, then
+    #: salesperson, none first): the customer, and the salesperson (-1: none named).
     touch_rows: IntArray
     touch_reps: IntArray
     #: The customers with an order placed on the day.
@@ -108,11 +99,23 @@ class History:
     stored_pool: dict[str, str | None]
     #: Every salesperson the history names, sorted: position = their number.
     rep_ids: list[str] = field(default_factory=list)
-    #: (customer, salesperson) -> the replayed days they were in touch, in order.
-    touch_days: dict[tuple[str, str], list[date]] = field(default_factory=dict)
+    #: Per (customer, salesperson) pair in touch on a replayed day, its
+    #: :meth:`touch_key` on that day, sorted (:meth:`in_touch`).
+    touch_keys: list[int] = field(default_factory=list)
     #: The changed customers' facts of each day (:meth:`changed_facts`).
     _facts: dict[tuple[int, tuple[tuple[str, str], ...]], FactColumns] = field(
         default_factory=dict)
+
+    def touch_key(self, row: int, rep: int, day_index: int) -> int:
+        """The number of customer ``row`` and salesperson ``rep`` in touch
+        on replayed day ``day_index``, ordered by pair, then day."""
+        return (row * len(self.rep_ids) + rep) * (len(self.days) + 1) + day_index
+
+    def in_touch(self, row: int, rep: int, first: int, last: int) -> bool:
+        """Whether the pair was in touch on a replayed day from ``first`` to
+        ``last`` (day indexes; ``first`` may be before the replay)."""
+        at = bisect_left(self.touch_keys, self.touch_key(row, rep, max(first, 0)))
+        return at < len(self.touch_keys) and self.touch_keys[at] <= self.touch_key(row, rep, last)
 
     def changed_facts(self, day_index: int, types: Mapping[str, ir.ColumnType]
                       ) -> FactColumns:
@@ -151,13 +154,10 @@ def read_history(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, days: list[da
     customer_ids = sorted(stored_pool)
     sql, params = derive.customer_facts_sql(ruleset, start, company)
     initial = _arrow(con, sql, params)
-    touches: dict[date, list[Touch]] = {}
-    for customer_id, rep_id, at in con.execute(
-        'SELECT customer_id, rep_id, "at" FROM activities WHERE company_id = ? '
-        'AND "at" >= ? AND "at" < ? ORDER BY "at", customer_id, rep_id NULLS FIRST',
-        [company, start, after_end],
-    ).fetchall():
-        touches.setdefault(at.date(), []).append(Touch(customer_id, rep_id, at))
+    touches = _arrow(
+        con, 'SELECT customer_id, rep_id, date_diff(\'day\', ?::DATE, "at"::DATE) AS day '
+        'FROM activities WHERE company_id = ? AND "at" >= ? AND "at" < ? '
+        'ORDER BY "at", customer_id, rep_id NULLS FIRST', [start, company, start, after_end])
     ordered: dict[date, list[str]] = {}
     for customer_id, placed in con.execute(
         "SELECT DISTINCT customer_id, CAST(placed_at AS DATE) FROM orders "
@@ -193,49 +193,63 @@ def read_history(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, days: list[da
     changed = _changed(con, ruleset, start, after_end)
     reps = _reps(con, ruleset, days)
     history_days = [
-        DayHistory(day=day, changed=changed.get(day), touches=touches.get(day, []),
-                   ordered=ordered.get(day, []), reps=reps[n])
+        DayHistory(day=day, changed=changed.get(day), ordered=ordered.get(day, []),
+                   reps=reps[n])
         for n, day in enumerate(days)]
     history = History(ruleset, history_days, customer_ids, initial, last_order_day, lost_on,
                       reminded, stored_pool)
-    _number(history)
+    _number(history, touches)
     return history
 
 
-def _number(history: History) -> None:
+def _number(history: History, touches: pa.Table) -> None:
     """Number the customers and salespeople of every day (:class:`DayNumbers`)
-    and gather each pair's days in touch."""
+    and key each pair's days in touch (``touches``: the activities with
+    their day index, in time order)."""
     import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    def owners(table: pa.Table | None) -> set[str]:
-        if table is None:
-            return set()
-        return {o for o in table.column("owner_rep_id").to_pylist() if o is not None}
+    def named(column: pa.ChunkedArray) -> set[str]:
+        return {name for name in pc.unique(column).to_pylist() if name is not None}
 
     history.rep_ids = sorted(
         {rep.rep_id for day in history.days for rep in day.reps}
-        | {t.rep_id for day in history.days for t in day.touches if t.rep_id is not None}
-        | owners(history.initial) | set().union(*(owners(day.changed) for day in history.days)))
-    at = {cid: i for i, cid in enumerate(history.customer_ids)}
-    rep_at = {rep_id: i for i, rep_id in enumerate(history.rep_ids)}
+        | named(touches.column("rep_id")) | named(history.initial.column("owner_rep_id"))
+        | set().union(*(named(day.changed.column("owner_rep_id"))
+                        for day in history.days if day.changed is not None)))
+    customers = pa.array(history.customer_ids, pa.string())
 
-    def rows(customer_ids: list[str]) -> IntArray:
-        return np.array([at[cid] for cid in customer_ids], dtype=np.int64)
+    def rows(ids: pa.ChunkedArray | pa.Array) -> IntArray:
+        """Positions of ``ids`` among the customers (-1: none such)."""
+        found = pc.index_in(ids, value_set=customers).fill_null(-1)
+        return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
 
-    for day in history.days:
-        touches = [t for t in day.touches if t.customer_id in at]  # (others: no customer)
-        for touch in touches:
-            if touch.rep_id is not None:
-                days = history.touch_days.setdefault((touch.customer_id, touch.rep_id), [])
-                if not days or days[-1] != day.day:
-                    days.append(day.day)
+    touch_rows = rows(touches.column("customer_id"))
+    known = touch_rows >= 0  # (other activities name no customer)
+    touch_rows = touch_rows[known]
+    touch_reps = np.asarray(pc.index_in(touches.column("rep_id"), value_set=pa.array(
+        history.rep_ids, pa.string())).fill_null(-1).to_numpy(zero_copy_only=False),
+        dtype=np.int64)[known]
+    day_index = np.asarray(touches.column("day").to_numpy(), dtype=np.int64)[known]
+    named_rep = touch_reps >= 0
+    history.touch_keys = np.unique(
+        (touch_rows[named_rep] * len(history.rep_ids) + touch_reps[named_rep])
+        * (len(history.days) + 1) + day_index[named_rep]).tolist()
+    bounds = np.searchsorted(day_index, np.arange(len(history.days) + 1))
+    # every day's ordered, then changed, customers numbered at once
+    lists = [pa.array(day.ordered, pa.string()) for day in history.days] + [
+        day.changed.column("customer_id").combine_chunks().cast(pa.string())
+        if day.changed is not None
+        else pa.array([], pa.string()) for day in history.days]
+    numbered = np.split(rows(pa.chunked_array(lists, pa.string())),
+                        np.cumsum([len(ids) for ids in lists])[:-1])
+    for n, day in enumerate(history.days):
+        begin, end = bounds[n], bounds[n + 1]
+        ordered, changed = numbered[n], numbered[len(history.days) + n]
         day.numbers = DayNumbers(
-            touch_rows=rows([t.customer_id for t in touches]),
-            touch_reps=np.array([rep_at[t.rep_id] if t.rep_id is not None else -1
-                                 for t in touches], dtype=np.int64),
-            ordered_rows=rows([cid for cid in day.ordered if cid in at]),
-            changed_rows=rows(day.changed.column("customer_id").to_pylist()
-                              if day.changed is not None else []))
+            touch_rows=touch_rows[begin:end], touch_reps=touch_reps[begin:end],
+            ordered_rows=ordered[ordered >= 0], changed_rows=changed)
 
 
 #: The (day, customer) pairs of the customers whose dated facts change on a

@@ -16,7 +16,6 @@ scenario is replayed on the nightly path.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -149,8 +148,9 @@ class IncrementalPlanner:
         for (customer_id, rep_id), day in history.lost_on.items():
             self.lost_on.setdefault(customer_id, {})[rep_id] = day
         self.reminded = Reminded(set(history.reminded), len(self.state.customer_ids), ruleset)
-        #: (customer, salesperson) pairs this scenario took the customer from.
-        self.lost_here: set[tuple[str, str]] = set()
+        #: (customer, salesperson) pairs this scenario took the customer from,
+        #: numbered as the history numbers them (row * salespeople + rep).
+        self.lost_here: set[int] = set()
         self.rotation = dict(start.rotation)
         self.relays = dict(start.relays)
         self.relay_events = {c: list(e) for c, e in start.relay_events.items()}
@@ -229,9 +229,12 @@ class IncrementalPlanner:
             holding = self.relays.get(customer_id)
             if holding is not None and holding.rep_id == rep_id:
                 return True
-        days = self.history.touch_days.get((customer_id, rep_id), [])
-        first = bisect_left(days, started_on)
-        return first < len(days) and days[first] <= self.today
+        row, rep = self.state.index.get(customer_id), self.state.rep_index.get(rep_id)
+        if row is None or rep is None or rep >= len(self.history.rep_ids):
+            return False  # (a salesperson the history never names was never in touch)
+        assert self.first_day is not None
+        return self.history.in_touch(row, rep, (started_on - self.first_day).days,
+                                     (self.today - self.first_day).days)
 
     def counters(self, today: DayHistory, reps: list[derive.RepFacts]
                  ) -> dict[str, tuple[int, int, int, int, int]]:
@@ -300,16 +303,21 @@ class IncrementalPlanner:
     def _claims_back(self, today: DayHistory, events: list[tuple[Any, ...]]) -> tuple[int, int]:
         state = self.state
         day = today.day
-        first: dict[tuple[str, str], Any] = {}
-        for touch in today.touches:
-            if touch.rep_id is None:
-                continue
-            key = (touch.customer_id, touch.rep_id)
-            if key in self.lost_here and key not in first:
-                first[key] = touch.at
-        if not first:
+        numbers = today.numbers
+        assert numbers is not None
+        named = numbers.touch_reps >= 0
+        pairs = numbers.touch_rows[named] * len(self.history.rep_ids) + numbers.touch_reps[named]
+        # each pair lost here once, by its first activity (time order, then
+        # customer, then salesperson: the order of the activities)
+        seen: set[int] = set()
+        order: list[tuple[str, str]] = []
+        for pair in pairs.tolist():
+            if pair in self.lost_here and pair not in seen:
+                seen.add(pair)
+                row, rep = divmod(pair, len(self.history.rep_ids))
+                order.append((state.customer_ids[row], self.history.rep_ids[rep]))
+        if not order:
             return 0, 0
-        order = sorted(first, key=lambda key: (first[key], key[0], key[1]))
         customers = sorted({cid for cid, _ in order})
         checks = ClaimChecks.of(
             self.ruleset, day, self.reps(today, {rep_id for _, rep_id in order}),
@@ -363,7 +371,9 @@ class IncrementalPlanner:
                 if action in _RECEIVING:
                     self.received.add(to_rep, day)
             if from_rep is not None:
-                self.lost_here.add((customer_id, from_rep))
+                rep = state.rep_index[from_rep]
+                if rep < len(self.history.rep_ids):  # (others are never in touch)
+                    self.lost_here.add(i * len(self.history.rep_ids) + rep)
                 if to_rep != from_rep:
                     self.lost_on.setdefault(customer_id, {})[from_rep] = day
             if rule in self.relay_ids:
