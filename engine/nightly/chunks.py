@@ -135,10 +135,15 @@ def allocate_chunks(
     while source is None or source.left > 0:
         # Check for room before fetching the next chunk: its requests are
         # built (and remembered by the caller) only if they are processed.
-        snapshots = ledger.loads.snapshots(pending)
+        # Unexplained, the salespeople of other tiers play no part at all.
+        snapshots = ledger.loads.snapshots(pending, None if explain else allocation.tiers)
         part: list[AssignRequest] | None
         if source is not None:
-            room = sum(room_left(rep, allocation, source.most) for rep in snapshots)
+            room = 0  # (counted up to the most requests handed out at a time)
+            for rep in snapshots:
+                room += room_left(rep, allocation, source.most - room)
+                if room >= source.most:
+                    break
             if not room:
                 break
             part = source.take(room)

@@ -13,7 +13,7 @@ far (:class:`Cooldowns`), the rotation state and the relay rows to persist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -113,13 +113,17 @@ class RepLoads:
             load.last30 += count
             load.received_this_run += count
 
-    def snapshots(self, pending: Mapping[str, int] | None = None) -> list[RepSnapshot]:
-        """Salespeople as allocation sees them now; ``pending`` adds customers
-        already given in this allocation but not yet recorded. A salesperson
-        whose counters are those of the previous call keeps its snapshot."""
+    def snapshots(self, pending: Mapping[str, int] | None = None,
+                  tiers: Collection[str] | None = None) -> list[RepSnapshot]:
+        """Salespeople as allocation sees them now (``tiers``: only those of
+        these tiers); ``pending`` adds customers already given in this
+        allocation but not yet recorded. A salesperson whose counters are
+        those of the previous call keeps its snapshot."""
         pending = pending or {}
         snapshots = []
         for rep in self.reps:
+            if tiers is not None and rep.tier not in tiers:
+                continue
             load = self.loads[rep.rep_id]
             extra = pending.get(rep.rep_id, 0)
             counters = (load.private + extra, load.today + extra, load.week + extra,
