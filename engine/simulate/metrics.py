@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from highseas.nightly import facts as derive
@@ -136,10 +137,13 @@ def gini(values: Sequence[float]) -> float:
     return round((2 * weighted) / (n * total) - (n + 1) / n, 4)
 
 
+@lru_cache(maxsize=64)
 def _periods(start: date, end: date) -> tuple[int, int, int]:
+    """Days, ISO weeks and calendar months from ``start`` to ``end``."""
     days = (end - start).days + 1
-    weeks = len({(start + timedelta(days=i)).isocalendar()[:2] for i in range(days)})
-    months = len({(start + timedelta(days=i)).strftime("%Y-%m") for i in range(days)})
+    dates = [start + timedelta(days=i) for i in range(days)]
+    weeks = len({day.isocalendar()[:2] for day in dates})
+    months = len({(day.year, day.month) for day in dates})
     return days, weeks, months
 
 
