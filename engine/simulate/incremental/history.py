@@ -8,7 +8,7 @@ Nothing here depends on who owns a customer in a scenario, so one
   order placed or closed, a stage change, or their creation. The columns that
   depend on the owner are ignored for customers that existed before (the
   scenario keeps its own); a customer created on the day takes the row whole;
-- the day's activities (customer, salesperson, time), in time order;
+- the day's activities (customer and salesperson), in time order;
 - the orders placed on the day;
 - the salespeople as the copy sees them on the day (tier, active, away,
   regions, weight, and the claim counters of the history before the replay;
@@ -20,6 +20,11 @@ changed customers come from one query over all the (day, customer) pairs,
 each derived as of its own day (:func:`_changed_sql`), and the salespeople
 of every day from one read of them, of their holdings and of their claims
 (:func:`_reps`), instead of the nightly facts queries once per day.
+
+Customers and salespeople are numbered once (:class:`DayNumbers`: a
+customer by its position in ``customer_ids``, a salesperson by theirs in
+``rep_ids``), so that a scenario's day takes them with numpy; the changed
+customers' facts are read from Arrow once (:meth:`History.prepare`).
 """
 
 from __future__ import annotations
