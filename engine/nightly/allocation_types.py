@@ -218,32 +218,27 @@ def has_room(rep: RepSnapshot, allocation: Allocation) -> bool:
 def room_left(rep: RepSnapshot, allocation: Allocation, most: int) -> int:
     """How many more customers ``rep`` could receive from ``allocation``, up
     to ``most`` (regions, cooldowns, exclusions and weights ignored, as in
-    :func:`has_room`). Every customer given adds one to each counter, so
-    this is the first number of further customers at which
-    :func:`load_skip_reason` finds a reason (searched, not recomputed)."""
+    :func:`has_room`): every customer given adds one to each counter, so
+    this is the number given before :func:`load_skip_reason` finds a reason,
+    the smallest distance of a counter to its limit (each limit that
+    function checks; tests hold the two together)."""
     if static_skip_reason(rep, allocation) is not None:
         return 0
-
-    def full(more: int) -> bool:
-        return load_skip_reason(
-            rep, allocation, private=rep.private_count + more, day=rep.claims_today + more,
-            week=rep.claims_week + more, month=rep.claims_month + more,
-            last30=rep.assigned_last_30d + more, given=rep.given_this_run + more,
-        ) is not None
-
-    if full(0):
-        return 0
-    low, high = 0, 1  # full(low) is False
-    while high < most and not full(high):
-        low, high = high, high * 2
-    if high >= most:
-        if not full(most):
-            return most
-        high = most
-    while high - low > 1:  # full(high) is True
-        middle = (low + high) // 2
-        if full(middle):
-            high = middle
-        else:
-            low = middle
-    return high
+    room = most
+    for used, limit in (
+        (rep.private_count, rep.private_cap),
+        (rep.claims_today, rep.claim_cap_day),
+        (rep.claims_week, rep.claim_cap_week),
+        (rep.claims_month, rep.claim_cap_month),
+        (rep.given_this_run, allocation.max_per_rep_per_run),
+    ):
+        if limit is not None and limit - used < room:
+            room = limit - used
+    for rep_id, rep_limit in allocation.rep_capacity:
+        if rep_id == rep.rep_id:
+            room = min(room, rep_limit - rep.assigned_last_30d)
+    if allocation.strategy == "capacity":
+        capacity = allocation.capacity if allocation.capacity is not None else 0
+        room = min(room, daily_quota(capacity) - rep.claims_today,
+                   capacity - rep.assigned_last_30d)
+    return max(room, 0)

@@ -760,3 +760,40 @@ def test_salespeople_snapshots_follow_every_move_and_pending_customer() -> None:
                         {"ann": (9, 0, 0, 0, 0)})
     assert replayed.snapshots()[0].private_count == 9
     assert replayed.snapshots()[0].claims_month == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(counters=st.lists(st.integers(0, 12), min_size=6, max_size=6),
+       limits=st.lists(st.one_of(st.none(), st.integers(0, 12)), min_size=6, max_size=6),
+       strategy=st.sampled_from(["round_robin", "capacity"]),
+       capacity=st.integers(0, 90), active=st.booleans(), tier=st.sampled_from(["new", "vet"]),
+       most=st.integers(1, 40))
+def test_room_left_is_how_many_more_the_load_checks_allow(
+    counters: list[int], limits: list[int | None], strategy: str, capacity: int,
+    active: bool, tier: str, most: int,
+) -> None:
+    """The room a replay sizes its chunks by is the number of customers given
+    one by one before the load checks refuse the salesperson."""
+    from highseas.nightly.allocation_types import load_skip_reason, room_left
+
+    private, day, week, month, last30, given_ = counters
+    salesperson = replace(
+        rep("r1", tier=tier, active=active, private=private, private_cap=limits[0], day=day,
+            week=week, month=month, cap_day=limits[1], cap_week=limits[2],
+            cap_month=limits[3], last30=last30), given_this_run=given_)
+    allocation = Allocation(
+        id="a", tiers=("new",), strategy=strategy,  # type: ignore[arg-type]
+        capacity=capacity if strategy == "capacity" else None,
+        max_per_rep_per_run=limits[4],
+        rep_capacity=(("r1", limits[5]),) if limits[5] is not None else ())
+
+    def refused(more: int) -> bool:
+        return load_skip_reason(
+            salesperson, allocation, private=private + more, day=day + more,
+            week=week + more, month=month + more, last30=last30 + more,
+            given=given_ + more) is not None
+
+    expected = 0
+    if active and tier == "new":
+        expected = next((k for k in range(most) if refused(k)), most)
+    assert room_left(salesperson, allocation, most) == expected
