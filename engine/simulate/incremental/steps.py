@@ -166,6 +166,7 @@ class Conditions:
         self.ruleset = ruleset
         self._nodes: dict[tuple[str, date], ir.Node] = {}
         self._windows: dict[int, DayConditions] = {}
+        self._sends: dict[tuple[tuple[tuple[int, ...], ...], int], IntArray] = {}
 
     def _node(self, key: str, day: date, make: Callable[[], ir.Node]) -> ir.Node:
         node = self._nodes.get((key, day))
@@ -180,6 +181,22 @@ class Conditions:
 
     def lowered(self, key: str, condition: Any, day: date) -> ir.Node:
         return self._node(key, day, lambda: ir.lower(condition, day, self.ruleset))
+
+    def sends(self, day: date, span: int) -> IntArray:
+        """``sends[rule, d]``: the position among the rule's offsets of the
+        reminder it sends on ``day`` for a release ``d`` days away (-1: none),
+        as :func:`reminder_offset` decides; ``d`` up to ``span + 1``. It
+        depends only on how far each offset reaches from the day."""
+        rules = self.ruleset.release_rules
+        reaches = tuple(tuple((o.add_to(day) - day).days for o in rule.remind_before)
+                        for rule in rules)
+        table = self._sends.get((reaches, span))
+        if table is None:
+            table = self._sends[(reaches, span)] = np.array([[-1, *(
+                rule.remind_before.index(offset) if (offset := reminder_offset(
+                    rule, day, day + timedelta(days=d))) is not None else -1
+                for d in range(1, span + 2))] for rule in rules], dtype=np.int64)
+        return table
 
     def release_days(self, index: int, first: date, days: int) -> tuple[DayConditions, int]:
         """Release rule ``index`` lowered for at least the ``days`` days from
@@ -516,9 +533,7 @@ class DayRun:
         # The reminder each rule sends for a release ``d`` days away
         # (``sends[rule, d]``, its position in the rule's offsets, -1 for
         # none), as the nightly reminder step decides it.
-        sends = np.array([[-1, *(rule.remind_before.index(offset) if (
-            offset := reminder_offset(rule, day, day + timedelta(days=d))) is not None else -1
-            for d in range(1, span + 2))] for rule in rules], dtype=np.int64)
+        sends = self.conditions.sends(day, span)
         due = due_in != never
         rows, chosen, due_in = rows[due], chosen[due], due_in[due]
         position = sends[chosen, due_in]
