@@ -202,7 +202,8 @@ class Allocator:
         self.rotation_cache: dict[tuple[str, str | None], HeapRotation] = {}
         self.notes: dict[tuple[str | None, str | None, bool], str] = {}
         self.label = self.strategy.replace("_", " ")
-        self.rep_rotations: list[list[HeapRotation]] = [[] for _ in range(n)]
+        #: salesperson -> the heap rotations holding them (built on demand)
+        self.rep_rotations: dict[int, list[HeapRotation]] = {}
         self.deaths = 0  # bumped on every death, for caches
         self.wrong_region_cache: dict[tuple[str, ...], tuple[int, list[int]]] = {}
         self.unassigned_cache: dict[
@@ -231,7 +232,7 @@ class Allocator:
         self.death[i] = (self.ids[i], reason)
         for replist, pos in self.memberships[i]:
             replist.kill(pos)
-        for rotation in self.rep_rotations[i]:
+        for rotation in self.rep_rotations.get(i, ()):
             insort(rotation.dead, (rotation.key(i), self.ids[i], i))
         self.deaths += 1
 
@@ -346,7 +347,7 @@ class Allocator:
         for i in replist.idx:
             entry = (rotation.key(i), self.ids[i], i)
             (rotation.heap if self.alive[i] else rotation.dead).append(entry)
-            self.rep_rotations[i].append(rotation)
+            self.rep_rotations.setdefault(i, []).append(rotation)
         heapq.heapify(rotation.heap)
         rotation.dead.sort()
         self.heap_rotations[key] = rotation
