@@ -23,7 +23,13 @@ from highseas import codes
 from highseas.errors import Diagnostic, Severity
 from highseas.nightly.facts import check_company
 from highseas.ruleset.model import Ruleset
-from highseas.simulate.metrics import Row, collect_context, counted, scenario_tables
+from highseas.simulate.metrics import (
+    Row,
+    collect_context,
+    counted,
+    read_copy_facts,
+    scenario_tables,
+)
 from highseas.simulate.overrides import Scenario
 from highseas.simulate.provenance import database_span
 from highseas.simulate.replay import ReplayLog, copy_database, rewind
@@ -76,12 +82,14 @@ def run_group(scenarios: Sequence[Scenario], source: Path, folder: Path, name: s
                 "undone; relays in progress and rotation positions restart"))
         history = incremental.read_history(con, baseline, days)
         starts = [incremental.read_start(con, s.ruleset, days[0]) for s in scenarios]
+        copy_facts = read_copy_facts(con, baseline, days[-1])
         # the changed customers' facts, read once for the workers to share
         for types in {tuple(sorted(incremental.read_columns(s.ruleset).items()))
                       for s in scenarios}:
             history.prepare(dict(types))
         con.execute("CHECKPOINT")
     _SHARED.update(history=history, starts=starts, scenarios=list(scenarios), copy=copy,
+                   copy_facts=copy_facts,
                    days=days, first_counted=first_counted, claim_back=claim_back)
     try:
         if workers > 1 and len(scenarios) > 1 and "fork" in multiprocessing.get_all_start_methods():
@@ -104,7 +112,8 @@ def _replay_one(index: int, progress: Callable[[int], None] | None) -> Increment
     with open_db(_SHARED["copy"], read_only=True) as con:
         context = collect_context(con, scenario.name, scenario.ruleset,
                                   _SHARED["first_counted"], days[-1],
-                                  counted(log, _SHARED["first_counted"]))
+                                  counted(log, _SHARED["first_counted"]),
+                                  _SHARED["copy_facts"])
     return IncrementalOutcome(scenario_tables(context),
                               tuple(state.seconds for state in log.days))
 

@@ -81,24 +81,44 @@ def counted(log: ReplayLog, start: date) -> ReplayLog:
                      plans=[p for p in log.plans if p.as_of >= start])
 
 
-def collect_context(con: duckdb.DuckDBPyConnection, name: str, ruleset: Ruleset, start: date,
-                    end: date, log: ReplayLog) -> ScenarioContext:
-    """Read regions, reps, orders and first contacts from the scenario's copy."""
+@dataclass(frozen=True)
+class CopyFacts:
+    """What the metrics read of a copy whatever the scenario did to its
+    ownership: each customer's region, the salespeople (id, tier, active)
+    and the orders."""
+
+    regions: dict[str, str | None]
+    reps: list[tuple[str, str | None, bool]]
+    orders: list[tuple[str, str | None, datetime, float | None]]
+
+
+def read_copy_facts(con: duckdb.DuckDBPyConnection, ruleset: Ruleset, end: date) -> CopyFacts:
+    """:class:`CopyFacts` of the copy ``con`` on ``end`` (scenarios whose
+    rulesets derive the same facts, replayed from one copy, share them)."""
     company = ruleset.company.id
-    context = ScenarioContext(name, ruleset, start, end, log)
     facts = derive.materialize_customer_facts(con, ruleset, end, company)
-    context.regions = dict(con.execute(f"SELECT customer_id, region FROM {facts}").fetchall())
-    context.reps = [(r.rep_id, r.tier, r.active)
-                    for r in derive.rep_facts(con, ruleset, end, company)]
-    context.orders = [
-        (cid, rep, placed, float(amount) if amount is not None else None)
-        for cid, rep, placed, amount in con.execute(
-            "SELECT customer_id, rep_id, placed_at, amount FROM orders "
-            "WHERE company_id = ? AND status <> 'lost' ORDER BY customer_id, placed_at",
-            [company],
-        ).fetchall()
-    ]
-    context.first_contacts = _first_contacts(con, company, end, log)
+    return CopyFacts(
+        regions=dict(con.execute(f"SELECT customer_id, region FROM {facts}").fetchall()),
+        reps=[(r.rep_id, r.tier, r.active) for r in derive.rep_facts(con, ruleset, end, company)],
+        orders=[
+            (cid, rep, placed, float(amount) if amount is not None else None)
+            for cid, rep, placed, amount in con.execute(
+                "SELECT customer_id, rep_id, placed_at, amount FROM orders "
+                "WHERE company_id = ? AND status <> 'lost' ORDER BY customer_id, placed_at",
+                [company],
+            ).fetchall()
+        ])
+
+
+def collect_context(con: duckdb.DuckDBPyConnection, name: str, ruleset: Ruleset, start: date,
+                    end: date, log: ReplayLog, copy_facts: CopyFacts | None = None
+                    ) -> ScenarioContext:
+    """Read regions, reps, orders (``copy_facts``: already read) and first
+    contacts from the scenario's copy."""
+    facts = copy_facts if copy_facts is not None else read_copy_facts(con, ruleset, end)
+    context = ScenarioContext(name, ruleset, start, end, log, regions=facts.regions,
+                              reps=facts.reps, orders=facts.orders)
+    context.first_contacts = _first_contacts(con, ruleset.company.id, end, log)
     return context
 
 

@@ -107,6 +107,9 @@ class History:
     #: Per (customer, salesperson) pair in touch on a replayed day, its
     #: :meth:`touch_key` on that day, sorted (:meth:`in_touch`).
     touch_keys: list[int] = field(default_factory=list)
+    #: The state on the first day per set of fact columns, built once
+    #: (:func:`highseas.simulate.incremental.planner.initial_state`).
+    states: dict[Any, Any] = field(default_factory=dict)
     #: The changed customers' facts of each day (:meth:`changed_facts`).
     _facts: dict[tuple[int, tuple[tuple[str, str], ...]], FactColumns] = field(
         default_factory=dict)
@@ -136,7 +139,11 @@ class History:
         return facts
 
     def prepare(self, types: Mapping[str, ir.ColumnType]) -> None:
-        """Read the ``types`` columns of every day's changed customers."""
+        """Read the ``types`` columns of every day's changed customers, and
+        build the first day's state with them."""
+        from highseas.simulate.incremental.planner import initial_state
+
+        initial_state(self, dict(types))
         for index, day in enumerate(self.days):
             if day.changed is not None and day.changed.num_rows:
                 self.changed_facts(index, types)

@@ -100,6 +100,17 @@ def read_columns(ruleset: Ruleset) -> dict[str, ir.ColumnType]:
             if column in read}
 
 
+def initial_state(history: History, types: dict[str, ir.ColumnType]) -> ScenarioState:
+    """A fresh copy of the state on the history's first day, built once per
+    set of fact columns (``History.states``) for the scenarios to share."""
+    key = tuple(sorted(types.items()))
+    state = history.states.get(key)
+    if state is None:
+        state = history.states[key] = ScenarioState(history, types)
+    copy: ScenarioState = state.copy()
+    return copy
+
+
 class Received:
     """How many customers each salesperson received in this scenario, per
     replayed day (from ``first`` on, ``days`` days)."""
@@ -139,7 +150,7 @@ class IncrementalPlanner:
         self.ruleset = ruleset
         self.history = history
         self.claim_back = claim_back
-        self.state = ScenarioState(history, read_columns(ruleset))
+        self.state = initial_state(history, read_columns(ruleset))
         self.conditions = Conditions(ruleset)
         self.received = Received(history.days[0].day if history.days else date.min,
                                  len(history.days))

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 NOBODY = -1
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
+#: What :meth:`ScenarioState.copy` shares: fixed once the state is built.
+_SHARED = frozenset({"customer_ids", "index", "types"})
 #: Columns that depend on the owner (the scenario's, never the history's).
 OWNER_COLUMNS = ("owned_since_day", "last_touch_day", "last_order_touch_day")
 #: Facts rows columns that are not conditions but the state keeps.
@@ -103,6 +105,21 @@ class ScenarioState:
                 self.last_order[self.index[cid]] = day
         rows = joined.select(["customer_id", *_ROW_EXTRA, "region", "name", *OWNER_COLUMNS])
         self._take_rows(rows.to_pylist(), whole=True)
+
+    def copy(self) -> ScenarioState:
+        """An independent copy (the customer ids and their index, never
+        changed, are shared): scenarios of a sweep start from one state
+        built once."""
+        import copy as copying
+
+        other = copying.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                setattr(other, name, value.copy())
+            elif isinstance(value, list | dict | set) and name not in _SHARED:
+                setattr(other, name, value.copy())
+        other.facts = self.facts.take(np.arange(len(self.customer_ids)))
+        return other
 
     # -- pools as numbers --------------------------------------------------
 
