@@ -83,10 +83,12 @@ def run_group(scenarios: Sequence[Scenario], source: Path, folder: Path, name: s
         history = incremental.read_history(con, baseline, days)
         starts = [incremental.read_start(con, s.ruleset, days[0]) for s in scenarios]
         copy_facts = read_copy_facts(con, baseline, days[-1])
-        # the changed customers' facts, read once for the workers to share
+        # the changed customers' facts and the first day's state, made once
+        # for the workers to share
         for types in {tuple(sorted(incremental.read_columns(s.ruleset).items()))
                       for s in scenarios}:
             history.prepare(dict(types))
+            incremental.initial_state(history, dict(types))
         con.execute("CHECKPOINT")
     _SHARED.update(history=history, starts=starts, scenarios=list(scenarios), copy=copy,
                    copy_facts=copy_facts,

@@ -27,6 +27,7 @@ from highseas.simulate.incremental.history import History, read_history
 from highseas.simulate.incremental.planner import (
     DayCheck,
     IncrementalPlanner,
+    initial_state,
     read_columns,
     unsupported,
 )
@@ -36,8 +37,8 @@ from highseas.simulate.replay import DayState, ReplayLog
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["EngineStart", "History", "read_columns", "read_history", "read_start",
-           "replay_incremental", "unsupported"]
+__all__ = ["EngineStart", "History", "initial_state", "read_columns", "read_history",
+           "read_start", "replay_incremental", "unsupported"]
 
 
 def replay_incremental(

@@ -139,11 +139,7 @@ class History:
         return facts
 
     def prepare(self, types: Mapping[str, ir.ColumnType]) -> None:
-        """Read the ``types`` columns of every day's changed customers, and
-        build the first day's state with them."""
-        from highseas.simulate.incremental.planner import initial_state
-
-        initial_state(self, dict(types))
+        """Read the ``types`` columns of every day's changed customers."""
         for index, day in enumerate(self.days):
             if day.changed is not None and day.changed.num_rows:
                 self.changed_facts(index, types)
