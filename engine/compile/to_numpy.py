@@ -491,26 +491,6 @@ class FactColumns:
         target.values[positions] = np.where(null, 0, days)
         target._null[positions] = null
 
-    def set_arrow(self, column: str, rows: npt.ArrayLike, array: pa.Array | pa.ChunkedArray
-                  ) -> None:
-        """In place: the rows at the positions ``rows`` of ``column`` get the
-        values of the Arrow ``array`` (one per row), read and checked as
-        :meth:`from_arrow` reads a column."""
-        target = self.column(column)
-        positions = self._positions(rows)
-        if len(array) != len(positions):
-            raise EngineError(
-                f"{len(array)} values for {len(positions)} rows of {column!r}",
-                code=codes.COMPILER_INVARIANT,
-            )
-        import pyarrow as pa
-
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
-        source = _from_arrow(column, target.ctype, array)
-        _check_not_null(source)
-        target.assign(positions, source)
-
     def row(self, position: int) -> dict[str, object]:
         """One row, normalized as :func:`ir.normalize_fact` would (for
         :func:`ir.holds` and the explainer), except that its tags come

@@ -158,7 +158,7 @@ def test_take_and_set_keep_evaluation_equal_to_holds(
 
 @SETTINGS
 @given(condition=CONDITIONS, rows=st.lists(ROW, min_size=2, max_size=15), data=st.data())
-def test_set_arrow_writes_the_rows_set_writes(
+def test_put_writes_the_rows_set_writes(
     condition: model.Condition, rows: list[dict[str, object]], data: st.DataObject
 ) -> None:
     """A day's changed facts read column-wise from Arrow land as the same
@@ -171,11 +171,9 @@ def test_set_arrow_writes_the_rows_set_writes(
     targets = data.draw(st.lists(st.integers(0, len(rows) - 1), min_size=1, max_size=5,
                                  unique=True))
     news = data.draw(st.lists(ROW, min_size=len(targets), max_size=len(targets)))
-    changed = _table(news)
     for column in sorted(types):
         by_value.set(column, targets, [new.get(column) for new in news])
-        by_arrow.set_arrow(column, targets, changed.column(column) if column in
-                           changed.column_names else pa.nulls(len(news)))
+    by_arrow.put(targets, FactColumns.from_arrow(_table(news), types))
     assert [by_arrow.row(i) for i in range(len(rows))] == [
         by_value.row(i) for i in range(len(rows))]
     assert evaluate(node, by_arrow).tolist() == evaluate(node, by_value).tolist()
